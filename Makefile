@@ -1,0 +1,62 @@
+# trialplanner: `make run` starts the app with demo data; `make test` runs every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint fmt setup system-deps browser-deps catalog demo clean
+
+## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
+run: setup
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DEBUG=true $(BIN)/python manage.py load_catalog
+	DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo "Open http://127.0.0.1:8000/ and log in with a demo user above."
+	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: set up (incl. headless Chromium), then ruff, migrations check and the whole pytest suite
+test: setup browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest -n 2 --durations=10
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# psycopg2 builds against libpq: it needs pg_config, a C compiler and the Python headers.
+system-deps:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
+	@if ! command -v pg_config >/dev/null || ! command -v gcc >/dev/null; then \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) libpq-dev gcc; fi
+
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-liberation; fi
+
+catalog: setup
+	DEBUG=true $(BIN)/python manage.py load_catalog
+
+demo: setup
+	DEBUG=true $(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis

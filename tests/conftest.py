@@ -1,0 +1,67 @@
+"""Standing people for view tests: a clinician, a colleague in the same clinic,
+an outsider in another clinic, and the clinic's lead; plus the loaded catalog."""
+
+from datetime import date
+
+import pytest
+
+from trialplanner.catalog.loader import load_catalog
+from trialplanner.catalog.models import Indication
+from trialplanner.patients.models import Clinic, Membership, Patient
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def catalog(db):
+    # Loaded lazily: transactional tests (the browser ones) flush the database after them.
+    if not Indication.objects.exists():
+        load_catalog()
+
+
+def make_user(django_user_model, username, clinic, role=Membership.Role.CLINICIAN):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.org")
+    Membership.objects.create(user=user, clinic=clinic, role=role)
+    return user
+
+
+@pytest.fixture
+def clinic(db):
+    return Clinic.objects.create(name="Alpha Practice", phone="0100 000 0001", time_zone="Europe/London")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return Clinic.objects.create(name="Beta Clinic", phone="0100 000 0002", time_zone="America/New_York")
+
+
+@pytest.fixture
+def clinician(django_user_model, clinic):
+    return make_user(django_user_model, "alice", clinic)
+
+
+@pytest.fixture
+def colleague(django_user_model, clinic):
+    return make_user(django_user_model, "bob", clinic)
+
+
+@pytest.fixture
+def lead(django_user_model, clinic):
+    return make_user(django_user_model, "lena", clinic, role=Membership.Role.LEAD)
+
+
+@pytest.fixture
+def outsider(django_user_model, other_clinic):
+    return make_user(django_user_model, "charlie", other_clinic)
+
+
+@pytest.fixture
+def patient(clinic, clinician):
+    return Patient.objects.create(
+        clinic=clinic,
+        display_name="Pat Example",
+        mrn="MRN-1",
+        date_of_birth=date(1960, 5, 17),
+        sex=Patient.Sex.FEMALE,
+        created_by=clinician,
+    )

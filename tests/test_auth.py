@@ -1,0 +1,44 @@
+"""Login, logout, and the rule that every page needs login."""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_login_page_renders(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert 'name="username"' in response.content.decode()
+
+
+def test_it_logs_in_and_lands_on_the_library(client, clinician, catalog):
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("catalog:indication_list")
+    assert "Indication library" in response.content.decode()
+
+
+def test_a_wrong_password_shows_an_error(client, clinician):
+    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.content.decode()
+
+
+def test_logout_needs_post_and_ends_the_session(client, clinician):
+    client.force_login(clinician)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("patients:patient_list")).status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/", "/patients/", "/library/", "/library/insomnia/", "/library/sources/"])
+def test_every_page_needs_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_footer_says_the_tool_supports_clinical_judgement(client):
+    assert "supports clinical judgement" in client.get(reverse("login")).content.decode()

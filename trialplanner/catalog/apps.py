@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "trialplanner.catalog"
+    verbose_name = "Reference catalog"

@@ -1,0 +1,411 @@
+"""Load the versioned catalog file into the database, idempotently.
+
+Rows are matched on their natural key (slug, code or key) and updated in place,
+so re-running never duplicates and saved plans keep pointing at the same rows.
+The whole load is one transaction: a bad row leaves the database as it was.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from trialplanner.catalog import models as m
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "catalog.toml"
+
+
+class CatalogError(Exception):
+    """A row of the catalog file is invalid; the message names the table and row."""
+
+
+@dataclass
+class LoadReport:
+    version: str
+    created: dict = field(default_factory=dict)
+    updated: dict = field(default_factory=dict)
+    unchanged: dict = field(default_factory=dict)
+    not_in_file: dict = field(default_factory=dict)
+
+    def count(self, table, outcome):
+        bucket = getattr(self, outcome)
+        bucket[table] = bucket.get(table, 0) + 1
+
+    def lines(self):
+        tables = sorted(set(self.created) | set(self.updated) | set(self.unchanged) | set(self.not_in_file))
+        for table in tables:
+            line = (
+                f"{table}: {self.created.get(table, 0)} created, {self.updated.get(table, 0)} updated, "
+                f"{self.unchanged.get(table, 0)} unchanged"
+            )
+            if self.not_in_file.get(table):
+                line += f", {self.not_in_file[table]} in the database but not in the file (kept)"
+            yield line
+
+
+def read_catalog(path=DEFAULT_PATH):
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise CatalogError(f"Catalog file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _decimal(where, name, raw):
+    if raw is None:
+        return None
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise CatalogError(f"{where}: {name} must be a number, not {raw!r}") from None
+
+
+class _Loader:
+    def __init__(self, data, report):
+        self.data = data
+        self.report = report
+        self.sources = {}
+
+    def rows(self, table):
+        rows = self.data.get(table, [])
+        if not isinstance(rows, list):
+            raise CatalogError(f"{table} must be a list of tables ([[{table}]])")
+        return rows
+
+    def require(self, where, row, *names):
+        missing = [n for n in names if n not in row]
+        if missing:
+            raise CatalogError(f"{where}: missing {', '.join(missing)}")
+
+    def source_objects(self, where, row):
+        keys = row.get("sources") or []
+        if not keys:
+            raise CatalogError(f"{where}: every row must cite at least one source")
+        unknown = [k for k in keys if k not in self.sources]
+        if unknown:
+            raise CatalogError(f"{where}: unknown source {', '.join(unknown)}")
+        return [self.sources[k] for k in keys]
+
+    def save(self, table, model, lookup, values, where, sources=None):
+        obj = model.objects.filter(**lookup).first()
+        outcome = "created"
+        if obj is None:
+            obj = model(**lookup)
+        else:
+            outcome = "unchanged"
+            for name, value in values.items():
+                if getattr(obj, name) != value:
+                    outcome = "updated"
+                    break
+        for name, value in values.items():
+            setattr(obj, name, value)
+        try:
+            obj.full_clean()
+        except ValidationError as exc:
+            raise CatalogError(f"{where}: {_flatten(exc)}") from None
+        if outcome != "unchanged":
+            obj.save()
+        if sources is not None:
+            current = set(obj.sources.values_list("pk", flat=True))
+            wanted = {s.pk for s in sources}
+            if current != wanted:
+                obj.sources.set(sources)
+                if outcome == "unchanged":
+                    outcome = "updated"
+        self.report.count(table, outcome)
+        return obj
+
+    def cited(self, row):
+        return {"catalog_note": row.get("catalog_note", "").strip()}
+
+    def load(self):
+        self.load_sources()
+        drugs = self.load_drugs()
+        self.load_strengths(drugs)
+        measures = self.load_outcome_measures()
+        indications = self.load_indications(drugs, measures)
+        self.load_monitoring(indications)
+        rules = self.load_rules()
+        self.load_parameters()
+        self.load_conditions(rules)
+        self.load_interacting_drugs()
+
+    def load_sources(self):
+        default_review = self.data.get("reviewed_on")
+        seen = set()
+        for i, row in enumerate(self.rows("sources")):
+            where = f"sources[{row.get('key', i)}]"
+            self.require(where, row, "key", "label", "citation")
+            values = {
+                "label": row["label"],
+                "citation": row["citation"],
+                "identifier": row.get("identifier", ""),
+                "url": row.get("url", ""),
+                "used_for": row.get("used_for", ""),
+                "review_date": row.get("review_date", default_review),
+                "unconfirmed": bool(row.get("unconfirmed", False)),
+            }
+            self.sources[row["key"]] = self.save("sources", m.Source, {"key": row["key"]}, values, where)
+            seen.add(row["key"])
+        self.note_missing("sources", m.Source.objects.exclude(key__in=seen))
+
+    def load_drugs(self):
+        drugs = {}
+        for i, row in enumerate(self.rows("drugs")):
+            where = f"drugs[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "drug_class")
+            values = {
+                "name": row["name"],
+                "brand_names": row.get("brand_names", ""),
+                "drug_class": row["drug_class"],
+                "anticholinergic_score": row.get("anticholinergic_score", 0),
+                "qt_risk": row.get("qt_risk", ""),
+                "summary": row.get("summary", ""),
+                **self.cited(row),
+            }
+            drugs[row["slug"]] = self.save(
+                "drugs", m.Drug, {"slug": row["slug"]}, values, where, self.source_objects(where, row)
+            )
+        return drugs
+
+    def load_strengths(self, drugs):
+        for i, row in enumerate(self.rows("strengths")):
+            where = f"strengths[{i}]"
+            self.require(where, row, "drug", "form", "amount_mg")
+            if row["drug"] not in drugs:
+                raise CatalogError(f"{where}: unknown drug {row['drug']!r}")
+            lookup = {
+                "drug": drugs[row["drug"]],
+                "form": row["form"],
+                "amount_mg": _decimal(where, "amount_mg", row["amount_mg"]),
+                "per_volume_ml": _decimal(where, "per_volume_ml", row.get("per_volume_ml")),
+            }
+            values = {
+                "scored": bool(row.get("scored", False)),
+                "markets": row.get("markets", ""),
+                "is_active": bool(row.get("is_active", True)),
+                **self.cited(row),
+            }
+            self.save("strengths", m.Strength, lookup, values, where, self.source_objects(where, row))
+
+    def load_outcome_measures(self):
+        measures = {}
+        for i, row in enumerate(self.rows("outcome_measures")):
+            where = f"outcome_measures[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "short_name", "response_rule", "interpretation")
+            values = {
+                "name": row["name"],
+                "short_name": row["short_name"],
+                "scale_min": _decimal(where, "scale_min", row.get("scale_min")),
+                "scale_max": _decimal(where, "scale_max", row.get("scale_max")),
+                "unit": row.get("unit", ""),
+                "higher_is_worse": bool(row.get("higher_is_worse", True)),
+                "response_rule": row["response_rule"],
+                "response_threshold": _decimal(where, "response_threshold", row.get("response_threshold")),
+                "interpretation": row["interpretation"],
+                **self.cited(row),
+            }
+            measures[row["slug"]] = self.save(
+                "outcome_measures",
+                m.OutcomeMeasure,
+                {"slug": row["slug"]},
+                values,
+                where,
+                self.source_objects(where, row),
+            )
+        return measures
+
+    def load_indications(self, drugs, measures):
+        indications = {}
+        seen = set()
+        text_fields = [
+            "status",
+            "licensing_note",
+            "guideline_position",
+            "evidence_summary",
+            "evidence_level",
+            "mechanism_note",
+            "outcome_note",
+        ]
+        optional_text = ["time_to_effect", "continuation_note", "caution_card", "alternatives"]
+        for i, row in enumerate(self.rows("indications")):
+            where = f"indications[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "recommendation", "outcome_measure", "protocol", *text_fields)
+            if row["outcome_measure"] not in measures:
+                raise CatalogError(f"{where}: unknown outcome_measure {row['outcome_measure']!r}")
+            values = {
+                "name": row["name"],
+                "display_order": row.get("display_order", 0),
+                "recommendation": row["recommendation"],
+                "outcome_measure": measures[row["outcome_measure"]],
+                **{name: row[name] for name in text_fields},
+                **{name: row.get(name, "") for name in optional_text},
+                **self.cited(row),
+            }
+            indication = self.save(
+                "indications", m.Indication, {"slug": row["slug"]}, values, where, self.source_objects(where, row)
+            )
+            self.load_protocol(indication, row["protocol"], drugs, f"{where}.protocol")
+            indications[row["slug"]] = indication
+            seen.add(row["slug"])
+        self.note_missing("indications", m.Indication.objects.exclude(slug__in=seen))
+        return indications
+
+    def load_protocol(self, indication, row, drugs, where):
+        mg_fields = ["start_mg", "older_start_mg", "frail_start_mg", "step_mg", "default_target_mg", "ceiling_mg"]
+        day_fields = ["min_days_per_step", "first_review_days", "response_judgement_days"]
+        self.require(where, row, "drug", *mg_fields, *day_fields)
+        if row["drug"] not in drugs:
+            raise CatalogError(f"{where}: unknown drug {row['drug']!r}")
+        values = {
+            "drug": drugs[row["drug"]],
+            **{name: _decimal(where, name, row[name]) for name in mg_fields},
+            **{name: row[name] for name in day_fields},
+            "ceiling_note": row.get("ceiling_note", ""),
+            **self.cited(row),
+        }
+        self.save("protocols", m.Protocol, {"indication": indication}, values, where, self.source_objects(where, row))
+
+    def load_monitoring(self, indications):
+        for i, row in enumerate(self.rows("monitoring")):
+            where = f"monitoring[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "when", "criteria")
+            values = {
+                "name": row["name"],
+                "when": row["when"],
+                "criteria": row["criteria"],
+                "applies_to_all": bool(row.get("applies_to_all", True)),
+                "display_order": row.get("display_order", 0),
+                **self.cited(row),
+            }
+            item = self.save(
+                "monitoring", m.MonitoringItem, {"slug": row["slug"]}, values, where, self.source_objects(where, row)
+            )
+            slugs = row.get("indications", [])
+            unknown = [s for s in slugs if s not in indications]
+            if unknown:
+                raise CatalogError(f"{where}: unknown indication {', '.join(unknown)}")
+            wanted = [indications[s] for s in slugs]
+            if set(item.indications.all()) != set(wanted):
+                item.indications.set(wanted)
+
+    def load_rules(self):
+        rules = {}
+        for i, row in enumerate(self.rows("rules")):
+            where = f"rules[{row.get('code', i)}]"
+            self.require(where, row, "code", "title", "indicator", "action", "summary", "detail", "effect")
+            values = {name: row[name] for name in ["title", "indicator", "action", "summary", "detail", "effect"]}
+            values["display_order"] = row.get("display_order", 0)
+            values.update(self.cited(row))
+            rules[row["code"]] = self.save(
+                "rules", m.Rule, {"code": row["code"]}, values, where, self.source_objects(where, row)
+            )
+        self.note_missing("rules", m.Rule.objects.exclude(code__in=rules))
+        return rules
+
+    def load_parameters(self):
+        seen = set()
+        for i, row in enumerate(self.rows("parameters")):
+            where = f"parameters[{row.get('key', i)}]"
+            self.require(where, row, "key", "name", "value", "unit")
+            values = {
+                "name": row["name"],
+                "value": _decimal(where, "value", row["value"]),
+                "unit": row["unit"],
+                **self.cited(row),
+            }
+            self.save(
+                "parameters", m.RuleParameter, {"key": row["key"]}, values, where, self.source_objects(where, row)
+            )
+            seen.add(row["key"])
+        self.note_missing("parameters", m.RuleParameter.objects.exclude(key__in=seen))
+
+    def load_conditions(self, rules):
+        seen = set()
+        for i, row in enumerate(self.rows("conditions")):
+            where = f"conditions[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "group", "rule")
+            if row["rule"] not in rules:
+                raise CatalogError(f"{where}: unknown rule {row['rule']!r}")
+            values = {
+                "name": row["name"],
+                "group": row["group"],
+                "help_text": row.get("help_text", ""),
+                "rule": rules[row["rule"]],
+                "display_order": row.get("display_order", 0),
+                **self.cited(row),
+            }
+            self.save("conditions", m.Condition, {"slug": row["slug"]}, values, where, self.source_objects(where, row))
+            seen.add(row["slug"])
+        self.note_missing("conditions", m.Condition.objects.exclude(slug__in=seen))
+
+    def load_interacting_drugs(self):
+        flags = [
+            "is_maoi",
+            "contraindicated",
+            "lowers_seizure_threshold",
+            "cns_depressant",
+            "cns_active",
+            "lowers_electrolytes",
+            "sympathomimetic",
+            "lowers_blood_pressure",
+            "avoid_combination",
+        ]
+        choices = ["serotonergic", "cyp2d6_inhibition", "raises_levels", "qt_risk"]
+        seen = set()
+        for i, row in enumerate(self.rows("interacting_drugs")):
+            where = f"interacting_drugs[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "drug_class", "action")
+            values = {
+                "name": row["name"],
+                "aliases": row.get("aliases", ""),
+                "drug_class": row["drug_class"],
+                "action": row["action"],
+                "note": row.get("note", ""),
+                "washout_days": row.get("washout_days"),
+                "anticholinergic_score": row.get("anticholinergic_score", 0),
+                **{name: bool(row.get(name, False)) for name in flags},
+                **{name: row.get(name, "") for name in choices},
+                **self.cited(row),
+            }
+            self.save(
+                "interacting_drugs",
+                m.InteractingDrug,
+                {"slug": row["slug"]},
+                values,
+                where,
+                self.source_objects(where, row),
+            )
+            seen.add(row["slug"])
+        self.note_missing("interacting_drugs", m.InteractingDrug.objects.exclude(slug__in=seen))
+
+    def note_missing(self, table, queryset):
+        count = queryset.count()
+        if count:
+            self.report.not_in_file[table] = count
+
+
+def _flatten(exc: ValidationError):
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+def load_catalog(path=DEFAULT_PATH, *, dry_run=False):
+    """Load the catalog file; with dry_run, validate everything and roll back."""
+    data = read_catalog(path)
+    version = str(data.get("version", "")).strip()
+    if not version:
+        raise CatalogError(f"{path}: missing top-level version")
+    report = LoadReport(version=version)
+    with transaction.atomic():
+        _Loader(data, report).load()
+        m.CatalogVersion.objects.update_or_create(pk=1, defaults={"version": version})
+        if dry_run:
+            transaction.set_rollback(True)
+    return report

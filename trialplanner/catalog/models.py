@@ -1,0 +1,401 @@
+"""Reference data: every clinical number the app uses, each row citing its sources.
+
+Rows are loaded from data/catalog.toml by `manage.py load_catalog` and can be
+edited by a clinical lead in the admin. Natural keys (slug or code) are stable
+across loads so other tables and the engine can refer to them.
+"""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+MG = {"max_digits": 6, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class Source(models.Model):
+    """A citation. `key` is the reference file's tag, e.g. S3."""
+
+    key = models.SlugField(max_length=20, unique=True)
+    label = models.CharField(max_length=200, help_text="Short name shown next to a finding, e.g. 'UK SmPC'.")
+    citation = models.TextField(help_text="Full citation: authors, title, journal or publisher, year.")
+    identifier = models.CharField(
+        max_length=300, blank=True, help_text="NICE code, PMID, DOI or URL that finds the source."
+    )
+    url = models.URLField(max_length=500, blank=True)
+    used_for = models.TextField(blank=True, help_text="What the catalog takes from this source.")
+    review_date = models.DateField(help_text="When the catalog rows citing this source were last checked against it.")
+    unconfirmed = models.BooleanField(
+        default=False,
+        help_text="The citation itself, or a figure taken from it, is not confirmed against the primary text.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"[{self.key}] {self.label}"
+
+
+class CitedModel(models.Model):
+    """Base for catalog rows that must cite at least one source."""
+
+    sources = models.ManyToManyField(Source, related_name="+")
+    catalog_note = models.TextField(
+        blank=True, help_text="Why this value: 'app default' choices, disagreements, unconfirmed figures."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class QTRisk(models.TextChoices):
+    NONE = "", "No listed QT risk"
+    KNOWN = "known", "Known risk of TdP"
+    POSSIBLE = "possible", "Possible risk of TdP"
+    CONDITIONAL = "conditional", "Conditional risk of TdP"
+
+
+class Drug(CitedModel):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    brand_names = models.CharField(max_length=200, blank=True)
+    drug_class = models.CharField(max_length=100)
+    anticholinergic_score = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(3)], help_text="Anticholinergic Cognitive Burden score (0-3)."
+    )
+    qt_risk = models.CharField(max_length=12, choices=QTRisk.choices, blank=True)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Strength(CitedModel):
+    class Form(models.TextChoices):
+        TABLET = "tablet", "Tablet"
+        ORAL_SOLUTION = "oral_solution", "Oral solution"
+
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="strengths")
+    form = models.CharField(max_length=20, choices=Form.choices)
+    amount_mg = models.DecimalField(**MG, help_text="mg per tablet, or mg per `per_volume_ml` of solution.")
+    per_volume_ml = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Solutions only: the volume holding amount_mg."
+    )
+    scored = models.BooleanField(default=False, help_text="Tablet can be halved (product-specific).")
+    markets = models.CharField(max_length=50, blank=True, help_text="Where this strength is marketed, e.g. UK, US.")
+    is_active = models.BooleanField(default=True, help_text="Offered when planning.")
+
+    class Meta:
+        ordering = ["drug", "form", "amount_mg"]
+        constraints = [
+            models.UniqueConstraint(fields=["drug", "form", "amount_mg", "per_volume_ml"], name="strength_unique"),
+            models.CheckConstraint(condition=Q(amount_mg__gt=0), name="strength_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(form="tablet", per_volume_ml__isnull=True))
+                | (Q(form="oral_solution", per_volume_ml__gt=0)),
+                name="strength_volume_only_for_solution",
+            ),
+        ]
+
+    def __str__(self):
+        if self.form == self.Form.ORAL_SOLUTION:
+            return f"{self.drug} oral solution {self.amount_mg.normalize():f} mg/{self.per_volume_ml.normalize():f} ml"
+        return f"{self.drug} {self.amount_mg.normalize():f} mg tablet"
+
+
+class OutcomeMeasure(CitedModel):
+    """A scale used to judge response, with the change that counts as a response."""
+
+    class ResponseRule(models.TextChoices):
+        PERCENT_FALL = "percent_fall", "Fall of at least N percent from baseline"
+        POINTS_FALL = "points_fall", "Fall of at least N points from baseline"
+        CATEGORY = "category", "Patient-rated category (e.g. moderately or markedly improved)"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    short_name = models.CharField(max_length=30)
+    scale_min = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    scale_max = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    unit = models.CharField(max_length=60, blank=True)
+    higher_is_worse = models.BooleanField(default=True)
+    response_rule = models.CharField(max_length=20, choices=ResponseRule.choices)
+    response_threshold = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    interpretation = models.TextField(help_text="Bands and thresholds, as shown to clinicians.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scale_min__isnull=True) | Q(scale_max__isnull=True) | Q(scale_min__lt=F("scale_max")),
+                name="outcome_scale_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Indication(CitedModel):
+    class Recommendation(models.TextChoices):
+        FIRST_LINE = "first_line", "First-line option"
+        OPTION = "option", "Option"
+        WEAK = "weak", "Weak recommendation"
+        SECOND_LINE = "second_line", "Second-line"
+        NOT_SUPPORTED = "not_supported", "Not guideline-supported"
+        NOT_RECOMMENDED = "not_recommended", "Not recommended"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    display_order = models.PositiveSmallIntegerField(default=0)
+    recommendation = models.CharField(max_length=20, choices=Recommendation.choices)
+    status = models.CharField(max_length=200, help_text="Status line shown with the indication.")
+    licensing_note = models.TextField(help_text="UK and US licensing position.")
+    guideline_position = models.TextField()
+    evidence_summary = models.TextField()
+    evidence_level = models.CharField(max_length=80)
+    mechanism_note = models.TextField(help_text="Why a low dose can help in this condition.")
+    time_to_effect = models.TextField(blank=True)
+    continuation_note = models.TextField(blank=True)
+    outcome_measure = models.ForeignKey(OutcomeMeasure, on_delete=models.PROTECT, related_name="indications")
+    outcome_note = models.CharField(max_length=200, help_text="What to record at each review, e.g. 'pain NRS + PGIC'.")
+    caution_card = models.TextField(
+        blank=True,
+        help_text="If set, planning for this indication shows this warning, which needs a recorded reason.",
+    )
+    alternatives = models.TextField(blank=True, help_text="Alternatives worth discussing.")
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:indication_detail", args=[self.slug])
+
+
+class Protocol(CitedModel):
+    """Dose range and review timing for one indication. All doses are mg at night."""
+
+    indication = models.OneToOneField(Indication, on_delete=models.PROTECT, related_name="protocol")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="protocols")
+    start_mg = models.DecimalField(**MG)
+    older_start_mg = models.DecimalField(**MG, help_text="Start for age 65 or over, or other higher-risk patients.")
+    frail_start_mg = models.DecimalField(**MG, help_text="Start for frail patients (5 mg is given as liquid).")
+    step_mg = models.DecimalField(**MG)
+    min_days_per_step = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    default_target_mg = models.DecimalField(**MG)
+    ceiling_mg = models.DecimalField(**MG, help_text="Never exceeded by a plan in this app.")
+    ceiling_note = models.CharField(max_length=200, blank=True)
+    first_review_days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    response_judgement_days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["indication__display_order"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_mg__gt=0) & Q(step_mg__gt=0) & Q(frail_start_mg__gt=0),
+                name="protocol_doses_positive",
+            ),
+            models.CheckConstraint(condition=Q(start_mg__lte=F("default_target_mg")), name="protocol_start_lte_target"),
+            models.CheckConstraint(
+                condition=Q(default_target_mg__lte=F("ceiling_mg")), name="protocol_target_lte_ceiling"
+            ),
+            models.CheckConstraint(
+                condition=Q(older_start_mg__lte=F("start_mg")), name="protocol_older_start_lte_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(frail_start_mg__lte=F("older_start_mg")), name="protocol_frail_start_lte_older_start"
+            ),
+            models.CheckConstraint(condition=Q(min_days_per_step__gte=1), name="protocol_min_days_positive"),
+            models.CheckConstraint(
+                condition=Q(first_review_days__lte=F("response_judgement_days")),
+                name="protocol_first_review_before_judgement",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Protocol: {self.indication}"
+
+
+class MonitoringItem(CitedModel):
+    class When(models.TextChoices):
+        BASELINE = "baseline", "Before starting"
+        EVERY_REVIEW = "every_review", "At every review"
+        AT_TARGET = "at_target", "When the planned target is reached"
+        DOSE_CHANGE = "dose_change", "After each dose change"
+        PERIODIC = "periodic", "Periodically once stable"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120, help_text="What to check.")
+    when = models.CharField(max_length=20, choices=When.choices)
+    criteria = models.TextField(help_text="Who needs it; 'everyone' when unconditional.")
+    applies_to_all = models.BooleanField(default=True)
+    indications = models.ManyToManyField(Indication, blank=True, related_name="monitoring_items")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Rule(CitedModel):
+    """One row of reference section A.2: what a risk factor produces.
+
+    The engine decides when a rule fires; the wording, indicator and action live here.
+    """
+
+    class Indicator(models.TextChoices):
+        CRITICAL = "critical", "Critical (blocks the plan)"
+        WARNING = "warning", "Warning (needs a recorded reason)"
+        INFO = "info", "Information"
+
+    class Action(models.TextChoices):
+        AVOID = "avoid", "Avoid"
+        ADJUST = "adjust", "Adjust"
+        MONITOR = "monitor", "Monitor"
+
+    code = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=120)
+    indicator = models.CharField(max_length=10, choices=Indicator.choices)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    summary = models.CharField(max_length=140)
+    detail = models.TextField()
+    effect = models.TextField(help_text="What the plan does when this rule fires.")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_indicator_display()})"
+
+
+class RuleParameter(CitedModel):
+    """A number a rule or schedule uses: a threshold, an interval, a washout."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return f"{self.name}: {self.value.normalize():f} {self.unit}"
+
+
+class Condition(CitedModel):
+    """A condition or risk factor a clinician can tick on a risk profile."""
+
+    class Group(models.TextChoices):
+        CARDIAC = "cardiac", "Heart"
+        EYE_URINARY = "eye_urinary", "Eye and urinary"
+        NEURO_PSYCH = "neuro_psych", "Neurological and mental health"
+        LIVER = "liver", "Liver"
+        OTHER = "other", "Other"
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    group = models.CharField(max_length=20, choices=Group.choices)
+    help_text = models.CharField(max_length=300, blank=True)
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="conditions")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["group", "display_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class InteractingDrug(CitedModel):
+    """A medicine whose properties matter alongside amitriptyline."""
+
+    class Serotonergic(models.TextChoices):
+        NO = "", "No"
+        LOW = "low", "Low (advice only)"
+        YES = "yes", "Yes"
+
+    class CYP2D6Inhibition(models.TextChoices):
+        NONE = "", "None"
+        MODERATE = "moderate", "Moderate"
+        STRONG = "strong", "Strong"
+
+    class RaisesLevels(models.TextChoices):
+        NO = "", "No"
+        INFO = "info", "Yes (monitor)"
+        WARNING = "warning", "Yes (avoid combination)"
+
+    class Action(models.TextChoices):
+        CONTRAINDICATED = "ci", "Contraindicated"
+        AVOID = "avoid", "Avoid unless no alternative"
+        REDUCE = "reduce", "Lower dose, slower steps"
+        MONITOR = "monitor", "Allow with monitoring"
+        COUNSEL = "counsel", "Patient advice"
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    aliases = models.CharField(
+        max_length=300, blank=True, help_text="Other names, comma separated: brand names, US/UK spellings."
+    )
+    drug_class = models.CharField(max_length=100)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    note = models.TextField(blank=True, help_text="The interaction in one or two sentences.")
+    is_maoi = models.BooleanField("MAO inhibitor", default=False)
+    washout_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days after stopping before amitriptyline may start."
+    )
+    contraindicated = models.BooleanField(default=False, help_text="Blocks a plan while taken (e.g. cisapride).")
+    serotonergic = models.CharField(max_length=4, choices=Serotonergic.choices, blank=True)
+    lowers_seizure_threshold = models.BooleanField(default=False)
+    cyp2d6_inhibition = models.CharField(max_length=10, choices=CYP2D6Inhibition.choices, blank=True)
+    raises_levels = models.CharField(
+        max_length=10,
+        choices=RaisesLevels.choices,
+        blank=True,
+        help_text="Raises amitriptyline levels by another route.",
+    )
+    qt_risk = models.CharField(max_length=12, choices=QTRisk.choices, blank=True)
+    anticholinergic_score = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(3)])
+    cns_depressant = models.BooleanField(default=False)
+    cns_active = models.BooleanField(default=False, help_text="Counts towards the Beers limit of 3 CNS-active drugs.")
+    lowers_electrolytes = models.BooleanField(default=False, help_text="Can lower potassium or magnesium.")
+    sympathomimetic = models.BooleanField(default=False)
+    lowers_blood_pressure = models.BooleanField(default=False)
+    avoid_combination = models.BooleanField(
+        default=False, help_text="Advise against taking together (e.g. St John's wort)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(is_maoi=False) | Q(washout_days__isnull=False), name="maoi_has_washout"),
+            models.CheckConstraint(condition=Q(anticholinergic_score__lte=3), name="interacting_acb_0_to_3"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def alias_list(self):
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
+
+class CatalogVersion(models.Model):
+    """The version of the catalog file last loaded (a single row)."""
+
+    version = models.CharField(max_length=40)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Catalog {self.version}"

@@ -1,0 +1,121 @@
+"""Reads of the catalog for pages and services, with their related rows prefetched."""
+
+from django.db.models import Prefetch, Q
+
+from trialplanner import engine
+from trialplanner.catalog import models as m
+from trialplanner.engine.types import ConditionFacts
+
+SOURCES = Prefetch("sources", queryset=m.Source.objects.order_by("id"))
+
+
+def indications_with_protocols():
+    return m.Indication.objects.select_related("protocol", "outcome_measure").prefetch_related(
+        SOURCES, Prefetch("protocol__sources", queryset=m.Source.objects.order_by("id"))
+    )
+
+
+def monitoring_for(indication=None):
+    items = m.MonitoringItem.objects.prefetch_related(SOURCES)
+    if indication is None:
+        return items.filter(applies_to_all=True)
+    return items.filter(Q(applies_to_all=True) | Q(indications=indication)).distinct()
+
+
+def rules():
+    return m.Rule.objects.prefetch_related(SOURCES, "conditions")
+
+
+def interacting_drugs():
+    return m.InteractingDrug.objects.prefetch_related(SOURCES)
+
+
+def current_version():
+    row = m.CatalogVersion.objects.first()
+    return row.version if row else None
+
+
+# --- the catalog as engine inputs ---------------------------------------------------------
+
+
+def _refs(row):
+    return tuple(
+        engine.SourceRef(key=s.key, label=s.label, identifier=s.identifier, url=s.url) for s in row.sources.all()
+    )
+
+
+def rulebook() -> engine.RuleBook:
+    """The engine's view of the catalog: rule texts, parameters, drugs and conditions."""
+    rules = {
+        r.code: engine.RuleText(
+            code=r.code,
+            title=r.title,
+            indicator=engine.Indicator(r.indicator),
+            action=engine.Action(r.action),
+            summary=r.summary,
+            detail=r.detail,
+            effect=r.effect,
+            sources=_refs(r),
+            order=r.display_order,
+        )
+        for r in m.Rule.objects.prefetch_related(SOURCES)
+    }
+    drugs = tuple(
+        engine.DrugFacts(
+            slug=d.slug,
+            name=d.name,
+            aliases=tuple(d.alias_list),
+            drug_class=d.drug_class,
+            note=d.note,
+            is_maoi=d.is_maoi,
+            washout_days=d.washout_days,
+            contraindicated=d.contraindicated,
+            serotonergic=d.serotonergic,
+            lowers_seizure_threshold=d.lowers_seizure_threshold,
+            cyp2d6_inhibition=d.cyp2d6_inhibition,
+            raises_levels=d.raises_levels,
+            qt_risk=d.qt_risk,
+            anticholinergic_score=d.anticholinergic_score,
+            cns_depressant=d.cns_depressant,
+            cns_active=d.cns_active,
+            lowers_electrolytes=d.lowers_electrolytes,
+            sympathomimetic=d.sympathomimetic,
+            lowers_blood_pressure=d.lowers_blood_pressure,
+            avoid_combination=d.avoid_combination,
+            sources=_refs(d),
+        )
+        for d in m.InteractingDrug.objects.prefetch_related(SOURCES)
+    )
+    conditions = {
+        c.slug: ConditionFacts(slug=c.slug, name=c.name, group=c.group, rule_code=c.rule.code)
+        for c in m.Condition.objects.select_related("rule")
+    }
+    amitriptyline = m.Drug.objects.get(slug="amitriptyline")
+    return engine.RuleBook(
+        rules=rules,
+        parameters=dict(m.RuleParameter.objects.values_list("key", "value")),
+        drugs=drugs,
+        conditions=conditions,
+        amitriptyline_acb=amitriptyline.anticholinergic_score,
+    )
+
+
+def indication_facts(indication: m.Indication) -> engine.IndicationFacts:
+    return engine.IndicationFacts(
+        slug=indication.slug, name=indication.name, caution=indication.caution_card, sources=_refs(indication)
+    )
+
+
+def protocol_facts(protocol: m.Protocol) -> engine.ProtocolFacts:
+    return engine.ProtocolFacts(
+        start_mg=protocol.start_mg,
+        older_start_mg=protocol.older_start_mg,
+        frail_start_mg=protocol.frail_start_mg,
+        step_mg=protocol.step_mg,
+        min_days_per_step=protocol.min_days_per_step,
+        default_target_mg=protocol.default_target_mg,
+        ceiling_mg=protocol.ceiling_mg,
+        first_review_days=protocol.first_review_days,
+        response_judgement_days=protocol.response_judgement_days,
+        sources=_refs(protocol),
+    )

@@ -1,0 +1,284 @@
+"""Value types of the engine: frozen dataclasses, Decimal mg, plain dates."""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+
+from trialplanner.engine.errors import EngineError
+
+
+class Indicator(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self):
+        return _INDICATOR_RANK[self]
+
+
+_INDICATOR_RANK = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
+
+
+class Action(StrEnum):
+    AVOID = "avoid"
+    ADJUST = "adjust"
+    MONITOR = "monitor"
+
+
+class StartDose(IntEnum):
+    """Which protocol start dose applies; a lower value is the more cautious start."""
+
+    FRAIL = 0
+    OLDER = 1
+    STANDARD = 2
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class Alcohol(StrEnum):
+    NONE = "none"
+    MODERATE = "moderate"
+    HEAVY = "heavy"
+
+
+class Phenotype(StrEnum):
+    ULTRARAPID = "ultrarapid"
+    RAPID = "rapid"
+    NORMAL = "normal"
+    INTERMEDIATE = "intermediate"
+    POOR = "poor"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    key: str
+    label: str
+    identifier: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class RuleText:
+    """A rule's catalog row: its wording, level and sources."""
+
+    code: str
+    title: str
+    indicator: Indicator
+    action: Action
+    summary: str
+    detail: str
+    effect: str
+    sources: tuple[SourceRef, ...]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class DrugFacts:
+    """An interacting medicine's catalog row: the flags the rules read."""
+
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    drug_class: str = ""
+    note: str = ""
+    is_maoi: bool = False
+    washout_days: int | None = None
+    contraindicated: bool = False
+    serotonergic: str = ""  # "", "low", "yes"
+    lowers_seizure_threshold: bool = False
+    cyp2d6_inhibition: str = ""  # "", "moderate", "strong"
+    raises_levels: str = ""  # "", "info", "warning"
+    qt_risk: str = ""  # "", "known", "possible", "conditional"
+    anticholinergic_score: int = 0
+    cns_depressant: bool = False
+    cns_active: bool = False
+    lowers_electrolytes: bool = False
+    sympathomimetic: bool = False
+    lowers_blood_pressure: bool = False
+    avoid_combination: bool = False
+    sources: tuple[SourceRef, ...] = ()
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case, drop punctuation and extra spaces: 'St. John's-Wort ' -> 'st johns wort'."""
+    name = name.casefold().replace("'", "").replace("’", "")
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", name).split())
+
+
+@dataclass(frozen=True)
+class ConditionFacts:
+    slug: str
+    name: str
+    group: str
+    rule_code: str
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Everything the rules read from the catalog: wording, parameters, drugs, conditions."""
+
+    rules: Mapping[str, RuleText]
+    parameters: Mapping[str, Decimal]
+    drugs: tuple[DrugFacts, ...]
+    conditions: Mapping[str, ConditionFacts]
+    amitriptyline_acb: int
+    _drug_index: Mapping[str, DrugFacts] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        index = {}
+        for drug in self.drugs:
+            for name in (drug.name, drug.slug, *drug.aliases):
+                index.setdefault(normalise_name(name), drug)
+        object.__setattr__(self, "_drug_index", index)
+
+    def rule(self, code) -> RuleText:
+        try:
+            return self.rules[code]
+        except KeyError:
+            raise EngineError(f"The catalog has no rule {code!r}; reload the catalog.") from None
+
+    def param(self, key) -> Decimal:
+        try:
+            return self.parameters[key]
+        except KeyError:
+            raise EngineError(f"The catalog has no parameter {key!r}; reload the catalog.") from None
+
+    def int_param(self, key) -> int:
+        return int(self.param(key))
+
+    def find_drug(self, name) -> DrugFacts | None:
+        return self._drug_index.get(normalise_name(name))
+
+
+@dataclass(frozen=True)
+class IndicationFacts:
+    slug: str
+    name: str
+    caution: str = ""
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProtocolFacts:
+    """Dose range for one indication, mg at night; intervals in days."""
+
+    start_mg: Decimal
+    older_start_mg: Decimal
+    frail_start_mg: Decimal
+    step_mg: Decimal
+    min_days_per_step: int
+    default_target_mg: Decimal
+    ceiling_mg: Decimal
+    first_review_days: int
+    response_judgement_days: int
+    sources: tuple[SourceRef, ...] = ()
+
+    def start_for(self, start: StartDose) -> Decimal:
+        return {
+            StartDose.STANDARD: self.start_mg,
+            StartDose.OLDER: self.older_start_mg,
+            StartDose.FRAIL: self.frail_start_mg,
+        }[start]
+
+
+@dataclass(frozen=True)
+class Medication:
+    name: str
+    stopped_on: date | None = None
+
+
+@dataclass(frozen=True)
+class PatientProfile:
+    """What the rules need to know about the patient, as of one risk-profile version."""
+
+    age: int
+    sex: Sex
+    frail: bool = False
+    falls: bool = False
+    pregnant: bool = False
+    breastfeeding: bool = False
+    self_harm_last_12_months: bool = False
+    alcohol: Alcohol = Alcohol.NONE
+    conditions: frozenset[str] = frozenset()
+    medications: tuple[Medication, ...] = ()
+    cyp2d6: Phenotype | None = None
+    cyp2c19: Phenotype | None = None
+    qtc_ms: int | None = None
+    previous_qtc_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Structured consequences of a card for the plan."""
+
+    start: StartDose = StartDose.STANDARD
+    min_days_per_step: int | None = None
+    hold_at_start: bool = False
+    early_first_review: bool = False
+    monitoring: tuple[str, ...] = ()
+    supply_limit_days: int | None = None
+    earliest_start: date | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A finding shaped like a CDS Hooks card."""
+
+    code: str
+    indicator: Indicator
+    action: Action
+    title: str
+    summary: str
+    detail: str
+    sources: tuple[SourceRef, ...]
+    effects: Effects = field(default_factory=Effects)
+    subjects: tuple[str, ...] = ()
+    order: int = 0
+
+    @property
+    def source(self) -> SourceRef | None:
+        return self.sources[0] if self.sources else None
+
+    @property
+    def sort_key(self):
+        return (self.indicator.rank, self.order, self.code, self.subjects)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    cards: tuple[Card, ...]
+    unrecognised_medications: tuple[str, ...]
+    recognised_medications: tuple[tuple[str, str], ...]  # (name as entered, catalog name)
+    anticholinergic_total: int
+    anticholinergic_items: tuple[tuple[str, int], ...]
+    earliest_start: date | None
+    start: StartDose
+    min_days_per_step: int | None
+    hold_at_start: bool
+    early_first_review: bool
+    supply_limit_days: int | None
+    baseline_checks: tuple[str, ...]
+    monitoring: tuple[str, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return any(card.indicator is Indicator.CRITICAL for card in self.cards)
+
+    @property
+    def critical_cards(self):
+        return tuple(c for c in self.cards if c.indicator is Indicator.CRITICAL)
+
+    @property
+    def warning_cards(self):
+        return tuple(c for c in self.cards if c.indicator is Indicator.WARNING)
+
+    @property
+    def info_cards(self):
+        return tuple(c for c in self.cards if c.indicator is Indicator.INFO)

@@ -1,0 +1,66 @@
+"""Demo data for `make run`: one clinic, a clinician, a clinical lead and a few patients.
+
+Idempotent: running it again finds the same rows and resets the demo passwords.
+"""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import transaction
+
+from trialplanner.patients.models import Clinic, Membership, Patient
+
+DEMO_PASSWORD = "amitriptyline-demo"
+DEMO_CLINIC = {
+    "name": "Riverside Health Centre (demo)",
+    "phone": "0300 555 0142",
+    "address": "1 River Street\nExampletown EX1 2AB",
+    "time_zone": "Europe/London",
+}
+DEMO_USERS = [
+    # username, first, last, role, is_staff
+    ("demo", "Dana", "Demo", Membership.Role.CLINICIAN, False),
+    ("demo-lead", "Lee", "Lead", Membership.Role.LEAD, True),
+]
+DEMO_PATIENTS = [
+    # mrn, display name, date of birth, sex, language
+    ("DEMO-001", "Ann Example", date(1968, 3, 14), Patient.Sex.FEMALE, Patient.Language.ENGLISH),
+    ("DEMO-002", "Bob Sample", date(1949, 11, 2), Patient.Sex.MALE, Patient.Language.ENGLISH),
+    ("DEMO-003", "Carmen Prueba", date(1985, 7, 30), Patient.Sex.FEMALE, Patient.Language.SPANISH),
+    ("DEMO-004", "Dev Testcase", date(1992, 1, 9), Patient.Sex.MALE, Patient.Language.ENGLISH),
+]
+
+
+@transaction.atomic
+def seed_demo():
+    """Create or refresh the demo clinic, users and patients; return the users."""
+    clinic = Clinic.objects.filter(name=DEMO_CLINIC["name"]).first()
+    if clinic is None:
+        clinic = Clinic.objects.create(**DEMO_CLINIC)
+    user_model = get_user_model()
+    users = []
+    for username, first, last, role, is_staff in DEMO_USERS:
+        user, _ = user_model.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        user.first_name, user.last_name, user.is_staff = first, last, is_staff
+        user.email = f"{username}@example.org"
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        if is_staff:
+            catalog_perms = Permission.objects.filter(content_type__app_label="catalog")
+            user.user_permissions.add(*catalog_perms)
+        Membership.objects.update_or_create(user=user, clinic=clinic, defaults={"role": role})
+        users.append(user)
+    for mrn, name, born, sex, language in DEMO_PATIENTS:
+        Patient.objects.get_or_create(
+            clinic=clinic,
+            mrn=mrn,
+            defaults={
+                "display_name": name,
+                "date_of_birth": born,
+                "sex": sex,
+                "preferred_language": language,
+                "created_by": users[0],
+            },
+        )
+    return clinic, users
