@@ -12,9 +12,16 @@ from trialplanner.patients.models import Clinic, Membership, Patient
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # Load the catalog once; each test's transaction then rolls back to it.
+    with django_db_blocker.unblock():
+        load_catalog()
+
+
 @pytest.fixture
 def catalog(db):
-    # Loaded lazily: transactional tests (the browser ones) flush the database after them.
+    # Transactional tests (the browser ones) flush the database, so reload when needed.
     if not Indication.objects.exists():
         load_catalog()
 

@@ -38,12 +38,20 @@ A1_PROTOCOLS = {
 }
 
 
+@pytest.fixture
+def empty_catalog(db):
+    """Start from an empty catalog (the session loads one for every other test)."""
+    for model in [m.MonitoringItem, m.Condition, m.Rule, m.Protocol, m.Indication, m.OutcomeMeasure, m.Strength,
+                  m.Drug, m.InteractingDrug, m.RuleParameter, m.Source, m.CatalogVersion]:  # fmt: skip
+        model.objects.all().delete()
+
+
 def counts():
     return {model.__name__: model.objects.count() for model in CATALOG_MODELS}
 
 
 @pytest.mark.django_db
-def test_it_loads_twice_with_identical_row_counts():
+def test_it_loads_twice_with_identical_row_counts(empty_catalog):
     first = load_catalog()
     after_first = counts()
     second = load_catalog()
@@ -155,7 +163,7 @@ def write_variant(tmp_path, old, new):
 
 
 @pytest.mark.django_db
-def test_it_rejects_a_file_row_with_start_above_ceiling_and_writes_nothing(tmp_path):
+def test_it_rejects_a_file_row_with_start_above_ceiling_and_writes_nothing(tmp_path, empty_catalog):
     data = read_catalog()
     ibs = next(i for i in data["indications"] if i["slug"] == "irritable-bowel-syndrome")
     assert ibs["protocol"]["ceiling_mg"] == "30"
@@ -184,14 +192,14 @@ def test_it_reports_invalid_toml(tmp_path):
 
 
 @pytest.mark.django_db
-def test_check_mode_writes_nothing(capsys):
+def test_check_mode_writes_nothing(capsys, empty_catalog):
     call_command("load_catalog", "--check")
     assert m.Indication.objects.count() == 0
     assert "Checked catalog version" in capsys.readouterr().out
 
 
 @pytest.mark.django_db
-def test_the_command_prints_what_it_did(capsys):
+def test_the_command_prints_what_it_did(capsys, empty_catalog):
     call_command("load_catalog")
     out = capsys.readouterr().out
     assert "indications: 9 created, 0 updated, 0 unchanged" in out

@@ -311,6 +311,14 @@ def test_a_baseline_ecg_is_advised_over_40_or_with_cardiac_history(assess):
     assert "baseline-ecg" in codes(assess(conditions=["heart-failure"]))
 
 
+def test_qt_history_conditions_give_one_baseline_ecg_card(assess):
+    result = assess(age=50, conditions=["previous-drug-induced-qt-prolongation", "family-history-sudden-cardiac-death"])
+    ecg = [c for c in result.cards if c.code == "baseline-ecg"]
+    assert len(ecg) == 1
+    assert ecg[0].subjects[0] == "age 50"
+    assert len(ecg[0].subjects) == 3
+
+
 # --- the shape of the result ---------------------------------------------------------------
 
 

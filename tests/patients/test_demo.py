@@ -28,3 +28,6 @@ def test_seed_demo_is_idempotent_and_prints_the_login(capsys):
     assert "username: demo " in out and DEMO_PASSWORD in out
     user = get_user_model().objects.get(username="demo")
     assert user.check_password(DEMO_PASSWORD)
+    bob = Patient.objects.get(mrn="DEMO-002")
+    assert bob.risk_profiles.count() == 1
+    assert {c.slug for c in bob.risk_profiles.get().conditions.all()} == {"prostate-enlargement", "diabetes"}

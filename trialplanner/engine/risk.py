@@ -164,9 +164,13 @@ def check_conditions(ctx):
     if ctx.profile.falls:
         by_rule["frailty-falls"].append("falls history")
     for code, names in by_rule.items():
-        if code == "electrolytes":
-            continue  # joined with the drug trigger in check_electrolytes
+        if code in JOINED_ELSEWHERE:
+            continue
         ctx.add(code, CONDITION_EFFECTS.get(code, _no_effects)(ctx), subjects=names)
+
+
+# Rules whose conditions are joined with other triggers in their own check.
+JOINED_ELSEWHERE = {"electrolytes", "baseline-ecg"}
 
 
 def _no_effects(ctx):

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import transaction
 
+from trialplanner.catalog.models import Condition
 from trialplanner.patients.models import Clinic, Membership, Patient
+from trialplanner.patients.services import risk_profile_create
 
 DEMO_PASSWORD = "amitriptyline-demo"
 DEMO_CLINIC = {
@@ -24,12 +26,16 @@ DEMO_USERS = [
     ("demo-lead", "Lee", "Lead", Membership.Role.LEAD, True),
 ]
 DEMO_PATIENTS = [
-    # mrn, display name, date of birth, sex, language
-    ("DEMO-001", "Ann Example", date(1968, 3, 14), Patient.Sex.FEMALE, Patient.Language.ENGLISH),
-    ("DEMO-002", "Bob Sample", date(1949, 11, 2), Patient.Sex.MALE, Patient.Language.ENGLISH),
-    ("DEMO-003", "Carmen Prueba", date(1985, 7, 30), Patient.Sex.FEMALE, Patient.Language.SPANISH),
-    ("DEMO-004", "Dev Testcase", date(1992, 1, 9), Patient.Sex.MALE, Patient.Language.ENGLISH),
-]
+    # mrn, display name, date of birth, sex, language, first risk profile (conditions, medicines, other fields)
+    ("DEMO-001", "Ann Example", date(1968, 3, 14), Patient.Sex.FEMALE, Patient.Language.ENGLISH,
+     ([], ["sertraline"], {"qtc_ms": 438, "ecg_date": date(2026, 9, 1)})),
+    ("DEMO-002", "Bob Sample", date(1949, 11, 2), Patient.Sex.MALE, Patient.Language.ENGLISH,
+     (["prostate-enlargement", "diabetes"], ["amlodipine", "oxybutynin"], {"falls": True})),
+    ("DEMO-003", "Carmen Prueba", date(1985, 7, 30), Patient.Sex.FEMALE, Patient.Language.SPANISH,
+     ([], [], {"breastfeeding": True})),
+    ("DEMO-004", "Dev Testcase", date(1992, 1, 9), Patient.Sex.MALE, Patient.Language.ENGLISH,
+     (["epilepsy"], ["fluoxetine", "tramadol"], {"alcohol": "moderate"})),
+]  # fmt: skip
 
 
 @transaction.atomic
@@ -51,8 +57,8 @@ def seed_demo():
             user.user_permissions.add(*catalog_perms)
         Membership.objects.update_or_create(user=user, clinic=clinic, defaults={"role": role})
         users.append(user)
-    for mrn, name, born, sex, language in DEMO_PATIENTS:
-        Patient.objects.get_or_create(
+    for mrn, name, born, sex, language, (conditions, medicines, fields) in DEMO_PATIENTS:
+        patient, _ = Patient.objects.get_or_create(
             clinic=clinic,
             mrn=mrn,
             defaults={
@@ -63,4 +69,12 @@ def seed_demo():
                 "created_by": users[0],
             },
         )
+        if not patient.risk_profiles.exists():
+            risk_profile_create(
+                patient=patient,
+                user=users[0],
+                fields=fields,
+                conditions=Condition.objects.filter(slug__in=conditions),
+                medications=[{"name": medicine} for medicine in medicines],
+            )
     return clinic, users

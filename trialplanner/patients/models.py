@@ -4,7 +4,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 
@@ -88,3 +88,87 @@ class Patient(models.Model):
     def age_on(self, day: date) -> int:
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class RiskProfile(models.Model):
+    """One version of a patient's risk factors. Saving makes a new version; old ones stay."""
+
+    class Alcohol(models.TextChoices):
+        NONE = "none", "None or occasional"
+        MODERATE = "moderate", "Moderate"
+        HEAVY = "heavy", "Heavy"
+
+    class Phenotype(models.TextChoices):
+        UNKNOWN = "", "Not known"
+        ULTRARAPID = "ultrarapid", "Ultrarapid metaboliser"
+        RAPID = "rapid", "Rapid metaboliser"
+        NORMAL = "normal", "Normal metaboliser"
+        INTERMEDIATE = "intermediate", "Intermediate metaboliser"
+        POOR = "poor", "Poor metaboliser"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="risk_profiles")
+    version = models.PositiveIntegerField()
+    conditions = models.ManyToManyField("catalog.Condition", blank=True, related_name="+")
+    frail = models.BooleanField(default=False)
+    falls = models.BooleanField("Falls in the last year", default=False)
+    pregnant = models.BooleanField(default=False)
+    breastfeeding = models.BooleanField(default=False)
+    alcohol = models.CharField(max_length=10, choices=Alcohol.choices, default=Alcohol.NONE)
+    self_harm_last_12_months = models.BooleanField(
+        "Self-harm or suicidal thoughts in the last 12 months", default=False
+    )
+    cyp2d6 = models.CharField("CYP2D6 phenotype", max_length=15, choices=Phenotype.choices, blank=True)
+    cyp2c19 = models.CharField("CYP2C19 phenotype", max_length=15, choices=Phenotype.choices, blank=True)
+    qtc_ms = models.PositiveSmallIntegerField("Latest QTc (ms)", null=True, blank=True)
+    ecg_date = models.DateField("ECG date", null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField("Heart rate (beats/min)", null=True, blank=True)
+    bp_lying_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_lying_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_standing_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_standing_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    potassium = models.DecimalField("Potassium (mmol/L)", max_digits=4, decimal_places=1, null=True, blank=True)
+    magnesium = models.DecimalField("Magnesium (mmol/L)", max_digits=4, decimal_places=2, null=True, blank=True)
+    sodium = models.PositiveSmallIntegerField("Sodium (mmol/L)", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient", "-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="riskprofile_unique_version"),
+            models.CheckConstraint(
+                condition=Q(qtc_ms__isnull=True) | Q(qtc_ms__gte=200, qtc_ms__lte=800), name="riskprofile_qtc_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Risk profile v{self.version} of {self.patient}"
+
+    def get_absolute_url(self):
+        return reverse("patients:risk_profile_detail", args=[self.patient.uuid, self.version])
+
+
+class MedicationEntry(models.Model):
+    """A current or recently stopped medicine on one risk-profile version."""
+
+    profile = models.ForeignKey(RiskProfile, on_delete=models.CASCADE, related_name="medications")
+    name = models.CharField(max_length=120, help_text="As written; matched against the catalog's interacting drugs.")
+    drug = models.ForeignKey(
+        "catalog.InteractingDrug", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    started_on = models.DateField(null=True, blank=True)
+    stopped_on = models.DateField(null=True, blank=True, help_text="Last dose, for recently stopped medicines.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(started_on__isnull=True) | Q(stopped_on__isnull=True) | Q(stopped_on__gte=F("started_on")),
+                name="medication_stop_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,9 +1,14 @@
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import render
+from django.forms.models import model_to_dict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from trialplanner.patients import access
+from trialplanner.catalog.models import Indication, InteractingDrug
+from trialplanner.engine import EngineError
+from trialplanner.patients import access, selectors, services
+from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProfileForm, medication_initial
 
 PATIENTS_PER_PAGE = 25
 
@@ -14,14 +19,111 @@ def patient_list(request):
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
     page = Paginator(patients.order_by("display_name", "id"), PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-    ctx = {"page": page, "query": query, "today": timezone.localdate(), "clinics": access.clinics_for(request.user)}
+    ctx = {"page": page, "query": query, "clinics": access.clinics_for(request.user)}
     return render(request, "patients/patient_list.html", ctx)
+
+
+def patient_create(request):
+    clinics = access.clinics_for(request.user)
+    form = PatientForm(request.POST or None, clinics=clinics)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(user=request.user, **form.cleaned_data)
+        messages.success(request, f"{patient.display_name} added. Now record their risk factors.")
+        return redirect("patients:risk_profile_edit", patient.uuid)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": None})
+
+
+def patient_edit(request, patient_uuid):
+    patient = access.get_patient_for_user(request.user, patient_uuid)
+    form = PatientForm(request.POST or None, instance=patient, clinics=access.clinics_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Patient details saved.")
+        return redirect(patient)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
 def patient_detail(request, patient_uuid):
     patient = access.get_patient_for_user(request.user, patient_uuid)
-    ctx = {"patient": patient, "age": patient.age_on(timezone.localdate())}
+    profile = selectors.current_profile(patient)
+    today = timezone.localdate()
+    indications = Indication.objects.select_related("protocol", "outcome_measure")
+    chosen = None
+    slug = request.GET.get("indication")
+    if slug:
+        chosen = next((i for i in indications if i.slug == slug), None)
+    ctx = {
+        "patient": patient,
+        "profile": profile,
+        "versions": patient.risk_profiles.only("version", "created_at", "created_by").select_related("created_by"),
+        "age": patient.age_on(today),
+        "indications": indications,
+        "chosen": chosen,
+        "today": today,
+    }
+    if chosen is not None:
+        try:
+            assessment = selectors.assess(patient, profile, chosen, today)
+        except EngineError as exc:
+            messages.error(request, f"The risk check could not run: {exc}")
+        else:
+            ctx["assessment"] = assessment
+            ctx["baseline_items"] = selectors.monitoring_items(assessment.baseline_checks)
+            ctx["monitoring_items"] = selectors.monitoring_items(
+                [k for k in assessment.monitoring if k not in assessment.baseline_checks]
+            )
     return render(request, "patients/patient_detail.html", ctx)
+
+
+def risk_profile_edit(request, patient_uuid):
+    patient = access.get_patient_for_user(request.user, patient_uuid)
+    current = selectors.current_profile(patient)
+    today = timezone.localdate()
+    if request.method == "POST":
+        form = RiskProfileForm(request.POST, today=today)
+        formset = MedicationFormSet(request.POST, prefix="meds", today=today)
+    else:
+        # An edit starts from the current version's values and saves a new version.
+        form = RiskProfileForm(initial=model_to_dict(current) if current else None, today=today)
+        formset = MedicationFormSet(initial=medication_initial(current), prefix="meds", today=today)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "conditions"}
+        profile = services.risk_profile_create(
+            patient=patient,
+            user=request.user,
+            fields=fields,
+            conditions=form.cleaned_data["conditions"],
+            medications=formset.entries(),
+        )
+        messages.success(request, f"Risk profile saved as version {profile.version}.")
+        return redirect(patient)
+    ctx = {
+        "patient": patient,
+        "form": form,
+        "formset": formset,
+        "current": current,
+        "drug_names": _drug_names(),
+    }
+    return render(request, "patients/risk_profile_form.html", ctx)
+
+
+def _drug_names():
+    names = set()
+    for name, aliases in InteractingDrug.objects.values_list("name", "aliases"):
+        names.add(name)
+        names.update(a.strip() for a in aliases.split(",") if a.strip())
+    return sorted(names, key=str.casefold)
+
+
+def risk_profile_detail(request, patient_uuid, version):
+    patient = access.get_patient_for_user(request.user, patient_uuid)
+    profile = get_object_or_404(
+        patient.risk_profiles.prefetch_related("conditions", "medications").select_related("created_by"),
+        version=version,
+    )
+    latest = patient.risk_profiles.order_by("-version").values_list("version", flat=True).first()
+    ctx = {"patient": patient, "profile": profile, "is_current": profile.version == latest}
+    return render(request, "patients/risk_profile_detail.html", ctx)
 
 
 def clinic_detail(request, clinic_uuid):

@@ -1,0 +1,226 @@
+"""Patients and versioned risk profiles: forms, scoping, and the safety check page."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from trialplanner.catalog.models import Condition
+from trialplanner.patients.forms import MedicationForm, PatientForm, RiskProfileForm
+from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
+
+pytestmark = pytest.mark.django_db
+
+
+def patient_data(**overrides):
+    data = {
+        "display_name": "New Person",
+        "mrn": "N-1",
+        "date_of_birth": "1955-04-03",
+        "sex": "male",
+        "preferred_language": "es",
+    }
+    data.update(overrides)
+    return data
+
+
+def risk_data(*conditions, meds=(), **overrides):
+    data = {"alcohol": "none", "meds-TOTAL_FORMS": "5", "meds-INITIAL_FORMS": "0"}
+    data["conditions"] = [str(Condition.objects.get(slug=slug).pk) for slug in conditions]
+    for i, med in enumerate(meds):
+        for key, value in med.items():
+            data[f"meds-{i}-{key}"] = value
+    data.update(overrides)
+    return data
+
+
+# --- patients ---------------------------------------------------------------------------
+
+
+def test_it_creates_a_patient_in_the_users_clinic(client, clinician, clinic):
+    client.force_login(clinician)
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.pk))
+    patient = Patient.objects.get(mrn="N-1")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:risk_profile_edit", args=[patient.uuid])
+    assert (patient.clinic, patient.created_by, patient.preferred_language) == (clinic, clinician, "es")
+
+
+def test_it_will_not_create_a_patient_in_another_clinic(client, clinician, other_clinic):
+    client.force_login(clinician)
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=other_clinic.pk))
+    assert response.status_code == 200
+    assert "clinic" in response.context["form"].errors
+    assert not Patient.objects.exists()
+
+
+def test_a_future_birth_date_is_a_field_error(client, clinician, clinic):
+    client.force_login(clinician)
+    response = client.post(
+        reverse("patients:patient_create"), patient_data(clinic=clinic.pk, date_of_birth="2999-01-01")
+    )
+    form = response.context["form"]
+    assert form.errors["date_of_birth"] == [PatientForm.error_messages["future_birth"]]
+    assert not Patient.objects.exists()
+
+
+def test_a_duplicate_mrn_is_a_field_error(client, clinician, clinic, patient):
+    client.force_login(clinician)
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.pk, mrn=patient.mrn))
+    assert response.context["form"].errors["mrn"] == [PatientForm.error_messages["mrn_taken"]]
+    assert Patient.objects.count() == 1
+
+
+def test_editing_details_is_scoped(client, clinician, colleague, outsider, patient):
+    url = reverse("patients:patient_edit", args=[patient.uuid])
+    data = patient_data(display_name="Renamed", mrn="MRN-1", date_of_birth="1960-05-17", sex="female")
+    client.force_login(outsider)
+    assert client.post(url, data).status_code == 404
+    client.force_login(colleague)
+    assert client.post(url, data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.display_name == "Renamed"
+    assert patient.clinic.name == "Alpha Practice"
+
+
+# --- risk profiles -------------------------------------------------------------------------
+
+
+def test_saving_a_risk_profile_makes_version_1(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    data = risk_data("epilepsy", "diabetes", meds=[{"name": "sertraline"}, {"name": "Mystery pill"}], frail="on")
+    response = client.post(url, data)
+    assert response.status_code == 302
+    profile = patient.risk_profiles.get()
+    assert profile.version == 1 and profile.frail and profile.created_by == clinician
+    assert {c.slug for c in profile.conditions.all()} == {"epilepsy", "diabetes"}
+    meds = {m.name: m.drug for m in profile.medications.all()}
+    assert meds["sertraline"].slug == "sertraline"
+    assert meds["Mystery pill"] is None
+
+
+def test_editing_keeps_the_earlier_version_viewable(client, clinician, colleague, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    client.post(url, risk_data("epilepsy"))
+    client.force_login(colleague)
+    form_page = client.get(url)
+    assert form_page.context["form"].initial["conditions"][0].slug == "epilepsy"
+    client.post(url, risk_data("diabetes", qtc_ms="430", ecg_date="2026-01-05"))
+    assert list(patient.risk_profiles.values_list("version", flat=True)) == [2, 1]
+    old = client.get(reverse("patients:risk_profile_detail", args=[patient.uuid, 1]))
+    assert old.status_code == 200
+    body = old.content.decode()
+    assert "Epilepsy" in body and "An earlier version" in body
+    detail = client.get(patient.get_absolute_url()).content.decode()
+    assert "Version 1" in detail and "v2" in detail
+
+
+@pytest.mark.parametrize("qtc", ["-5", "5000", "abc"])
+def test_an_impossible_qtc_is_a_field_error_and_saves_nothing(client, clinician, patient, catalog, qtc):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    response = client.post(url, risk_data("epilepsy", qtc_ms=qtc, ecg_date="2026-01-05"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["qtc_ms"]
+    assert "Nothing has been saved yet" in response.content.decode()
+    assert not RiskProfile.objects.exists()
+
+
+def test_a_stop_date_before_the_start_date_is_a_field_error(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    meds = [{"name": "phenelzine", "started_on": "2026-03-01", "stopped_on": "2026-02-01"}]
+    response = client.post(url, risk_data(meds=meds))
+    errors = response.context["formset"].forms[0].errors
+    assert errors["stopped_on"] == [MedicationForm.error_messages["stop_before_start"]]
+    assert not RiskProfile.objects.exists() and not MedicationEntry.objects.exists()
+
+
+def test_a_failed_edit_loses_nothing_already_saved(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    client.post(url, risk_data("epilepsy"))
+    client.post(url, risk_data("diabetes", qtc_ms="5000", ecg_date="2026-01-05"))
+    profile = patient.risk_profiles.get()
+    assert [c.slug for c in profile.conditions.all()] == ["epilepsy"]
+
+
+@pytest.mark.parametrize(
+    "overrides, field, code",
+    [
+        ({"ecg_date": "2999-01-01", "qtc_ms": "420"}, "ecg_date", "future_ecg"),
+        ({"ecg_date": "2026-01-01"}, "qtc_ms", "ecg_without_qtc"),
+        ({"bp_lying_systolic": "120"}, "bp_lying_diastolic", "bp_pair"),
+        ({"bp_standing_systolic": "70", "bp_standing_diastolic": "90"}, "bp_standing_systolic", "bp_order"),
+    ],
+)
+def test_risk_form_cross_field_errors(catalog, overrides, field, code):
+    form = RiskProfileForm(data=risk_data(**overrides), today=date(2026, 11, 25))
+    assert not form.is_valid()
+    assert form.errors[field] == [RiskProfileForm.error_messages[code]]
+
+
+@pytest.mark.parametrize("user_fixture, status", [("clinician", 200), ("colleague", 200), ("outsider", 404)])
+def test_risk_pages_are_scoped(request, client, patient, catalog, user_fixture, status):
+    client.force_login(request.getfixturevalue(user_fixture))
+    RiskProfile.objects.create(patient=patient, version=1, created_by=patient.created_by)
+    for url in [
+        reverse("patients:risk_profile_edit", args=[patient.uuid]),
+        reverse("patients:risk_profile_detail", args=[patient.uuid, 1]),
+        patient.get_absolute_url() + "?indication=insomnia",
+    ]:
+        assert client.get(url).status_code == status, url
+    if status == 404:
+        assert client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data()).status_code == 404
+        assert RiskProfile.objects.count() == 1
+
+
+# --- the safety check on the patient page ----------------------------------------------------
+
+
+def test_the_patient_page_shows_sorted_cards_with_sources(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    client.post(
+        reverse("patients:risk_profile_edit", args=[patient.uuid]),
+        risk_data("recent-mi", "diabetes", meds=[{"name": "sertraline"}, {"name": "Unknownol"}]),
+    )
+    response = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
+    assessment = response.context["assessment"]
+    codes = [c.code for c in assessment.cards]
+    assert codes.index("recent-mi") < codes.index("serotonergic-drug") < codes.index("diabetes")
+    body = response.content.decode()
+    assert "Blocked: 1 critical finding" in body
+    positions = [body.index(f'data-code="{code}"') for code in ["recent-mi", "serotonergic-drug", "diabetes"]]
+    assert positions == sorted(positions)
+    assert 'href="/library/sources/#S3"' in body
+    assert "Unrecognised medicines:</strong> Unknownol" in body
+    assert "Anticholinergic burden (ACB): 3" in body
+    assert "Baseline ECG" in body  # age 66 with cardiac history
+
+
+def test_the_patient_page_works_before_any_risk_profile(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    response = client.get(patient.get_absolute_url(), {"indication": "insomnia"})
+    assert response.status_code == 200
+    assert "No risk factors recorded yet" in response.content.decode()
+    assert "indication-caution" in [c.code for c in response.context["assessment"].cards]
+
+
+def test_an_unknown_indication_shows_no_check(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    response = client.get(patient.get_absolute_url(), {"indication": "nope"})
+    assert response.status_code == 200
+    assert "assessment" not in response.context
+
+
+def test_a_qtc_rise_from_the_first_ecg_blocks(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    client.post(url, risk_data(qtc_ms="400", ecg_date="2026-01-05"))
+    client.post(url, risk_data(qtc_ms="465", ecg_date="2026-06-05"))
+    response = client.get(patient.get_absolute_url(), {"indication": "fibromyalgia"})
+    critical = response.context["assessment"].critical_cards
+    assert [c.code for c in critical] == ["qtc-critical"]
+    assert "from 400 to 465 ms" in critical[0].subjects[0]

@@ -1,0 +1,277 @@
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+
+from trialplanner.catalog.models import Condition
+from trialplanner.patients.models import Patient, RiskProfile
+
+# Plausibility bounds for data entry (catching typos such as a QTc of 4500), not
+# clinical thresholds: those live in the catalog.
+QTC_RANGE = (200, 800)
+HEART_RATE_RANGE = (20, 250)
+BP_RANGE = (40, 300)
+POTASSIUM_RANGE = (Decimal("1.0"), Decimal("10.0"))
+MAGNESIUM_RANGE = (Decimal("0.10"), Decimal("5.00"))
+SODIUM_RANGE = (100, 200)
+
+
+def _range(low, high, what):
+    message = f"Enter {what} between {low} and {high}."
+    return [MinValueValidator(low, message), MaxValueValidator(high, message)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PatientForm(forms.ModelForm):
+    error_messages = {
+        "future_birth": "The date of birth cannot be in the future.",
+        "too_old": "Check the date of birth: that would make the patient older than 120.",
+        "mrn_taken": "Another patient in this clinic already has this MRN.",
+    }
+
+    class Meta:
+        model = Patient
+        fields = ["clinic", "display_name", "mrn", "date_of_birth", "sex", "preferred_language"]
+        widgets = {"date_of_birth": DateInput()}
+        help_texts = {"sex": "Used for the sex-specific QTc thresholds."}
+
+    def __init__(self, *args, clinics, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        self.fields["clinic"].queryset = clinics
+        if self.instance.pk:
+            del self.fields["clinic"]
+        elif clinics.count() == 1:
+            self.fields["clinic"].initial = clinics.first()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if born > self.today:
+            raise forms.ValidationError(self.error_messages["future_birth"], code="future_birth")
+        if self.today.year - born.year > 120:
+            raise forms.ValidationError(self.error_messages["too_old"], code="too_old")
+        return born
+
+    def clean(self):
+        cleaned = super().clean()
+        clinic = cleaned.get("clinic") or getattr(self.instance, "clinic", None)
+        mrn = (cleaned.get("mrn") or "").strip()
+        cleaned["mrn"] = mrn
+        if clinic and mrn:
+            clash = Patient.objects.filter(clinic=clinic, mrn=mrn).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("mrn", forms.ValidationError(self.error_messages["mrn_taken"], code="mrn_taken"))
+        return cleaned
+
+    def validate_unique(self):
+        # The per-clinic MRN rule is checked in clean() with a message on the field.
+        pass
+
+
+class ConditionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class RiskProfileForm(forms.ModelForm):
+    error_messages = {
+        "future_ecg": "The ECG date cannot be in the future.",
+        "ecg_without_qtc": "Enter the QTc from this ECG, or clear the ECG date.",
+        "qtc_without_ecg": "Enter the date of the ECG this QTc comes from.",
+        "bp_pair": "Enter both the systolic and the diastolic value.",
+        "bp_order": "The systolic value must be higher than the diastolic value.",
+    }
+
+    conditions = ConditionChoiceField(
+        queryset=Condition.objects.select_related("rule").order_by("group", "display_order", "name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Tick every condition the patient has or has had.",
+    )
+    qtc_ms = forms.IntegerField(
+        label="Latest QTc (ms)", required=False, validators=_range(*QTC_RANGE, "a QTc in ms"),
+        help_text="Corrected QT interval from the most recent ECG.",
+    )  # fmt: skip
+    heart_rate = forms.IntegerField(
+        label="Heart rate (beats/min)", required=False, validators=_range(*HEART_RATE_RANGE, "a heart rate")
+    )
+    bp_lying_systolic = forms.IntegerField(
+        label="Lying systolic (mmHg)", required=False, validators=_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    bp_lying_diastolic = forms.IntegerField(
+        label="Lying diastolic (mmHg)", required=False, validators=_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    bp_standing_systolic = forms.IntegerField(
+        label="Standing systolic (mmHg)", required=False, validators=_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    bp_standing_diastolic = forms.IntegerField(
+        label="Standing diastolic (mmHg)", required=False, validators=_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    potassium = forms.DecimalField(
+        label="Potassium (mmol/L)", required=False, max_digits=4, decimal_places=1,
+        validators=_range(*POTASSIUM_RANGE, "a potassium"),
+    )  # fmt: skip
+    magnesium = forms.DecimalField(
+        label="Magnesium (mmol/L)", required=False, max_digits=4, decimal_places=2,
+        validators=_range(*MAGNESIUM_RANGE, "a magnesium"),
+    )  # fmt: skip
+    sodium = forms.IntegerField(label="Sodium (mmol/L)", required=False, validators=_range(*SODIUM_RANGE, "a sodium"))
+
+    class Meta:
+        model = RiskProfile
+        fields = [
+            "conditions", "frail", "falls", "pregnant", "breastfeeding", "alcohol", "self_harm_last_12_months",
+            "cyp2d6", "cyp2c19", "qtc_ms", "ecg_date", "heart_rate", "bp_lying_systolic", "bp_lying_diastolic",
+            "bp_standing_systolic", "bp_standing_diastolic", "potassium", "magnesium", "sodium", "notes",
+        ]  # fmt: skip
+        widgets = {"ecg_date": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "frail": "Clinician's judgement of frailty.",
+            "alcohol": "Heavy use adds a sedation and falls warning.",
+            "self_harm_last_12_months": "Limits each supply and prompts a mental-health review.",
+            "cyp2d6": "Only if a pharmacogenomic result is on record.",
+            "notes": "Anything else relevant to the trial (not shown on handouts).",
+        }
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Fieldset("The person", Row(Column("frail"), Column("falls")),
+                     Row(Column("pregnant"), Column("breastfeeding")),
+                     Row(Column("alcohol"), Column("self_harm_last_12_months"))),
+            Fieldset("Pharmacogenomics", Row(Column("cyp2d6"), Column("cyp2c19"))),
+            Fieldset("ECG and observations", Row(Column("qtc_ms"), Column("ecg_date"), Column("heart_rate")),
+                     Row(Column("bp_lying_systolic"), Column("bp_lying_diastolic"), Column("bp_standing_systolic"),
+                         Column("bp_standing_diastolic"))),
+            Fieldset("Blood tests (if known)", Row(Column("potassium"), Column("magnesium"), Column("sodium"))),
+            Fieldset("Notes", "notes"),
+        )  # fmt: skip
+
+    def condition_groups(self):
+        """The condition checkboxes grouped as the catalog groups them."""
+        labels = dict(Condition.Group.choices)
+        groups = {}
+        for checkbox in self["conditions"]:
+            condition = checkbox.data["value"].instance
+            groups.setdefault(condition.group, []).append(checkbox)
+        order = [g for g, _ in Condition.Group.choices]
+        return [(labels[g], groups[g]) for g in order if g in groups]
+
+    def clean_ecg_date(self):
+        day = self.cleaned_data.get("ecg_date")
+        if day and day > self.today:
+            raise forms.ValidationError(self.error_messages["future_ecg"], code="future_ecg")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("ecg_date") and cleaned.get("qtc_ms") is None and "qtc_ms" not in self.errors:
+            self.add_error(
+                "qtc_ms", forms.ValidationError(self.error_messages["ecg_without_qtc"], code="ecg_without_qtc")
+            )
+        if cleaned.get("qtc_ms") is not None and not cleaned.get("ecg_date") and "ecg_date" not in self.errors:
+            self.add_error(
+                "ecg_date", forms.ValidationError(self.error_messages["qtc_without_ecg"], code="qtc_without_ecg")
+            )
+        for position in ("lying", "standing"):
+            systolic, diastolic = f"bp_{position}_systolic", f"bp_{position}_diastolic"
+            if systolic in self.errors or diastolic in self.errors:
+                continue
+            sys_value, dia_value = cleaned.get(systolic), cleaned.get(diastolic)
+            if (sys_value is None) != (dia_value is None):
+                missing = systolic if sys_value is None else diastolic
+                self.add_error(missing, forms.ValidationError(self.error_messages["bp_pair"], code="bp_pair"))
+            elif sys_value is not None and sys_value <= dia_value:
+                self.add_error(systolic, forms.ValidationError(self.error_messages["bp_order"], code="bp_order"))
+        return cleaned
+
+
+class MedicationForm(forms.Form):
+    error_messages = {
+        "stop_before_start": "The stop date cannot be before the start date.",
+        "future_start": "The start date cannot be in the future.",
+        "dates_without_name": "Enter the medicine's name, or clear the dates.",
+    }
+
+    name = forms.CharField(
+        max_length=120, required=False, label="Medicine",
+        widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
+    )  # fmt: skip
+    started_on = forms.DateField(required=False, label="Started", widget=DateInput())
+    stopped_on = forms.DateField(
+        required=False, label="Stopped (last dose)", widget=DateInput(),
+        help_text="Only for recently stopped medicines, e.g. an MAOI.",
+    )  # fmt: skip
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = "form-control is-invalid"
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].id_for_label}-error"
+
+    def clean(self):
+        cleaned = super().clean()
+        name = (cleaned.get("name") or "").strip()
+        cleaned["name"] = name
+        started, stopped = cleaned.get("started_on"), cleaned.get("stopped_on")
+        if not name and (started or stopped):
+            self.add_error(
+                "name", forms.ValidationError(self.error_messages["dates_without_name"], code="dates_without_name")
+            )
+        if started and started > self.today:
+            self.add_error(
+                "started_on", forms.ValidationError(self.error_messages["future_start"], code="future_start")
+            )
+        if started and stopped and stopped < started:
+            self.add_error(
+                "stopped_on", forms.ValidationError(self.error_messages["stop_before_start"], code="stop_before_start")
+            )
+        return cleaned
+
+
+class BaseMedicationFormSet(forms.BaseFormSet):
+    def __init__(self, *args, today=None, **kwargs):
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "today": self.today}
+
+    def entries(self):
+        """Cleaned, non-empty rows as dicts."""
+        return [f.cleaned_data for f in self.forms if f.cleaned_data.get("name")]
+
+
+MedicationFormSet = forms.formset_factory(
+    MedicationForm, formset=BaseMedicationFormSet, extra=5, max_num=40, validate_max=True
+)
+
+
+def medication_initial(profile):
+    if profile is None:
+        return []
+    return [{"name": m.name, "started_on": m.started_on, "stopped_on": m.stopped_on} for m in profile.medications.all()]

@@ -1,0 +1,65 @@
+"""Reads of patient records that need care: the current profile and its engine view."""
+
+from datetime import date
+
+from trialplanner import engine
+from trialplanner.catalog import selectors as catalog
+from trialplanner.catalog.models import MonitoringItem
+from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.patients.models import RiskProfile
+
+
+def current_profile(patient) -> RiskProfile | None:
+    return patient.risk_profiles.prefetch_related("conditions", "medications").order_by("-version").first()
+
+
+def baseline_qtc(patient, profile: RiskProfile) -> int | None:
+    """The first QTc on record, if it comes from an earlier ECG than the profile's."""
+    if profile.qtc_ms is None or profile.ecg_date is None:
+        return None
+    first = (
+        patient.risk_profiles.filter(qtc_ms__isnull=False, ecg_date__lt=profile.ecg_date)
+        .order_by("ecg_date", "version")
+        .values_list("qtc_ms", flat=True)
+        .first()
+    )
+    return first
+
+
+def engine_profile(patient, profile: RiskProfile | None, on: date) -> engine.PatientProfile:
+    """The engine's view of a patient as of one risk-profile version (or none yet)."""
+    base = {"age": patient.age_on(on), "sex": Sex(patient.sex)}
+    if profile is None:
+        return engine.PatientProfile(**base)
+    return engine.PatientProfile(
+        **base,
+        frail=profile.frail,
+        falls=profile.falls,
+        pregnant=profile.pregnant,
+        breastfeeding=profile.breastfeeding,
+        self_harm_last_12_months=profile.self_harm_last_12_months,
+        alcohol=Alcohol(profile.alcohol),
+        conditions=frozenset(c.slug for c in profile.conditions.all()),
+        medications=tuple(engine.Medication(m.name, m.stopped_on) for m in profile.medications.all()),
+        cyp2d6=Phenotype(profile.cyp2d6) if profile.cyp2d6 else None,
+        cyp2c19=Phenotype(profile.cyp2c19) if profile.cyp2c19 else None,
+        qtc_ms=profile.qtc_ms,
+        previous_qtc_ms=baseline_qtc(patient, profile),
+    )
+
+
+def assess(patient, profile, indication, on: date) -> engine.Assessment:
+    """Run the engine's risk assessment for one indication, planned to start on `on`."""
+    return engine.assess_risk(
+        engine_profile(patient, profile, on),
+        catalog.indication_facts(indication),
+        catalog.protocol_facts(indication.protocol),
+        catalog.rulebook(),
+        on,
+    )
+
+
+def monitoring_items(keys):
+    """Catalog monitoring rows for the engine's monitoring keys, in the engine's order."""
+    rows = {m.slug: m for m in MonitoringItem.objects.filter(slug__in=keys).prefetch_related(catalog.SOURCES)}
+    return [rows[k] for k in keys if k in rows]

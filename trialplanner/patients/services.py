@@ -1,0 +1,52 @@
+"""Writes to patient records. Each service is one transaction."""
+
+from django.db import transaction
+from django.db.models import Max
+
+from trialplanner.catalog.models import InteractingDrug
+from trialplanner.engine.types import normalise_name
+from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
+
+
+@transaction.atomic
+def patient_create(*, user, clinic, display_name, mrn, date_of_birth, sex, preferred_language) -> Patient:
+    """Create a patient in one of the user's clinics."""
+    return Patient.objects.create(
+        clinic=clinic,
+        display_name=display_name,
+        mrn=mrn,
+        date_of_birth=date_of_birth,
+        sex=sex,
+        preferred_language=preferred_language,
+        created_by=user,
+    )
+
+
+def _drug_lookup():
+    index = {}
+    for drug in InteractingDrug.objects.all():
+        for name in (drug.name, drug.slug, *drug.alias_list):
+            index.setdefault(normalise_name(name), drug)
+    return index
+
+
+@transaction.atomic
+def risk_profile_create(*, patient, user, fields, conditions, medications) -> RiskProfile:
+    """Save a new risk-profile version; earlier versions are kept unchanged."""
+    # Lock the patient row so two saves at once cannot take the same version number.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    latest = patient.risk_profiles.aggregate(v=Max("version"))["v"] or 0
+    profile = RiskProfile.objects.create(patient=patient, version=latest + 1, created_by=user, **fields)
+    profile.conditions.set(conditions)
+    lookup = _drug_lookup()
+    MedicationEntry.objects.bulk_create(
+        MedicationEntry(
+            profile=profile,
+            name=entry["name"],
+            drug=lookup.get(normalise_name(entry["name"])),
+            started_on=entry.get("started_on"),
+            stopped_on=entry.get("stopped_on"),
+        )
+        for entry in medications
+    )
+    return profile
