@@ -99,3 +99,20 @@ def rulebook(catalog_data):
 @pytest.fixture(scope="session")
 def indications(catalog_data):
     return indications_from(catalog_data)
+
+
+def strengths_from(data):
+    from trialplanner.engine import Form, StrengthFacts
+
+    return tuple(
+        StrengthFacts(
+            Form(s["form"]), Decimal(s["amount_mg"]), Decimal(s["per_volume_ml"]) if "per_volume_ml" in s else None
+        )
+        for s in data["strengths"]
+        if s.get("is_active", True)
+    )
+
+
+@pytest.fixture(scope="session")
+def strengths(catalog_data):
+    return strengths_from(catalog_data)

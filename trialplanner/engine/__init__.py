@@ -2,10 +2,26 @@
 
 Public entry points:
     assess_risk(profile, indication, protocol, rules, on) -> Assessment
+    build_plan(protocol, assessment, start_date, options, rules) -> PlanDraft
+    build_taper(current_mg, weeks_on_drug, start_date, rules, strengths) -> PlanDraft
 """
 
 from trialplanner.engine.errors import EngineError, EngineInputError, PlanBlocked
+from trialplanner.engine.plan_types import (
+    Adjustment,
+    Dispense,
+    FollowUp,
+    FollowUpKind,
+    Form,
+    PlanDraft,
+    PlanOptions,
+    Step,
+    StepKind,
+    StrengthFacts,
+    TabletCount,
+)
 from trialplanner.engine.risk import assess_risk
+from trialplanner.engine.titration import build_plan, build_taper, dispense
 from trialplanner.engine.types import (
     Action,
     Assessment,
@@ -24,6 +40,20 @@ from trialplanner.engine.types import (
 )
 
 __all__ = [
+    "Adjustment",
+    "Dispense",
+    "FollowUp",
+    "FollowUpKind",
+    "Form",
+    "PlanDraft",
+    "PlanOptions",
+    "Step",
+    "StepKind",
+    "StrengthFacts",
+    "TabletCount",
+    "build_plan",
+    "build_taper",
+    "dispense",
     "Action",
     "Assessment",
     "Card",

@@ -1,0 +1,199 @@
+"""build_plan and build_taper: reference section A.1 (no database)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from trialplanner.engine import (
+    EngineInputError,
+    FollowUpKind,
+    Form,
+    Medication,
+    PatientProfile,
+    PlanBlocked,
+    PlanOptions,
+    StepKind,
+    StrengthFacts,
+    TabletCount,
+    assess_risk,
+    build_plan,
+    build_taper,
+    dispense,
+)
+from trialplanner.engine.types import Sex
+
+START = date(2026, 12, 1)
+D = Decimal
+TEN = D(10)
+
+
+@pytest.fixture
+def plan(rulebook, indications, strengths):
+    def run(indication="peripheral-neuropathic-pain", start=START, target=None, tablet=TEN, days=None,
+            meds=(), conditions=(), **profile):  # fmt: skip
+        profile.setdefault("age", 30)
+        profile.setdefault("sex", Sex.FEMALE)
+        person = PatientProfile(
+            conditions=frozenset(conditions), medications=tuple(Medication(m) for m in meds), **profile
+        )
+        facts, protocol = indications[indication]
+        assessment = assess_risk(person, facts, protocol, rulebook, start)
+        options = PlanOptions(strengths=strengths, target_mg=target, tablet_strength_mg=tablet, days_per_step=days)
+        return build_plan(protocol, assessment, start, options, rulebook)
+
+    return run
+
+
+def doses(draft):
+    return [s.dose_mg for s in draft.steps]
+
+
+def test_the_standard_neuropathic_pain_plan(plan):
+    draft = plan()
+    assert doses(draft) == [10, 20, 30, 40, 50]
+    assert [s.start for s in draft.steps] == [START + timedelta(days=7 * i) for i in range(5)]
+    assert draft.steps[0].end == date(2026, 12, 7)
+    assert draft.steps[0].tablets == (TabletCount(D(10), 1),)
+    assert draft.steps[1].total_tablets() == (TabletCount(D(10), 14),)
+    assert draft.steps[-1].kind == StepKind.TARGET
+    assert draft.target_date == date(2026, 12, 29)
+    assert draft.end_date == date(2027, 11, 30)
+    kinds = [(f.kind, f.due) for f in draft.followups[:3]]
+    assert kinds == [
+        (FollowUpKind.FIRST_REVIEW, date(2026, 12, 29)),
+        (FollowUpKind.RESPONSE, date(2027, 1, 26)),
+        (FollowUpKind.PERIODIC, date(2027, 4, 26)),
+    ]
+    assert draft.adjustments == ()
+
+
+def test_an_older_patient_starts_lower_and_goes_slower(plan):
+    draft = plan(age=72)
+    assert draft.days_per_step == 14
+    assert draft.steps[1].start == START + timedelta(days=14)
+    codes = {a.code: a.because for a in draft.adjustments}
+    assert "older-age" in codes["step-interval"]
+    assert draft.followups[0].kind == FollowUpKind.BASELINE  # ECG, sodium, lying/standing BP
+    first = next(f for f in draft.followups if f.kind == FollowUpKind.FIRST_REVIEW)
+    assert first.due == START + timedelta(days=14)
+    assert "lying-standing-bp-review" in first.assess
+
+
+def test_a_frail_start_is_liquid_then_snaps_to_the_step_grid(plan):
+    draft = plan(frail=True)
+    assert doses(draft)[:3] == [5, 10, 20]
+    first = draft.steps[0]
+    assert first.tablets == () and first.liquid_ml == D("2.5")
+    assert first.dispense.dose_mg == 5
+    assert draft.adjustments[0].code == "start"
+    assert "frailty-falls" in draft.adjustments[0].because
+
+
+def test_a_target_between_steps_ends_with_a_smaller_rise(plan):
+    assert doses(plan(indication="fibromyalgia")) == [10, 20, 25]
+    assert plan(indication="fibromyalgia").steps[-1].tablets == (TabletCount(D(25), 1),)
+
+
+def test_the_chosen_tablet_strength_is_used_when_it_fits(plan):
+    draft = plan(target=D(50), tablet=D(25))
+    assert draft.steps[-1].tablets == (TabletCount(D(25), 2),)
+    assert draft.steps[0].tablets == (TabletCount(D(10), 1),)
+
+
+def test_ibs_never_goes_past_its_30_mg_ceiling(plan):
+    assert doses(plan(indication="irritable-bowel-syndrome")) == [10, 20, 30]
+    with pytest.raises(EngineInputError) as exc:
+        plan(indication="irritable-bowel-syndrome", target=D(40))
+    assert exc.value.field == "target_mg"
+
+
+def test_a_target_below_the_start_is_refused(plan):
+    with pytest.raises(EngineInputError, match="at least the start dose"):
+        plan(target=D(5))
+
+
+def test_a_critical_card_blocks_and_names_the_cards(plan):
+    with pytest.raises(PlanBlocked) as exc:
+        plan(conditions=["recent-mi"], meds=["phenelzine"])
+    assert {c.code for c in exc.value.cards} == {"recent-mi", "maoi-washout"}
+    assert "recent-mi" in str(exc.value)
+
+
+def test_a_prolonged_qtc_holds_at_the_start_dose(plan):
+    draft = plan(sex=Sex.MALE, qtc_ms=460)
+    assert doses(draft) == [10]
+    assert draft.steps[0].kind == StepKind.HOLD
+    assert [a.code for a in draft.adjustments if a.code == "hold"] == ["hold"]
+
+
+def test_a_baseline_ecg_is_repeated_at_target(plan):
+    draft = plan(age=70, meds=["citalopram"])
+    at_target = next(f for f in draft.followups if f.kind == FollowUpKind.AT_TARGET)
+    assert at_target.due == draft.target_date
+    assert "repeat-ecg-at-target" in at_target.assess
+    assert draft.followups[0].kind == FollowUpKind.BASELINE
+    assert "baseline-ecg" in draft.followups[0].assess
+
+
+def test_a_target_reached_by_the_first_review_repeats_the_ecg_there(plan):
+    draft = plan(meds=["citalopram"])
+    first = next(f for f in draft.followups if f.kind == FollowUpKind.FIRST_REVIEW)
+    assert first.due == draft.target_date
+    assert "repeat-ecg-at-target" in first.assess
+    assert FollowUpKind.AT_TARGET not in [f.kind for f in draft.followups]
+
+
+def test_self_harm_limits_the_supply(plan):
+    draft = plan(self_harm_last_12_months=True)
+    assert draft.supply_limit_days == 14
+    assert "supply-limit" in [a.code for a in draft.adjustments]
+
+
+def test_days_per_step_can_be_longer_but_not_shorter(plan):
+    assert plan(days=21).steps[1].start == START + timedelta(days=21)
+    with pytest.raises(EngineInputError) as exc:
+        plan(days=5)
+    assert exc.value.field == "days_per_step"
+
+
+def test_response_is_judged_after_a_full_step_at_target(plan):
+    draft = plan(indication="postherpetic-neuralgia", age=70, target=D(75))
+    assert draft.target_date == START + timedelta(days=14 * 7)
+    assert draft.response_date == draft.target_date + timedelta(days=14)
+
+
+@pytest.mark.parametrize(
+    "dose, expected",
+    [(D(10), ((10, 1),)), (D(20), ((10, 2),)), (D(25), ((25, 1),)), (D(35), ((25, 1), (10, 1))),
+     (D(50), ((50, 1),)), (D(60), ((50, 1), (10, 1))), (D(75), ((50, 1), (25, 1)))],
+)  # fmt: skip
+def test_doses_are_whole_tablets(strengths, dose, expected):
+    result = dispense(dose, strengths, preferred_mg=D(10) if dose <= 30 else None)
+    assert tuple((t.strength_mg, t.count) for t in result.tablets) == expected
+    assert result.dose_mg == dose
+
+
+def test_a_dose_without_liquid_or_tablets_is_an_error():
+    with pytest.raises(EngineInputError):
+        dispense(D(5), (StrengthFacts(Form.TABLET, D(10)),))
+
+
+def test_a_long_course_tapers_every_14_days_to_zero(rulebook, strengths):
+    draft = build_taper(D(30), 12, START, rulebook, strengths)
+    assert doses(draft) == [30, 20, 10, 5, 0]
+    assert [s.start for s in draft.steps] == [START + timedelta(days=14 * i) for i in range(5)]
+    assert draft.steps[3].liquid_ml == D("2.5")
+    assert draft.steps[-1].kind == StepKind.STOP
+    assert draft.followups[0].due == draft.steps[-1].start
+
+
+def test_a_short_course_tapers_weekly(rulebook, strengths):
+    draft = build_taper(D(25), 4, START, rulebook, strengths)
+    assert doses(draft) == [25, 20, 10, 5, 0]
+    assert draft.steps[1].start == START + timedelta(days=7)
+
+
+def test_without_liquid_the_taper_stops_from_10_mg(rulebook):
+    draft = build_taper(D(20), 20, START, rulebook, (StrengthFacts(Form.TABLET, D(10)),))
+    assert doses(draft) == [20, 10, 0]
