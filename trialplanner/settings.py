@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "trialplanner.catalog",
     "trialplanner.patients",
+    "trialplanner.plans",
 ]
 
 MIDDLEWARE = [

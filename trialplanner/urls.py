@@ -15,5 +15,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("library/", include("trialplanner.catalog.urls")),
     path("", include("trialplanner.patients.urls")),
+    path("", include("trialplanner.plans.urls")),
     path("admin/", admin.site.urls),
 ]

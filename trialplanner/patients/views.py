@@ -60,6 +60,7 @@ def patient_detail(request, patient_uuid):
         "indications": indications,
         "chosen": chosen,
         "today": today,
+        "plans": patient.plans.select_related("indication", "created_by").order_by("-created_at", "-version"),
     }
     if chosen is not None:
         try:

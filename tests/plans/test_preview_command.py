@@ -1,0 +1,119 @@
+"""manage.py preview_plan: JSON in, JSON out, nothing written; one-line errors naming the field."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.plans.conftest import START
+from trialplanner.plans import services
+from trialplanner.plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def request(**overrides):
+    body = {
+        "indication": "migraine-prophylaxis",
+        "start_date": "2026-12-01",
+        "patient": {"age": 35, "sex": "female", "frail": False, "falls": False, "pregnant": False,
+                    "breastfeeding": False, "self_harm_last_12_months": False, "alcohol": "none"},
+        "conditions": [],
+        "medications": [],
+        "qtc_ms": None,
+        "cyp2d6": None,
+        "cyp2c19": None,
+        "options": {"target_mg": 30, "strength_mg": 10},
+    }  # fmt: skip
+    body.update(overrides)
+    return body
+
+
+def run(tmp_path, body):
+    path = tmp_path / "request.json"
+    path.write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
+    out = tmp_path / "out.json"
+    with open(out, "w", encoding="utf-8") as fh:
+        call_command("preview_plan", "--input", str(path), stdout=fh)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_it_prints_the_plan(tmp_path):
+    result = run(tmp_path, request())
+    assert result["blocked"] is False
+    assert [s["dose_mg"] for s in result["steps"]] == ["10", "20", "30"]
+    assert result["steps"][0] == {
+        "start": "2026-12-01", "end": "2026-12-07", "dose_mg": "10",
+        "tablets": [{"strength_mg": "10", "count": 1}], "liquid_ml": None,
+    }  # fmt: skip
+    assert result["followups"][0]["kind"] == "first-review"
+    assert result["unrecognised_medications"] == []
+    assert not Plan.objects.exists()
+
+
+def test_it_reports_cards_washouts_and_unknown_medicines(tmp_path):
+    body = request(
+        medications=["Zapotrex", {"name": "phenelzine", "stopped_on": "2026-11-25"}],
+        conditions=["diabetes"],
+    )
+    result = run(tmp_path, body)
+    assert result["blocked"] is True
+    assert result["earliest_start"] == "2026-12-09"
+    assert result["steps"] == []
+    codes = [c["code"] for c in result["cards"]]
+    assert codes[0] == "maoi-washout" and "diabetes" in codes
+    assert set(result["cards"][0]) >= {"code", "indicator", "summary", "detail", "action", "source"}
+    assert result["unrecognised_medications"] == ["Zapotrex"]
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"indication": "hiccups"}, "indication"),
+        ({"patient": {"age": -3, "sex": "female"}}, "patient.age"),
+        ({"patient": {"age": 40, "sex": "other"}}, "patient.sex"),
+        ({"options": {"target_mg": 100}}, "options.target_mg"),
+        ({"start_date": "2026-13-45"}, "start_date"),
+        ({"medications": [{"name": "phenelzine", "stopped_on": "yesterday"}]}, "medications[0].stopped_on"),
+        ({"conditions": ["lycanthropy"]}, "conditions"),
+        ({"cyp2d6": "turbo"}, "cyp2d6"),
+    ],
+)
+def test_invalid_requests_fail_with_one_line_naming_the_field(tmp_path, overrides, field):
+    with pytest.raises(CommandError) as exc:
+        run(tmp_path, request(**overrides))
+    message = str(exc.value)
+    assert message.startswith(f"{field}: ")
+    assert "\n" not in message
+
+
+def test_broken_json_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match=r"^request: not valid JSON"):
+        run(tmp_path, "{not json")
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match=r"^input: cannot read"):
+        call_command("preview_plan", "--input", str(tmp_path / "nope.json"))
+
+
+def test_the_output_matches_the_saved_plan_from_the_same_inputs(tmp_path, patient, clinician, catalog):
+    from trialplanner.catalog.models import Indication
+
+    patient.date_of_birth = date(1991, 3, 1)
+    patient.sex = "female"
+    patient.save()
+    result = run(tmp_path, request())
+    plan = services.plan_create(
+        patient=patient, indication=Indication.objects.get(slug="migraine-prophylaxis"), user=clinician,
+        start_date=START, target_mg=Decimal(30), tablet_strength_mg=Decimal(10),
+    )  # fmt: skip
+    assert [(s["start"], s["end"], s["dose_mg"]) for s in result["steps"]] == [
+        (s.start_date.isoformat(), s.end_date.isoformat(), f"{s.dose_mg.normalize():f}") for s in plan.steps.all()
+    ]
+    assert [(f["due"], f["kind"], f["assess"]) for f in result["followups"]] == [
+        (f.due_date.isoformat(), f.kind, f.assess) for f in plan.followups.all()
+    ]
+    assert result["adjustments"] == plan.adjustments

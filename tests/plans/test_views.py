@@ -1,0 +1,162 @@
+"""Plan pages: new plan with preview, the plan page, activation, revision, stop; scoping."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.plans.conftest import START
+from trialplanner.plans import services
+from trialplanner.plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def new_url(patient, slug="peripheral-neuropathic-pain"):
+    return reverse("plans:plan_new", args=[patient.uuid]) + f"?indication={slug}"
+
+
+def form_data(**overrides):
+    data = {"indication": "peripheral-neuropathic-pain", "start_date": START.isoformat(), "target_mg": "50",
+            "tablet_strength_mg": "10", "days_per_step": ""}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def draft(young_patient, indication, clinician, with_profile):
+    with_profile(young_patient)
+    return services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+
+
+def test_the_new_plan_page_previews_cards_and_doses(client, clinician, patient, with_profile, catalog):
+    with_profile(patient, medications=["sertraline"])
+    client.force_login(clinician)
+    response = client.get(new_url(patient))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-code="older-age"' in body and 'data-code="serotonergic-drug"' in body
+    assert "At least 14 days per step instead of 7." in body
+    assert response.context["rows"][0]["per_night"] == "1 × 10 mg tablet"
+
+
+def test_the_preview_updates_from_the_form_by_get(client, clinician, young_patient, with_profile, catalog):
+    with_profile(young_patient)
+    client.force_login(clinician)
+    response = client.get(new_url(young_patient), form_data(target_mg="30"))
+    assert [row["dose_mg"] for row in response.context["rows"]] == [10, 20, 30]
+    assert not Plan.objects.exists()
+
+
+def test_posting_creates_a_draft(client, clinician, young_patient, with_profile, catalog):
+    with_profile(young_patient)
+    client.force_login(clinician)
+    response = client.post(new_url(young_patient), form_data(target_mg="40"))
+    plan = Plan.objects.get()
+    assert response.status_code == 302 and response["Location"] == plan.get_absolute_url()
+    assert (plan.status, plan.target_mg, plan.created_by) == ("draft", Decimal(40), clinician)
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [({"target_mg": "100"}, "target_mg"), ({"start_date": "not a date"}, "start_date"),
+     ({"days_per_step": "3"}, "days_per_step"), ({"tablet_strength_mg": "7"}, "tablet_strength_mg"),
+     ({"start_date": "2020-01-01"}, "start_date")],
+)  # fmt: skip
+def test_bad_input_is_a_field_error_and_saves_nothing(client, clinician, young_patient, with_profile, catalog,
+                                                      overrides, field):  # fmt: skip
+    with_profile(young_patient, "epilepsy")
+    client.force_login(clinician)
+    response = client.post(new_url(young_patient), form_data(**overrides))
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not Plan.objects.exists()
+
+
+def test_a_blocked_patient_cannot_create_a_plan(client, clinician, young_patient, with_profile, catalog):
+    with_profile(young_patient, "severe-liver-disease")
+    client.force_login(clinician)
+    page = client.get(new_url(young_patient)).content.decode()
+    assert "Blocked." in page
+    response = client.post(new_url(young_patient), form_data())
+    assert "blocked by critical findings" in response.content.decode()
+    assert not Plan.objects.exists()
+
+
+def test_the_plan_page_shows_the_dated_table(client, colleague, draft):
+    client.force_login(colleague)
+    response = client.get(draft.get_absolute_url())
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Tue 1 Dec 2026" in body and "Mon 7 Dec 2026" in body
+    assert "2 × 10 mg tablets" in body and "14 × 10 mg" in body
+    assert "Activate plan" in body
+
+
+@pytest.mark.parametrize(
+    "name, method", [("plan_detail", "get"), ("plan_revise", "get"), ("plan_activate", "post"), ("plan_stop", "post"),
+                     ("plan_mark_error", "post")],
+)  # fmt: skip
+def test_an_outsider_gets_404_everywhere(client, outsider, draft, name, method):
+    client.force_login(outsider)
+    response = getattr(client, method)(reverse(f"plans:{name}", args=[draft.uuid]), {"lock_version": "0"})
+    assert response.status_code == 404
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+
+def test_activation_through_the_page_records_reasons(client, clinician, patient, indication, with_profile):
+    with_profile(patient)
+    plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=START)
+    client.force_login(clinician)
+    url = reverse("plans:plan_activate", args=[plan.uuid])
+    missing = client.post(url, {"lock_version": plan.lock_version})
+    assert missing.status_code == 400
+    assert "Record why the plan goes ahead despite this warning." in missing.content.decode()
+    response = client.post(url, {"lock_version": plan.lock_version, "reason_older-age": "Shared decision"})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    assert plan.acknowledgements.get().reason == "Shared decision"
+
+
+def test_a_stale_form_gets_a_conflict_message(client, clinician, draft):
+    client.force_login(clinician)
+    stale = draft.lock_version
+    client.post(reverse("plans:plan_activate", args=[draft.uuid]), {"lock_version": stale})
+    response = client.post(reverse("plans:plan_mark_error", args=[draft.uuid]), {"lock_version": stale, "reason": "x"})
+    assert response.status_code == 409
+    assert "Someone else changed this plan" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "active"
+
+
+def test_revising_through_the_page_keeps_the_old_version(client, clinician, draft):
+    client.force_login(clinician)
+    url = reverse("plans:plan_revise", args=[draft.uuid])
+    response = client.post(url, {**form_data(target_mg="30"), "lock_version": draft.lock_version})
+    new = Plan.objects.get(version=2)
+    assert response["Location"] == new.get_absolute_url()
+    draft.refresh_from_db()
+    assert draft.status == "revised"
+    page = client.get(new.get_absolute_url()).content.decode()
+    assert "Version 1" in page and "Version 2" in page
+
+
+def test_stopping_through_the_page_opens_the_taper(client, clinician, draft):
+    client.force_login(clinician)
+    services.plan_activate(plan=draft, user=clinician, lock_version=draft.lock_version, reasons={})
+    draft.refresh_from_db()
+    response = client.post(
+        reverse("plans:plan_stop", args=[draft.uuid]),
+        {"lock_version": draft.lock_version, "reason": "Not helping", "stop_date": "2026-12-20"},
+    )
+    taper = Plan.objects.get(kind="taper")
+    assert response["Location"] == taper.get_absolute_url()
+    assert "Taper to stop" in client.get(taper.get_absolute_url()).content.decode()
+
+
+def test_the_patient_page_lists_plans(client, clinician, draft):
+    client.force_login(clinician)
+    body = client.get(draft.patient.get_absolute_url()).content.decode()
+    assert draft.get_absolute_url() in body and "Draft" in body

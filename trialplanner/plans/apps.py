@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PlansConfig(AppConfig):
+    name = "trialplanner.plans"
+    verbose_name = "Titration plans"

@@ -1,0 +1,113 @@
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from trialplanner.catalog.models import Strength
+from trialplanner.engine import EngineInputError, PlanBlocked
+from trialplanner.patients.forms import DateInput
+
+# Engine input names -> the form field that caused the error.
+ENGINE_FIELDS = {
+    "target_mg": "target_mg",
+    "start_date": "start_date",
+    "days_per_step": "days_per_step",
+    "strength_mg": "tablet_strength_mg",
+}
+
+
+def add_engine_error(form, exc):
+    """The one adapter from engine errors to form errors, attached to the field at fault."""
+    if isinstance(exc, PlanBlocked):
+        titles = "; ".join(card.title for card in exc.cards)
+        form.add_error(None, f"The plan is blocked by critical findings: {titles}.")
+    elif isinstance(exc, EngineInputError) and ENGINE_FIELDS.get(exc.field) in form.fields:
+        form.add_error(ENGINE_FIELDS[exc.field], f"This {exc.message}.".replace("This must", "Must"))
+    else:
+        form.add_error(None, str(exc))
+
+
+def target_choices(protocol):
+    """Doses a clinician may plan up to: the step grid from start to ceiling, plus the usual target."""
+    values = set()
+    dose = protocol.start_mg
+    while dose <= protocol.ceiling_mg:
+        values.add(dose)
+        dose += protocol.step_mg
+    values |= {protocol.default_target_mg, protocol.ceiling_mg}
+    return [(f"{v.normalize():f}", _label(v, protocol)) for v in sorted(values)]
+
+
+def _label(value, protocol):
+    label = f"{value.normalize():f} mg"
+    if value == protocol.default_target_mg:
+        label += " (usual target)"
+    if value == protocol.ceiling_mg:
+        label += " (ceiling)"
+    return label
+
+
+class PlanForm(forms.Form):
+    error_messages = {
+        "past_start": "The start date cannot be more than 30 days in the past.",
+    }
+
+    start_date = forms.DateField(widget=DateInput(), help_text="The first night of the first dose.")
+    target_mg = forms.TypedChoiceField(
+        label="Planned target (mg at night)", coerce=Decimal,
+        help_text="Titration stops here; the patient stops rising earlier if a lower dose helps.",
+    )  # fmt: skip
+    tablet_strength_mg = forms.TypedChoiceField(
+        label="Tablet strength", coerce=Decimal,
+        help_text="Used wherever the dose is a whole number of these tablets; 5 mg doses are given as liquid.",
+    )  # fmt: skip
+    days_per_step = forms.IntegerField(
+        label="Days per step", required=False, min_value=1, max_value=90,
+        help_text="Leave empty for the minimum the protocol and the findings allow.",
+    )  # fmt: skip
+
+    def __init__(self, *args, protocol, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        self.fields["target_mg"].choices = target_choices(protocol)
+        self.fields["target_mg"].initial = f"{protocol.default_target_mg.normalize():f}"
+        tablets = Strength.objects.filter(is_active=True, form=Strength.Form.TABLET, drug__slug="amitriptyline")
+        self.fields["tablet_strength_mg"].choices = [
+            (f"{s.amount_mg.normalize():f}", f"{s.amount_mg.normalize():f} mg tablets") for s in tablets
+        ]
+        self.fields["tablet_strength_mg"].initial = self.fields["tablet_strength_mg"].choices[0][0]
+        self.fields["start_date"].initial = self.today
+
+    def clean_start_date(self):
+        start = self.cleaned_data["start_date"]
+        if (self.today - start).days > 30:
+            raise forms.ValidationError(self.error_messages["past_start"], code="past_start")
+        return start
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class StopForm(ReasonForm):
+    stop_date = forms.DateField(widget=DateInput(), label="First day of the taper")
+
+
+class ActivateForm(forms.Form):
+    """One reason field per warning card, named after the card code."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, warnings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warnings = warnings
+        for card in warnings:
+            self.fields[f"reason_{card.code}"] = forms.CharField(
+                label=f"Reason to go ahead despite: {card.title}", max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={"required": "Record why the plan goes ahead despite this warning."},
+            )  # fmt: skip
+
+    def reasons(self):
+        return {card.code: self.cleaned_data.get(f"reason_{card.code}", "") for card in self.warnings}

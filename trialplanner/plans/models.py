@@ -1,0 +1,184 @@
+"""Titration plans and their versions, steps, follow-ups and acknowledgements.
+
+A plan is a series of versions sharing `series`; revising makes a new version and
+keeps the old one. Nothing is deleted: plans end as completed, stopped (with a
+taper) or entered-in-error, each with who, when and why.
+"""
+
+from uuid import uuid4
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from trialplanner.catalog.models import MG
+
+
+class Plan(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        REVISED = "revised", "Replaced by a newer version"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+        ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+    class Kind(models.TextChoices):
+        TITRATION = "titration", "Titration"
+        TAPER = "taper", "Taper to stop"
+
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
+    series = models.UUIDField(default=uuid4, editable=False, help_text="Shared by every version of one plan.")
+    version = models.PositiveIntegerField(default=1)
+    previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="plans")
+    indication = models.ForeignKey("catalog.Indication", on_delete=models.PROTECT, related_name="+")
+    risk_profile = models.ForeignKey(
+        "patients.RiskProfile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.TITRATION)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    start_mg = models.DecimalField(**MG)
+    target_mg = models.DecimalField(**MG)
+    ceiling_mg = models.DecimalField(**MG)
+    days_per_step = models.PositiveSmallIntegerField()
+    tablet_strength_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    supply_limit_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_date = models.DateField()
+    response_date = models.DateField()
+    protocol_snapshot = models.JSONField(help_text="The protocol row as it was when the plan was built.")
+    engine_input = models.JSONField(help_text="Everything the engine was given, so the plan can be rebuilt.")
+    cards = models.JSONField(default=list)
+    adjustments = models.JSONField(default=list)
+    monitoring = models.JSONField(default=list)
+    lock_version = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "version"], name="plan_unique_series_version"),
+            models.UniqueConstraint(
+                fields=["series"], condition=Q(status="active"), name="plan_one_active_version_per_series"
+            ),
+            models.CheckConstraint(condition=Q(target_mg__lte=F("ceiling_mg")), name="plan_target_lte_ceiling"),
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="plan_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status_idx")]
+
+    def __str__(self):
+        return f"{self.indication} plan v{self.version} for {self.patient}"
+
+    def get_absolute_url(self):
+        return reverse("plans:plan_detail", args=[self.uuid])
+
+    @property
+    def is_open(self):
+        return self.status in (self.Status.DRAFT, self.Status.ACTIVE)
+
+
+class Step(models.Model):
+    class Kind(models.TextChoices):
+        TITRATION = "titration", "Titration"
+        TARGET = "target", "Target dose"
+        HOLD = "hold", "Hold at start dose"
+        TAPER = "taper", "Taper"
+        STOP = "stop", "Stop"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    dose_mg = models.DecimalField(**MG)
+    tablets = models.JSONField(default=list, help_text='[{"strength_mg": "10", "count": 2}] per night')
+    liquid_ml = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    liquid_label = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="step_unique_number"),
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="step_end_after_start"),
+            models.CheckConstraint(condition=Q(dose_mg__gte=0), name="step_dose_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"Step {self.number}: {self.dose_mg} mg"
+
+    @property
+    def nights(self):
+        return (self.end_date - self.start_date).days + 1
+
+    @property
+    def total_tablets(self):
+        return [{"strength_mg": t["strength_mg"], "count": t["count"] * self.nights} for t in self.tablets]
+
+    @property
+    def total_liquid_ml(self):
+        return None if self.liquid_ml is None else self.liquid_ml * self.nights
+
+
+class FollowUp(models.Model):
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", "Baseline checks"
+        FIRST_REVIEW = "first-review", "First review"
+        AT_TARGET = "at-target", "Review at target dose"
+        RESPONSE = "response", "Judge response"
+        PERIODIC = "periodic", "Periodic review"
+        TAPER_REVIEW = "taper-review", "Review after stopping"
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        DONE = "done", "Done"
+        MISSED = "missed", "Missed"
+        SNOOZED = "snoozed", "Snoozed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="followups")
+    due_date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    assess = models.JSONField(default=list, help_text="Catalog monitoring slugs to check at this visit.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DUE)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["status", "due_date"], name="followup_status_due_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} due {self.due_date}"
+
+
+class Acknowledgement(models.Model):
+    """A clinician's recorded reason for going ahead despite a warning card."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="acknowledgements")
+    card_code = models.SlugField(max_length=60)
+    card_summary = models.CharField(max_length=140)
+    reason = models.TextField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "card_code"]
+        constraints = [models.UniqueConstraint(fields=["plan", "card_code"], name="ack_unique_card_per_plan")]
+
+    def __str__(self):
+        return f"{self.card_code}: {self.reason[:40]}"

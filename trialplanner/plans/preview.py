@@ -1,0 +1,144 @@
+"""The JSON plan request of docs/plan-request.md: parse, validate, build, serialise.
+
+No database writes: the catalog is read, the engine builds, the result is printed.
+"""
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from trialplanner import engine
+from trialplanner.catalog import selectors as catalog
+from trialplanner.catalog.models import Indication
+from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.plans import services
+
+PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
+
+
+class RequestError(Exception):
+    """The request is invalid; the message names the field."""
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+
+
+def _date(field, raw):
+    if not isinstance(raw, str):
+        raise RequestError(field, "must be a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise RequestError(field, f"{raw!r} is not a date as YYYY-MM-DD") from None
+
+
+def _decimal(field, raw):
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise RequestError(field, "must be a number")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise RequestError(field, f"{raw!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise RequestError(field, "must be a positive number")
+    return value
+
+
+def _choice(field, raw, enum, allow_none=False):
+    if raw is None and allow_none:
+        return None
+    try:
+        return enum(raw)
+    except ValueError:
+        allowed = ", ".join(repr(e.value) for e in enum)
+        raise RequestError(field, f"must be one of {allowed}{' or null' if allow_none else ''}") from None
+
+
+def parse(text: str):
+    """Return (indication, start_date, profile, options) from a JSON request."""
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestError("request", f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(request, dict):
+        raise RequestError("request", "must be a JSON object")
+    slug = request.get("indication")
+    indication = Indication.objects.select_related("protocol").filter(slug=slug).first() if slug else None
+    if indication is None:
+        known = ", ".join(Indication.objects.values_list("slug", flat=True))
+        raise RequestError("indication", f"unknown indication {slug!r}; use one of {known}")
+    start_date = _date("start_date", request.get("start_date"))
+
+    patient = request.get("patient")
+    if not isinstance(patient, dict):
+        raise RequestError("patient", "must be an object with age and sex")
+    age = patient.get("age")
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130:
+        raise RequestError("patient.age", "must be a whole number from 0 to 130")
+    fields = {"age": age, "sex": _choice("patient.sex", patient.get("sex"), Sex)}
+    for flag in PATIENT_FLAGS:
+        value = patient.get(flag, False)
+        if not isinstance(value, bool):
+            raise RequestError(f"patient.{flag}", "must be true or false")
+        fields[flag] = value
+    fields["alcohol"] = _choice("patient.alcohol", patient.get("alcohol", "none"), Alcohol)
+
+    conditions = request.get("conditions", [])
+    if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+        raise RequestError("conditions", "must be a list of condition slugs")
+    fields["conditions"] = frozenset(conditions)
+    fields["medications"] = tuple(_medications(request.get("medications", [])))
+    qtc = request.get("qtc_ms")
+    if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
+        raise RequestError("qtc_ms", "must be a whole number of ms or null")
+    fields["qtc_ms"] = qtc
+    fields["cyp2d6"] = _choice("cyp2d6", request.get("cyp2d6"), Phenotype, allow_none=True)
+    fields["cyp2c19"] = _choice("cyp2c19", request.get("cyp2c19"), Phenotype, allow_none=True)
+
+    raw_options = request.get("options", {})
+    if not isinstance(raw_options, dict):
+        raise RequestError("options", "must be an object")
+    options = {}
+    if raw_options.get("target_mg") is not None:
+        options["target_mg"] = _decimal("options.target_mg", raw_options["target_mg"])
+    if raw_options.get("strength_mg") is not None:
+        options["tablet_strength_mg"] = _decimal("options.strength_mg", raw_options["strength_mg"])
+    return indication, start_date, engine.PatientProfile(**fields), options
+
+
+def _medications(raw):
+    if not isinstance(raw, list):
+        raise RequestError("medications", "must be a list of names or {name, stopped_on} objects")
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and item.strip():
+            yield engine.Medication(item.strip())
+        elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
+            stopped = item.get("stopped_on")
+            yield engine.Medication(
+                item["name"].strip(), _date(f"medications[{i}].stopped_on", stopped) if stopped else None
+            )
+        else:
+            raise RequestError(f"medications[{i}]", "must be a name or an object with a name")
+
+
+ENGINE_FIELD_NAMES = {"target_mg": "options.target_mg", "strength_mg": "options.strength_mg", "age": "patient.age"}
+
+
+def preview(text: str) -> dict:
+    """Build the plan described by a JSON request and return the response as a dict."""
+    indication, start_date, profile, options = parse(text)
+    rules = catalog.rulebook()
+    try:
+        assessment = engine.assess_risk(
+            profile, catalog.indication_facts(indication), catalog.protocol_facts(indication.protocol), rules,
+            start_date,
+        )  # fmt: skip
+        draft = None
+        if not assessment.blocked:
+            draft = engine.build_plan(
+                catalog.protocol_facts(indication.protocol), assessment, start_date,
+                services.plan_options(**options), rules,
+            )  # fmt: skip
+    except engine.EngineInputError as exc:
+        raise RequestError(ENGINE_FIELD_NAMES.get(exc.field, exc.field), exc.message) from None
+    return services.draft_json(assessment, draft)

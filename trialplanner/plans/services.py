@@ -1,0 +1,341 @@
+"""Writes to plans: the only bridge from plan records to the engine. Each is one transaction."""
+
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from trialplanner import engine
+from trialplanner.catalog import selectors as catalog
+from trialplanner.catalog.models import Strength
+from trialplanner.patients import selectors as patient_selectors
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step
+
+OPEN_FOLLOWUP = (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)
+
+
+class PlanError(Exception):
+    """A plan action cannot be done; the message says why, for the clinician."""
+
+
+class PlanConflict(PlanError):
+    pass
+
+
+class AcknowledgementRequired(PlanError):
+    def __init__(self, cards):
+        self.cards = tuple(cards)
+        super().__init__("Record a reason for each warning before activating: " + ", ".join(c.title for c in cards))
+
+
+# --- engine inputs ---------------------------------------------------------------------------
+
+
+def strengths() -> tuple[engine.StrengthFacts, ...]:
+    return tuple(
+        engine.StrengthFacts(engine.Form(s.form), s.amount_mg, s.per_volume_ml)
+        for s in Strength.objects.filter(is_active=True, drug__slug="amitriptyline")
+    )
+
+
+def plan_options(*, target_mg=None, tablet_strength_mg=None, days_per_step=None) -> engine.PlanOptions:
+    return engine.PlanOptions(
+        strengths=strengths(),
+        target_mg=None if target_mg is None else Decimal(target_mg),
+        tablet_strength_mg=None if tablet_strength_mg is None else Decimal(tablet_strength_mg),
+        days_per_step=days_per_step,
+    )
+
+
+def plan_preview(*, patient, indication, start_date: date, **options):
+    """Assess and build without writing: (assessment, draft); draft is None when blocked."""
+    profile = patient_selectors.current_profile(patient)
+    assessment = patient_selectors.assess(patient, profile, indication, start_date)
+    if assessment.blocked:
+        return assessment, None
+    draft = engine.build_plan(
+        catalog.protocol_facts(indication.protocol),
+        assessment,
+        start_date,
+        plan_options(**options),
+        catalog.rulebook(),
+    )
+    return assessment, draft
+
+
+# --- serialisation of engine results -------------------------------------------------------------
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_json(v) for v in (sorted(value) if isinstance(value, frozenset | set) else value)]
+    return value
+
+
+def card_json(card: engine.Card) -> dict:
+    return {
+        "code": card.code,
+        "indicator": card.indicator.value,
+        "title": card.title,
+        "summary": card.summary,
+        "detail": card.detail,
+        "action": card.action.value,
+        "subjects": list(card.subjects),
+        "source": {"label": card.source.label, "identifier": card.source.identifier} if card.source else None,
+        "sources": [{"key": s.key, "label": s.label, "identifier": s.identifier} for s in card.sources],
+    }
+
+
+def adjustment_json(adjustment: engine.Adjustment) -> dict:
+    return {"code": adjustment.code, "text": adjustment.text, "because": list(adjustment.because)}
+
+
+def step_json(step: engine.Step) -> dict:
+    return {
+        "start": step.start.isoformat(),
+        "end": step.end.isoformat(),
+        "dose_mg": _json(step.dose_mg),
+        "tablets": [{"strength_mg": _json(t.strength_mg), "count": t.count} for t in step.tablets],
+        "liquid_ml": None if step.liquid_ml is None else _json(step.liquid_ml),
+    }
+
+
+def followup_json(followup: engine.FollowUp) -> dict:
+    return {"due": followup.due.isoformat(), "kind": followup.kind.value, "assess": list(followup.assess)}
+
+
+def draft_json(assessment: engine.Assessment | None, draft: engine.PlanDraft | None) -> dict:
+    """The plan (or the reason there is none) as the JSON documented in docs/plan-request.md."""
+    return {
+        "blocked": bool(assessment and assessment.blocked),
+        "earliest_start": assessment.earliest_start.isoformat() if assessment and assessment.earliest_start else None,
+        "cards": [card_json(c) for c in assessment.cards] if assessment else [],
+        "adjustments": [adjustment_json(a) for a in draft.adjustments] if draft else [],
+        "steps": [step_json(s) for s in draft.steps] if draft else [],
+        "followups": [followup_json(f) for f in draft.followups] if draft else [],
+        "monitoring": list(assessment.monitoring) if assessment else [],
+        "baseline_checks": list(assessment.baseline_checks) if assessment else [],
+        "anticholinergic_total": assessment.anticholinergic_total if assessment else None,
+        "unrecognised_medications": list(assessment.unrecognised_medications) if assessment else [],
+    }
+
+
+def _protocol_snapshot(protocol):
+    fields = [
+        "start_mg", "older_start_mg", "frail_start_mg", "step_mg", "min_days_per_step", "default_target_mg",
+        "ceiling_mg", "first_review_days", "response_judgement_days",
+    ]  # fmt: skip
+    return {name: _json(getattr(protocol, name)) for name in fields}
+
+
+def _save(*, patient, indication, user, draft, assessment, profile, options, kind, series=None, previous=None,
+          status=Plan.Status.DRAFT, start_date) -> Plan:  # fmt: skip
+    version = 1
+    if series is not None:
+        version = (Plan.objects.filter(series=series).aggregate(v=Max("version"))["v"] or 0) + 1
+    engine_profile = patient_selectors.engine_profile(patient, profile, start_date)
+    plan = Plan(
+        patient=patient,
+        indication=indication,
+        risk_profile=profile,
+        kind=kind,
+        status=status,
+        version=version,
+        previous=previous,
+        start_date=draft.start_date,
+        end_date=draft.end_date,
+        start_mg=draft.start_mg,
+        target_mg=draft.target_mg,
+        ceiling_mg=draft.ceiling_mg,
+        days_per_step=draft.days_per_step,
+        tablet_strength_mg=options.tablet_strength_mg,
+        supply_limit_days=draft.supply_limit_days,
+        target_date=draft.target_date,
+        response_date=draft.response_date,
+        protocol_snapshot=_protocol_snapshot(indication.protocol),
+        engine_input={
+            "start_date": start_date.isoformat(),
+            "risk_profile_version": profile.version if profile else None,
+            "profile": _json(asdict(engine_profile)),
+            "options": {
+                "target_mg": _json(options.target_mg),
+                "tablet_strength_mg": _json(options.tablet_strength_mg),
+                "days_per_step": options.days_per_step,
+            },
+        },
+        cards=[card_json(c) for c in (assessment.cards if assessment else ())],
+        adjustments=[adjustment_json(a) for a in draft.adjustments],
+        monitoring=list(draft.monitoring),
+        created_by=user,
+    )
+    if series is not None:
+        plan.series = series
+    if status == Plan.Status.ACTIVE:
+        plan.activated_by, plan.activated_at = user, timezone.now()
+    plan.save()
+    Step.objects.bulk_create(
+        Step(
+            plan=plan,
+            number=s.number,
+            kind=s.kind.value,
+            start_date=s.start,
+            end_date=s.end,
+            dose_mg=s.dose_mg,
+            tablets=[{"strength_mg": _json(t.strength_mg), "count": t.count} for t in s.tablets],
+            liquid_ml=s.liquid_ml,
+            liquid_label=s.dispense.liquid_strength.label if s.dispense.liquid_strength else "",
+        )
+        for s in draft.steps
+    )
+    FollowUp.objects.bulk_create(
+        FollowUp(plan=plan, due_date=f.due, kind=f.kind.value, assess=list(f.assess)) for f in draft.followups
+    )
+    return plan
+
+
+def _lock(plan, lock_version):
+    """Optimistic lock: fail if someone changed the plan since the form was shown."""
+    updated = Plan.objects.filter(pk=plan.pk, lock_version=lock_version).update(lock_version=F("lock_version") + 1)
+    if not updated:
+        raise PlanConflict(
+            "Someone else changed this plan while you were looking at it. Nothing was saved: "
+            "review the current version below and try again."
+        )
+    plan.refresh_from_db()
+
+
+def _close_followups(plan, user, after=None):
+    followups = plan.followups.filter(status__in=OPEN_FOLLOWUP)
+    if after is not None:
+        followups = followups.filter(due_date__gt=after)
+    followups.update(status=FollowUp.Status.CANCELLED, status_changed_by=user, status_changed_at=timezone.now())
+
+
+def _end(plan, user, status, reason=""):
+    plan.status = status
+    plan.ended_by, plan.ended_at, plan.end_reason = user, timezone.now(), reason
+    plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason"])
+
+
+# --- the services ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet_strength_mg=None,
+                days_per_step=None) -> Plan:  # fmt: skip
+    """Build a draft plan through the engine; raises engine errors instead of saving a bad plan."""
+    options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
+    profile = patient_selectors.current_profile(patient)
+    assessment = patient_selectors.assess(patient, profile, indication, start_date)
+    draft = engine.build_plan(
+        catalog.protocol_facts(indication.protocol), assessment, start_date, options, catalog.rulebook()
+    )
+    return _save(
+        patient=patient, indication=indication, user=user, draft=draft, assessment=assessment, profile=profile,
+        options=options, kind=Plan.Kind.TITRATION, start_date=start_date,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
+    """Activate a draft: refused while a critical card stands or a warning lacks a reason."""
+    _lock(plan, lock_version)
+    if plan.status != Plan.Status.DRAFT:
+        raise PlanError(f"Only a draft can be activated; this version is {plan.get_status_display().lower()}.")
+    profile = patient_selectors.current_profile(plan.patient)
+    if (profile.pk if profile else None) != plan.risk_profile_id:
+        raise PlanError("The risk profile changed after this draft was built. Revise the draft to rebuild it.")
+    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, plan.start_date)
+    if assessment.blocked:
+        raise engine.PlanBlocked(assessment.critical_cards)
+    missing = [c for c in assessment.warning_cards if not (reasons.get(c.code) or "").strip()]
+    if missing:
+        raise AcknowledgementRequired(missing)
+    Acknowledgement.objects.bulk_create(
+        Acknowledgement(
+            plan=plan, card_code=c.code, card_summary=c.summary, reason=reasons[c.code].strip(), acknowledged_by=user
+        )
+        for c in assessment.warning_cards
+    )
+    for current in Plan.objects.filter(series=plan.series, status=Plan.Status.ACTIVE).exclude(pk=plan.pk):
+        _end(current, user, Plan.Status.REVISED, f"Replaced by version {plan.version}.")
+        _close_followups(current, user)
+    plan.status = Plan.Status.ACTIVE
+    plan.activated_by, plan.activated_at = user, timezone.now()
+    plan.save(update_fields=["status", "activated_by", "activated_at"])
+    return plan
+
+
+@transaction.atomic
+def plan_revise(*, plan, user, lock_version, start_date, target_mg=None, tablet_strength_mg=None,
+                days_per_step=None) -> Plan:  # fmt: skip
+    """Make a new draft version from new choices; the revised version is kept as it was."""
+    _lock(plan, lock_version)
+    if not plan.is_open or plan.kind != Plan.Kind.TITRATION:
+        raise PlanError("Only a draft or active titration plan can be revised.")
+    options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
+    profile = patient_selectors.current_profile(plan.patient)
+    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, start_date)
+    draft = engine.build_plan(
+        catalog.protocol_facts(plan.indication.protocol), assessment, start_date, options, catalog.rulebook()
+    )
+    if plan.status == Plan.Status.DRAFT:
+        _end(plan, user, Plan.Status.REVISED, "Replaced by a revised draft.")
+        _close_followups(plan, user)
+    return _save(
+        patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=assessment,
+        profile=profile, options=options, kind=Plan.Kind.TITRATION, series=plan.series, previous=plan,
+        start_date=start_date,
+    )  # fmt: skip
+
+
+def dose_on(plan, day: date) -> Decimal:
+    step = plan.steps.filter(start_date__lte=day).order_by("-number").first()
+    return step.dose_mg if step else Decimal(0)
+
+
+@transaction.atomic
+def plan_stop(*, plan, user, lock_version, reason, stop_date) -> Plan | None:
+    """Stop an active plan and create its taper (the new active version). Returns the taper."""
+    _lock(plan, lock_version)
+    if plan.status != Plan.Status.ACTIVE or plan.kind != Plan.Kind.TITRATION:
+        raise PlanError("Only an active titration plan can be stopped with a taper.")
+    if stop_date < plan.start_date:
+        raise PlanError("The taper cannot start before the plan started.")
+    current = dose_on(plan, stop_date)
+    first_start = Plan.objects.filter(series=plan.series).order_by("version").values_list("start_date", flat=True)[0]
+    weeks = (stop_date - first_start).days // 7
+    _end(plan, user, Plan.Status.STOPPED, reason)
+    _close_followups(plan, user)
+    if current <= 0:
+        return None
+    options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
+    draft = engine.build_taper(current, weeks, stop_date, catalog.rulebook(), options.strengths,
+                               options.tablet_strength_mg)  # fmt: skip
+    return _save(
+        patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None,
+        profile=plan.risk_profile, options=options, kind=Plan.Kind.TAPER, series=plan.series, previous=plan,
+        status=Plan.Status.ACTIVE, start_date=stop_date,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def plan_mark_entered_in_error(*, plan, user, lock_version, reason) -> Plan:
+    """Mark a version as entered in error; it stays on record, its follow-ups are cancelled."""
+    _lock(plan, lock_version)
+    if plan.status == Plan.Status.ENTERED_IN_ERROR:
+        raise PlanError("This version is already marked as entered in error.")
+    if not reason.strip():
+        raise PlanError("Give a reason.")
+    _end(plan, user, Plan.Status.ENTERED_IN_ERROR, reason.strip())
+    _close_followups(plan, user)
+    return plan

@@ -1,0 +1,191 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from trialplanner.catalog.models import Indication
+from trialplanner.engine import EngineError
+from trialplanner.patients import access as patient_access
+from trialplanner.plans import access, selectors, services
+from trialplanner.plans.forms import ActivateForm, PlanForm, ReasonForm, StopForm, add_engine_error
+from trialplanner.plans.models import Plan
+
+
+def _indication(slug):
+    return Indication.objects.select_related("protocol", "outcome_measure").filter(slug=slug).first()
+
+
+def plan_new(request, patient_uuid):
+    patient = patient_access.get_patient_for_user(request.user, patient_uuid)
+    indication = _indication(request.POST.get("indication") or request.GET.get("indication") or "")
+    if indication is None:
+        indications = Indication.objects.select_related("protocol")
+        return render(request, "plans/plan_pick_indication.html", {"patient": patient, "indications": indications})
+    # "Update preview" submits the same form by GET; only POST creates a plan.
+    data = request.POST if request.method == "POST" else (request.GET if "start_date" in request.GET else None)
+    form = PlanForm(data, protocol=indication.protocol)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(patient=patient, indication=indication, user=request.user, **form.cleaned_data)
+        except EngineError as exc:
+            add_engine_error(form, exc)
+        else:
+            messages.success(request, "Draft plan created. Check it, record reasons for any warnings, then activate.")
+            return redirect(plan)
+    options = form.cleaned_data if form.is_bound and form.is_valid() else _initial_options(form)
+    assessment, draft, preview_error = _preview(patient, indication, options)
+    ctx = {
+        "patient": patient,
+        "indication": indication,
+        "form": form,
+        "assessment": assessment,
+        "draft": draft,
+        "rows": selectors.dose_rows_from_draft(draft) if draft else [],
+        "preview_error": preview_error,
+    }
+    return render(request, "plans/plan_new.html", ctx)
+
+
+def _initial_options(form):
+    return {name: form.fields[name].initial for name in ("start_date", "target_mg", "tablet_strength_mg")}
+
+
+def _preview(patient, indication, options):
+    try:
+        assessment, draft = services.plan_preview(patient=patient, indication=indication, **options)
+    except EngineError as exc:
+        return None, None, str(exc)
+    return assessment, draft, None
+
+
+def plan_detail(request, plan_uuid, forms=None):
+    plan = access.get_plan_for_user(request.user, plan_uuid)
+    return _render_plan(request, plan, forms or {})
+
+
+def _render_plan(request, plan, forms, status=200):
+    ctx = {
+        "plan": plan,
+        "patient": plan.patient,
+        "rows": selectors.dose_rows_from_steps(plan.steps.all()),
+        "followups": selectors.followups_with_names(plan),
+        "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
+        "versions": selectors.series_versions(plan),
+        "today": timezone.localdate(),
+    }
+    if plan.status == Plan.Status.DRAFT:
+        try:
+            assessment = selectors.current_assessment(plan)
+        except EngineError as exc:
+            messages.error(request, f"The risk check could not run: {exc}")
+        else:
+            ctx["assessment"] = assessment
+            ctx["activate_form"] = forms.get("activate") or ActivateForm(
+                initial={"lock_version": plan.lock_version}, warnings=assessment.warning_cards
+            )
+    if plan.is_open:
+        ctx["error_form"] = forms.get("error") or ReasonForm(initial={"lock_version": plan.lock_version})
+    if plan.status == Plan.Status.ACTIVE and plan.kind == Plan.Kind.TITRATION:
+        ctx["stop_form"] = forms.get("stop") or StopForm(
+            initial={"lock_version": plan.lock_version, "stop_date": max(timezone.localdate(), plan.start_date)}
+        )
+    return render(request, "plans/plan_detail.html", ctx, status=status)
+
+
+@require_POST
+def plan_activate(request, plan_uuid):
+    plan = access.get_plan_for_user(request.user, plan_uuid)
+    try:
+        warnings = selectors.current_assessment(plan).warning_cards
+    except EngineError as exc:
+        messages.error(request, f"The risk check could not run: {exc}")
+        return redirect(plan)
+    form = ActivateForm(request.POST, warnings=warnings)
+    if form.is_valid():
+        try:
+            services.plan_activate(
+                plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"], reasons=form.reasons()
+            )
+        except (services.PlanError, EngineError) as exc:
+            return _action_failed(request, plan, exc, {"activate": form})
+        messages.success(request, "Plan activated. Its follow-ups are listed below.")
+        return redirect(plan)
+    return _render_plan(request, plan, {"activate": form}, status=400)
+
+
+def _action_failed(request, plan, exc, forms):
+    messages.error(request, str(exc))
+    plan.refresh_from_db()
+    status = 409 if isinstance(exc, services.PlanConflict) else 400
+    # A conflict shows the plan as it is now, with fresh forms.
+    return _render_plan(request, plan, {} if status == 409 else forms, status=status)
+
+
+@require_POST
+def plan_stop(request, plan_uuid):
+    plan = access.get_plan_for_user(request.user, plan_uuid)
+    form = StopForm(request.POST)
+    if form.is_valid():
+        try:
+            taper = services.plan_stop(
+                plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"],
+                reason=form.cleaned_data["reason"], stop_date=form.cleaned_data["stop_date"],
+            )  # fmt: skip
+        except (services.PlanError, EngineError) as exc:
+            return _action_failed(request, plan, exc, {"stop": form})
+        messages.success(request, "Plan stopped. The taper below is now the active plan." if taper else "Plan stopped.")
+        return redirect(taper or plan)
+    return _render_plan(request, plan, {"stop": form}, status=400)
+
+
+@require_POST
+def plan_mark_error(request, plan_uuid):
+    plan = access.get_plan_for_user(request.user, plan_uuid)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_mark_entered_in_error(
+                plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"],
+                reason=form.cleaned_data["reason"],
+            )  # fmt: skip
+        except services.PlanError as exc:
+            return _action_failed(request, plan, exc, {"error": form})
+        messages.success(request, "Marked as entered in error. It stays on record.")
+        return redirect(plan)
+    return _render_plan(request, plan, {"error": form}, status=400)
+
+
+def plan_revise(request, plan_uuid):
+    plan = access.get_plan_for_user(request.user, plan_uuid)
+    if not plan.is_open or plan.kind != Plan.Kind.TITRATION:
+        messages.error(request, "Only a draft or active titration plan can be revised.")
+        return redirect(plan)
+    initial = {
+        "start_date": plan.start_date,
+        "target_mg": f"{plan.target_mg.normalize():f}",
+        "tablet_strength_mg": f"{plan.tablet_strength_mg.normalize():f}" if plan.tablet_strength_mg else None,
+        "days_per_step": plan.days_per_step,
+    }
+    form = PlanForm(request.POST or None, protocol=plan.indication.protocol, initial=initial)
+    lock_version = _posted_lock_version(request, plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.plan_revise(plan=plan, user=request.user, lock_version=lock_version, **form.cleaned_data)
+        except services.PlanConflict as exc:
+            messages.error(request, str(exc))
+            return redirect(plan)
+        except (services.PlanError, EngineError) as exc:
+            add_engine_error(form, exc)
+        else:
+            messages.success(request, f"Version {new.version} created as a draft; version {plan.version} is kept.")
+            return redirect(new)
+    ctx = {"plan": plan, "patient": plan.patient, "form": form, "lock_version": lock_version}
+    return render(request, "plans/plan_revise.html", ctx)
+
+
+def _posted_lock_version(request, plan):
+    """The lock version the form was shown with; garbage counts as stale (a conflict)."""
+    if request.method != "POST":
+        return plan.lock_version
+    raw = request.POST.get("lock_version", "")
+    return int(raw) if raw.isdigit() else -1
