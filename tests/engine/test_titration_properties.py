@@ -7,8 +7,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.engine.conftest import indications_from, load_file, rulebook_from, strengths_from
-from tests.engine.test_risk_properties import profiles
-from trialplanner.engine import EngineInputError, PlanOptions, StepKind, assess_risk, build_plan, build_taper
+from trialplanner.engine import (
+    EngineInputError,
+    Medication,
+    PatientProfile,
+    PlanOptions,
+    StepKind,
+    assess_risk,
+    build_plan,
+    build_taper,
+)
+from trialplanner.engine.types import Alcohol, Phenotype, Sex
 
 DATA = load_file()
 RULES = rulebook_from(DATA)
@@ -16,6 +25,29 @@ INDICATIONS = indications_from(DATA)
 STRENGTHS = strengths_from(DATA)
 TABLETS = sorted({s.amount_mg for s in STRENGTHS if s.form == "tablet"})
 fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Profiles that may carry any warning or info finding but no critical one, so that a plan
+# is always built (critical findings are covered by the risk properties and PlanBlocked tests).
+SAFE_CONDITIONS = sorted(
+    c for c, facts in RULES.conditions.items() if RULES.rules[facts.rule_code].indicator != "critical"
+)
+SAFE_DRUGS = sorted(d.name for d in RULES.drugs if not (d.is_maoi or d.contraindicated))
+profiles = st.builds(
+    PatientProfile,
+    age=st.integers(18, 100),
+    sex=st.sampled_from(list(Sex)),
+    frail=st.booleans(),
+    falls=st.booleans(),
+    pregnant=st.booleans(),
+    breastfeeding=st.booleans(),
+    self_harm_last_12_months=st.booleans(),
+    alcohol=st.sampled_from(list(Alcohol)),
+    conditions=st.frozensets(st.sampled_from(SAFE_CONDITIONS), max_size=4),
+    medications=st.lists(st.sampled_from(SAFE_DRUGS).map(Medication), max_size=5).map(tuple),
+    cyp2d6=st.one_of(st.none(), st.sampled_from(list(Phenotype))),
+    cyp2c19=st.one_of(st.none(), st.sampled_from(list(Phenotype))),
+    qtc_ms=st.one_of(st.none(), st.integers(300, 500)),
+)
 
 
 @st.composite
@@ -26,7 +58,7 @@ def plan_inputs(draw):
     grid = range(int(protocol.start_mg), int(protocol.ceiling_mg) + 1, 5)
     target = draw(st.one_of(st.none(), st.sampled_from([Decimal(v) for v in grid])))
     tablet = draw(st.one_of(st.none(), st.sampled_from(TABLETS)))
-    days = draw(st.one_of(st.none(), st.integers(1, 35)))
+    days = draw(st.one_of(st.none(), st.integers(14, 35)))
     return draw(profiles), facts, protocol, start, target, tablet, days
 
 

@@ -4,11 +4,14 @@ Public entry points:
     assess_risk(profile, indication, protocol, rules, on) -> Assessment
     build_plan(protocol, assessment, start_date, options, rules) -> PlanDraft
     build_taper(current_mg, weeks_on_drug, start_date, rules, strengths) -> PlanDraft
+    replan(decision, ...) -> PlanDraft            re-planning from a visit decision
+    judge_response(measure, baseline, current) -> ResponseJudgement
 """
 
 from trialplanner.engine.errors import EngineError, EngineInputError, PlanBlocked
 from trialplanner.engine.plan_types import (
     Adjustment,
+    Decision,
     Dispense,
     FollowUp,
     FollowUpKind,
@@ -20,8 +23,9 @@ from trialplanner.engine.plan_types import (
     StrengthFacts,
     TabletCount,
 )
+from trialplanner.engine.response import MeasureFacts, ResponseJudgement, judge_response
 from trialplanner.engine.risk import assess_risk
-from trialplanner.engine.titration import build_plan, build_taper, dispense
+from trialplanner.engine.titration import build_plan, build_taper, dispense, replan
 from trialplanner.engine.types import (
     Action,
     Assessment,
@@ -40,6 +44,11 @@ from trialplanner.engine.types import (
 )
 
 __all__ = [
+    "Decision",
+    "MeasureFacts",
+    "ResponseJudgement",
+    "judge_response",
+    "replan",
     "Adjustment",
     "Dispense",
     "FollowUp",

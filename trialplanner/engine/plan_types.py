@@ -116,6 +116,18 @@ class PlanOptions:
     target_mg: Decimal | None = None
     tablet_strength_mg: Decimal | None = None
     days_per_step: int | None = None
+    # Re-planning from a visit: start from this dose instead of the protocol's start,
+    # and optionally hold there.
+    from_mg: Decimal | None = None
+    hold: bool = False
+
+
+class Decision(StrEnum):
+    CONTINUE = "continue"
+    STEP_UP = "step_up"
+    HOLD = "hold"
+    STEP_DOWN = "step_down"
+    STOP = "stop"
 
 
 @dataclass(frozen=True)

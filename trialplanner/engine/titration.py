@@ -5,6 +5,7 @@ parameters (the catalog); this module only turns them into dated steps.
 """
 
 import calendar
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from itertools import product
@@ -13,6 +14,7 @@ from trialplanner.engine import risk
 from trialplanner.engine.errors import EngineInputError, PlanBlocked
 from trialplanner.engine.plan_types import (
     Adjustment,
+    Decision,
     Dispense,
     FollowUp,
     FollowUpKind,
@@ -111,23 +113,31 @@ def build_plan(
     if assessment.earliest_start and start_date < assessment.earliest_start:
         raise EngineInputError("start_date", f"must be on or after {assessment.earliest_start.isoformat()}")
     adjustments = []
-    start_mg = protocol.start_for(assessment.start)
-    if start_mg != protocol.start_mg:
-        because = _because(assessment, lambda e: e.start == assessment.start)
-        text = f"Start at {mg(start_mg)} ({START_NAMES[assessment.start]}) instead of {mg(protocol.start_mg)}."
-        adjustments.append(Adjustment("start", text, because))
+    if options.from_mg is not None:
+        start_mg = Decimal(options.from_mg)
+        if not Decimal(0) < start_mg <= protocol.ceiling_mg:
+            raise EngineInputError("from_mg", f"must be above 0 and not above the ceiling of {mg(protocol.ceiling_mg)}")
+    else:
+        start_mg = protocol.start_for(assessment.start)
+        if start_mg != protocol.start_mg:
+            because = _because(assessment, lambda e: e.start == assessment.start)
+            text = f"Start at {mg(start_mg)} ({START_NAMES[assessment.start]}) instead of {mg(protocol.start_mg)}."
+            adjustments.append(Adjustment("start", text, because))
 
     target = protocol.default_target_mg if options.target_mg is None else Decimal(options.target_mg)
     if target > protocol.ceiling_mg:
         raise EngineInputError("target_mg", f"must not be above the ceiling of {mg(protocol.ceiling_mg)}")
     if target < start_mg:
         raise EngineInputError("target_mg", f"must be at least the start dose of {mg(start_mg)}")
-    if target != protocol.default_target_mg:
+    if target != protocol.default_target_mg and not options.hold:
         text = f"Planned target {mg(target)}, chosen by the clinician (usual target {mg(protocol.default_target_mg)})."
         adjustments.append(Adjustment("target", text))
 
     days = _days_per_step(protocol, assessment, options, adjustments)
-    if assessment.hold_at_start and target > start_mg:
+    if options.hold:
+        adjustments.append(Adjustment("hold", f"Held at {mg(start_mg)}, as decided at the visit."))
+        doses = [start_mg]
+    elif assessment.hold_at_start and target > start_mg:
         because = _because(assessment, lambda e: e.hold_at_start)
         text = f"Held at the start dose of {mg(start_mg)} until reviewed; no rise towards {mg(target)} yet."
         adjustments.append(Adjustment("hold", text, because))
@@ -152,7 +162,8 @@ def build_plan(
         start_date + timedelta(days=protocol.response_judgement_days), target_date + timedelta(days=days)
     )
     end_date = max(add_months(start_date, MONTHS_IN_FIRST_YEAR) - timedelta(days=1), response_date)
-    steps = _steps(doses, start_date, days, end_date, options, hold=assessment.hold_at_start)
+    held = options.hold or (assessment.hold_at_start and target > start_mg)
+    steps = _steps(doses, start_date, days, end_date, options, hold=held)
     followups = _followups(
         assessment, rules, start_date, end_date, start_date + timedelta(days=first_review_days),
         target_date if len(doses) > 1 else None, response_date,
@@ -320,3 +331,46 @@ def build_taper(
         cards=(),
         monitoring=(),
     )
+
+
+# --- re-planning from a visit -----------------------------------------------------------------
+
+
+def replan(
+    decision: Decision,
+    *,
+    current_mg: Decimal,
+    target_mg: Decimal,
+    protocol: ProtocolFacts,
+    assessment: Assessment,
+    on: date,
+    options: PlanOptions,
+    rules: RuleBook,
+    weeks_on_drug: int,
+) -> PlanDraft:
+    """Re-plan from a visit on `on`: continue, step up, hold, step down, or stop (taper)."""
+    if decision is Decision.STOP:
+        return build_taper(current_mg, weeks_on_drug, on, rules, options.strengths, options.tablet_strength_mg)
+    step = protocol.step_mg
+    if decision is Decision.STEP_UP:
+        if current_mg >= protocol.ceiling_mg:
+            raise EngineInputError("decision", f"already at the ceiling of {mg(protocol.ceiling_mg)}")
+        if assessment.hold_at_start:
+            raise EngineInputError("decision", "no rise while a finding holds the dose; review it first")
+        start = min(protocol.ceiling_mg, (current_mg // step) * step + step)
+        return build_plan(protocol, assessment, on, replace(options, from_mg=start, target_mg=max(target_mg, start)),
+                          rules)  # fmt: skip
+    if decision is Decision.CONTINUE:
+        target = max(target_mg, current_mg)
+        return build_plan(protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=target), rules)
+    if decision is Decision.HOLD:
+        return build_plan(
+            protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=current_mg, hold=True), rules
+        )
+    # Step down: the step grid below, or the frail start as the last rung before stopping.
+    below = ((current_mg / step).to_integral_value(rounding=ROUND_CEILING) - 1) * step
+    if below <= 0:
+        below = protocol.frail_start_mg if protocol.frail_start_mg < current_mg else Decimal(0)
+    if below <= 0:
+        raise EngineInputError("decision", f"{mg(current_mg)} is already the lowest dose; choose stop instead")
+    return build_plan(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules)
