@@ -14,10 +14,10 @@ def test_the_login_page_renders(client):
     assert 'name="username"' in response.content.decode()
 
 
-def test_it_logs_in_and_lands_on_the_library(client, clinician, catalog):
+def test_it_logs_in_and_lands_on_the_worklist(client, clinician, catalog):
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("catalog:indication_list")
-    assert "Indication library" in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("plans:worklist")
+    assert "Follow-ups" in response.content.decode()
 
 
 def test_a_wrong_password_shows_an_error(client, clinician):

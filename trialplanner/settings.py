@@ -50,6 +50,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trialplanner.context_processors.site",
+                "trialplanner.context_processors.worklist_counts",
             ],
         },
     },

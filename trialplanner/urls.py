@@ -5,8 +5,7 @@ from django.urls import include, path
 
 
 def home(request):
-    # The follow-up worklist becomes the home page once it exists; until then, the library.
-    return redirect("catalog:indication_list")
+    return redirect("plans:worklist")
 
 
 urlpatterns = [

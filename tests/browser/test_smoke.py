@@ -9,6 +9,8 @@ def test_it_logs_in_and_browses_the_library(page, live_catalog, browser_user, lo
     screenshot("login")
 
     log_in(browser_user.username)
+    expect(page.get_by_role("heading", name="Follow-ups")).to_be_visible()
+    page.get_by_role("link", name="Indication library").click()
     expect(page.get_by_role("heading", name="Indication library")).to_be_visible()
     rows = page.locator("table tbody tr th[scope=row] a")
     expect(rows).to_have_count(9)

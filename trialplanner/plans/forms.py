@@ -1,11 +1,13 @@
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
-from trialplanner.catalog.models import Strength
+from trialplanner.catalog.models import Indication, Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.patients.forms import DateInput
+from trialplanner.plans.models import FollowUp, Visit
 
 # Engine input names -> the form field that caused the error.
 ENGINE_FIELDS = {
@@ -111,3 +113,94 @@ class ActivateForm(forms.Form):
 
     def reasons(self):
         return {card.code: self.cleaned_data.get(f"reason_{card.code}", "") for card in self.warnings}
+
+
+class VisitForm(forms.Form):
+    error_messages = {
+        "future_visit": "The visit date cannot be in the future.",
+        "before_plan": "The visit date cannot be before the plan started.",
+        "score_range": "Enter a score from {low} to {high}.",
+        "other_missing": "Describe the other side effect.",
+    }
+
+    visit_date = forms.DateField(widget=DateInput())
+    outcome_score = forms.DecimalField(required=False, max_digits=6, decimal_places=1)
+    side_effects = forms.MultipleChoiceField(
+        choices=Visit.SIDE_EFFECTS, widget=forms.CheckboxSelectMultiple, required=False,
+        label="Side effects reported",
+    )  # fmt: skip
+    side_effects_other = forms.CharField(max_length=200, required=False, label="Other side effect")
+    adherence = forms.ChoiceField(choices=Visit.Adherence.choices, widget=forms.RadioSelect, initial="all")
+    qtc_ms = forms.IntegerField(
+        label="QTc from a new ECG (ms)", required=False,
+        validators=[MinValueValidator(200, "Enter a QTc between 200 and 800."),
+                    MaxValueValidator(800, "Enter a QTc between 200 and 800.")],
+        help_text="Only if an ECG was done: it updates the risk profile and the safety check.",
+    )  # fmt: skip
+    decision = forms.ChoiceField(choices=Visit.Decision.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+
+    def __init__(self, *args, plan, measure, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        self.measure = measure
+        self.today = today or timezone.localdate()
+        self.fields["visit_date"].initial = self.today
+        score = self.fields["outcome_score"]
+        score.label = f"{measure.name}"
+        if measure.scale_min is not None and measure.scale_max is not None:
+            score.help_text = (
+                f"{measure.short_name}: {measure.scale_min.normalize():f} to {measure.scale_max.normalize():f}"
+            )
+            score.help_text += f" {measure.unit}".rstrip() + "."
+        if plan.kind == plan.Kind.TAPER:
+            self.fields["decision"].choices = [
+                (Visit.Decision.CONTINUE, "Continue the taper"), (Visit.Decision.HOLD, "Hold at the current dose"),
+            ]  # fmt: skip
+
+    def clean_visit_date(self):
+        day = self.cleaned_data["visit_date"]
+        if day > self.today:
+            raise forms.ValidationError(self.error_messages["future_visit"], code="future_visit")
+        if day < self.plan.start_date:
+            raise forms.ValidationError(self.error_messages["before_plan"], code="before_plan")
+        return day
+
+    def clean_outcome_score(self):
+        score = self.cleaned_data.get("outcome_score")
+        low, high = self.measure.scale_min, self.measure.scale_max
+        if score is not None and low is not None and high is not None and not low <= score <= high:
+            message = self.error_messages["score_range"].format(
+                low=f"{low.normalize():f}", high=f"{high.normalize():f}"
+            )
+            raise forms.ValidationError(message, code="score_range")
+        return score
+
+    def clean(self):
+        cleaned = super().clean()
+        if "other" in (cleaned.get("side_effects") or []) and not (cleaned.get("side_effects_other") or "").strip():
+            self.add_error(
+                "side_effects_other", forms.ValidationError(self.error_messages["other_missing"], code="other_missing")
+            )
+        return cleaned
+
+
+class FollowUpStatusForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="Reason")
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class WorklistFilterForm(forms.Form):
+    clinician = UserChoiceField(queryset=None, required=False, empty_label="All clinicians")
+    indication = forms.ModelChoiceField(
+        queryset=Indication.objects.all(), required=False, empty_label="All indications"
+    )
+    kind = forms.ChoiceField(choices=[("", "All visits"), *FollowUp.Kind.choices], required=False, label="Visit")
+
+    def __init__(self, *args, clinicians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinicians

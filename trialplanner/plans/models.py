@@ -55,6 +55,10 @@ class Plan(models.Model):
     adjustments = models.JSONField(default=list)
     monitoring = models.JSONField(default=list)
     lock_version = models.PositiveIntegerField(default=0)
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans_responsible",
+        help_text="The responsible clinician: gets the reminders and the calendar entries.",
+    )  # fmt: skip
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     activated_by = models.ForeignKey(
@@ -148,15 +152,19 @@ class FollowUp(models.Model):
         SNOOZED = "snoozed", "Snoozed"
         CANCELLED = "cancelled", "Cancelled"
 
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="followups")
     due_date = models.DateField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     assess = models.JSONField(default=list, help_text="Catalog monitoring slugs to check at this visit.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DUE)
+    snoozed_until = models.DateField(null=True, blank=True)
+    status_note = models.CharField(max_length=300, blank=True, help_text="Why it was snoozed or missed.")
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    sequence = models.PositiveIntegerField(default=0, help_text="Calendar SEQUENCE: rises on every change.")
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -164,6 +172,69 @@ class FollowUp(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} due {self.due_date}"
+
+    @property
+    def effective_date(self):
+        """The day it is due: the snooze date when snoozed."""
+        return self.snoozed_until if self.status == self.Status.SNOOZED and self.snoozed_until else self.due_date
+
+
+class Visit(models.Model):
+    """What happened at a follow-up, and the decision that re-planned from it."""
+
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", "Continue as planned"
+        STEP_UP = "step_up", "Step up one step"
+        HOLD = "hold", "Hold at the current dose"
+        STEP_DOWN = "step_down", "Step down one step"
+        STOP = "stop", "Stop (taper off)"
+
+    class Adherence(models.TextChoices):
+        ALL = "all", "Took every dose"
+        MOST = "most", "Missed a few doses"
+        SOME = "some", "Missed many doses"
+        NONE = "none", "Not taking it"
+
+    SIDE_EFFECTS = [
+        ("drowsiness", "Daytime drowsiness"),
+        ("dry_mouth", "Dry mouth"),
+        ("constipation", "Constipation"),
+        ("dizziness", "Dizziness or orthostatic symptoms"),
+        ("urinary", "Difficulty passing urine"),
+        ("weight_gain", "Weight gain"),
+        ("anxiety", "Anxiety or agitation"),
+        ("palpitations", "Palpitations"),
+        ("confusion", "Confusion"),
+        ("other", "Other"),
+    ]
+
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
+    followup = models.OneToOneField(FollowUp, on_delete=models.PROTECT, related_name="visit")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="visits")
+    new_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    visit_date = models.DateField()
+    dose_mg = models.DecimalField(**MG, help_text="The dose being taken at the visit.")
+    outcome_score = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    response_text = models.TextField(blank=True)
+    side_effects = models.JSONField(default=list)
+    side_effects_other = models.CharField(max_length=200, blank=True)
+    adherence = models.CharField(max_length=10, choices=Adherence.choices)
+    qtc_ms = models.PositiveSmallIntegerField(null=True, blank=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-visit_date", "-id"]
+
+    def __str__(self):
+        return f"Visit on {self.visit_date}: {self.get_decision_display()}"
+
+    @property
+    def side_effect_labels(self):
+        labels = dict(self.SIDE_EFFECTS)
+        return [labels.get(key, key) for key in self.side_effects]
 
 
 class Acknowledgement(models.Model):

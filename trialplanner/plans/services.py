@@ -1,7 +1,7 @@
 """Writes to plans: the only bridge from plan records to the engine. Each is one transaction."""
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,7 +12,8 @@ from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Strength
 from trialplanner.patients import selectors as patient_selectors
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step
+from trialplanner.patients.services import risk_profile_create
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
 
 OPEN_FOLLOWUP = (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)
 
@@ -175,6 +176,7 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
         cards=[card_json(c) for c in (assessment.cards if assessment else ())],
         adjustments=[adjustment_json(a) for a in draft.adjustments],
         monitoring=list(draft.monitoring),
+        clinician=previous.clinician if previous is not None else user,
         created_by=user,
     )
     if series is not None:
@@ -339,3 +341,162 @@ def plan_mark_entered_in_error(*, plan, user, lock_version, reason) -> Plan:
     _end(plan, user, Plan.Status.ENTERED_IN_ERROR, reason.strip())
     _close_followups(plan, user)
     return plan
+
+
+# --- follow-ups and visits ------------------------------------------------------------------------
+
+SNOOZE_DAYS = 7  # "call later": a workflow default, not a clinical interval
+
+
+def _set_followup_status(followup, user, status, note="", snoozed_until=None):
+    followup.status = status
+    followup.status_note = note
+    followup.snoozed_until = snoozed_until
+    followup.status_changed_by, followup.status_changed_at = user, timezone.now()
+    followup.sequence += 1
+    followup.save(
+        update_fields=["status", "status_note", "snoozed_until", "status_changed_by", "status_changed_at", "sequence"]
+    )
+
+
+def _require_open(followup):
+    if followup.status not in OPEN_FOLLOWUP or followup.plan.status != Plan.Status.ACTIVE:
+        raise PlanError("This follow-up is no longer open: its plan changed or it was already recorded.")
+
+
+@transaction.atomic
+def followup_snooze(*, followup, user, reason, today) -> FollowUp:
+    """Call later: move the follow-up 7 days on from today, with the reason."""
+    followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
+    _require_open(followup)
+    _set_followup_status(followup, user, FollowUp.Status.SNOOZED, reason.strip(), today + timedelta(days=SNOOZE_DAYS))
+    return followup
+
+
+@transaction.atomic
+def followup_mark_missed(*, followup, user, reason) -> FollowUp:
+    """The patient did not attend; the follow-up leaves the worklist with who, when and why."""
+    followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
+    _require_open(followup)
+    _set_followup_status(followup, user, FollowUp.Status.MISSED, reason.strip())
+    return followup
+
+
+def measure_facts(measure) -> engine.MeasureFacts:
+    return engine.MeasureFacts(
+        slug=measure.slug,
+        short_name=measure.short_name,
+        response_rule=measure.response_rule,
+        response_threshold=measure.response_threshold,
+        higher_is_worse=measure.higher_is_worse,
+        scale_min=measure.scale_min,
+        scale_max=measure.scale_max,
+    )
+
+
+def baseline_score(plan):
+    """The first outcome score recorded for this plan series (its baseline)."""
+    return (
+        Visit.objects.filter(plan__series=plan.series, outcome_score__isnull=False)
+        .order_by("visit_date", "id")
+        .values_list("outcome_score", flat=True)
+        .first()
+    )
+
+
+def _profile_with_new_qtc(patient, user, qtc_ms, ecg_date):
+    """A new risk-profile version equal to the current one but with the visit's ECG."""
+    current = patient_selectors.current_profile(patient)
+    fields = {}
+    conditions, medications = [], []
+    if current is not None:
+        copied = [f.name for f in current._meta.concrete_fields if f.name not in
+                  {"id", "patient", "version", "created_by", "created_at"}]  # fmt: skip
+        fields = {name: getattr(current, name) for name in copied}
+        conditions = list(current.conditions.all())
+        medications = [{"name": m.name, "started_on": m.started_on, "stopped_on": m.stopped_on}
+                       for m in current.medications.all()]  # fmt: skip
+    fields.update(qtc_ms=qtc_ms, ecg_date=ecg_date)
+    return risk_profile_create(
+        patient=patient, user=user, fields=fields, conditions=conditions, medications=medications
+    )
+
+
+@transaction.atomic
+def followup_record_visit(*, followup, user, visit_date, outcome_score, side_effects, side_effects_other,
+                          adherence, qtc_ms, decision, notes):  # fmt: skip
+    """Record a visit and re-plan from its date through the engine; returns (visit, new plan or None)."""
+    followup = (
+        FollowUp.objects.select_for_update().select_related("plan__indication__outcome_measure").get(pk=followup.pk)
+    )
+    _require_open(followup)
+    plan = followup.plan
+    _lock(plan, plan.lock_version)
+    patient = plan.patient
+    if qtc_ms is not None:
+        _profile_with_new_qtc(patient, user, qtc_ms, visit_date)
+    current_mg = dose_on(plan, visit_date)
+    baseline = baseline_score(plan)
+    judgement = None
+    if outcome_score is not None and baseline is not None:
+        judgement = engine.judge_response(measure_facts(plan.indication.outcome_measure), baseline, outcome_score)
+
+    new_plan = None
+    if plan.kind == Plan.Kind.TAPER:
+        if visit_date >= plan.end_date:
+            _end(plan, user, Plan.Status.COMPLETED, "Taper completed.")
+            _close_followups(plan, user)
+    else:
+        new_plan = _replan(plan, user, engine.Decision(decision), current_mg, visit_date)
+
+    visit = Visit.objects.create(
+        followup=followup, plan=plan, new_plan=new_plan, visit_date=visit_date, dose_mg=current_mg,
+        outcome_score=outcome_score, response_text=judgement.text if judgement else "",
+        side_effects=list(side_effects), side_effects_other=side_effects_other.strip(), adherence=adherence,
+        qtc_ms=qtc_ms, decision=decision, notes=notes.strip(), recorded_by=user,
+    )  # fmt: skip
+    _set_followup_status(followup, user, FollowUp.Status.DONE)
+    return visit, new_plan
+
+
+def _replan(plan, user, decision, current_mg, visit_date):
+    profile = patient_selectors.current_profile(plan.patient)
+    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, visit_date)
+    options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
+    first_start = Plan.objects.filter(series=plan.series).order_by("version").values_list("start_date", flat=True)[0]
+    draft = engine.replan(
+        decision, current_mg=current_mg, target_mg=plan.target_mg,
+        protocol=catalog.protocol_facts(plan.indication.protocol), assessment=assessment, on=visit_date,
+        options=options, rules=catalog.rulebook(), weeks_on_drug=(visit_date - first_start).days // 7,
+    )  # fmt: skip
+    kind = Plan.Kind.TAPER if decision is engine.Decision.STOP else Plan.Kind.TITRATION
+    # Warnings acknowledged for this plan before carry over; a new warning needs a reason,
+    # so the new version then waits as a draft and the current one stays active.
+    acknowledged = set(Acknowledgement.objects.filter(plan__series=plan.series).values_list("card_code", flat=True))
+    unacknowledged = [c for c in assessment.warning_cards if c.code not in acknowledged]
+    activate_now = kind == Plan.Kind.TAPER or not unacknowledged
+    if activate_now:
+        _end(plan, user, Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED,
+             f"Re-planned at the visit on {visit_date.isoformat()}: {decision.value.replace('_', ' ')}.")  # fmt: skip
+        _close_followups(plan, user)
+    new_plan = _save(
+        patient=plan.patient, indication=plan.indication, user=user, draft=draft,
+        assessment=None if kind == Plan.Kind.TAPER else assessment, profile=profile, options=options, kind=kind,
+        series=plan.series, previous=plan, status=Plan.Status.ACTIVE if activate_now else Plan.Status.DRAFT,
+        start_date=visit_date,
+    )  # fmt: skip
+    if activate_now and kind == Plan.Kind.TITRATION:
+        Acknowledgement.objects.bulk_create(
+            Acknowledgement(plan=new_plan, card_code=a.card_code, card_summary=a.card_summary, reason=a.reason,
+                            acknowledged_by=a.acknowledged_by)
+            for a in _latest_acknowledgements(plan.series)
+            if a.card_code in {c.code for c in assessment.warning_cards}
+        )  # fmt: skip
+    return new_plan
+
+
+def _latest_acknowledgements(series):
+    latest = {}
+    for ack in Acknowledgement.objects.filter(plan__series=series).order_by("acknowledged_at", "id"):
+        latest[ack.card_code] = ack
+    return latest.values()

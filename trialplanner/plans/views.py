@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -7,7 +8,17 @@ from trialplanner.catalog.models import Indication
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
 from trialplanner.plans import access, selectors, services
-from trialplanner.plans.forms import ActivateForm, PlanForm, ReasonForm, StopForm, add_engine_error
+from trialplanner.plans import worklist as wl
+from trialplanner.plans.forms import (
+    ActivateForm,
+    FollowUpStatusForm,
+    PlanForm,
+    ReasonForm,
+    StopForm,
+    VisitForm,
+    WorklistFilterForm,
+    add_engine_error,
+)
 from trialplanner.plans.models import Plan
 
 
@@ -189,3 +200,92 @@ def _posted_lock_version(request, plan):
         return plan.lock_version
     raw = request.POST.get("lock_version", "")
     return int(raw) if raw.isdigit() else -1
+
+
+# --- worklist and visits ----------------------------------------------------------------------
+
+
+def worklist(request):
+    clinics = patient_access.clinics_for(request.user)
+    clinicians = (
+        get_user_model().objects.filter(memberships__clinic__in=clinics).distinct().order_by("last_name", "username")
+    )
+    filters = WorklistFilterForm(request.GET or None, clinicians=clinicians)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    groups = wl.worklist(
+        request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
+        kind=chosen.get("kind") or None,
+    )  # fmt: skip
+    ctx = {
+        "groups": [(key, label, groups[key]) for key, label in wl.GROUPS],
+        "filters": filters,
+        "total": sum(len(rows) for rows in groups.values()),
+    }
+    return render(request, "plans/worklist.html", ctx)
+
+
+def followup_visit(request, followup_uuid):
+    followup = access.get_followup_for_user(request.user, followup_uuid)
+    plan = followup.plan
+    measure = plan.indication.outcome_measure
+    form = VisitForm(request.POST or None, plan=plan, measure=measure)
+    if followup.status not in services.OPEN_FOLLOWUP or plan.status != Plan.Status.ACTIVE:
+        messages.info(request, "This follow-up is no longer open.")
+        return redirect(plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit, new_plan = services.followup_record_visit(followup=followup, user=request.user, **form.cleaned_data)
+        except services.PlanError as exc:
+            form.add_error(None, str(exc))
+        except EngineError as exc:
+            add_engine_error(form, exc)
+        else:
+            if visit.response_text:
+                messages.info(request, visit.response_text)
+            if new_plan is not None and new_plan.status == Plan.Status.DRAFT:
+                messages.warning(request, "Visit recorded. The new version needs reasons for new warnings before it "
+                                          "is activated; the current plan stays active until then.")  # fmt: skip
+            else:
+                messages.success(request, "Visit recorded and the plan updated.")
+            return redirect(new_plan or plan)
+    ctx = {
+        "followup": followup,
+        "plan": plan,
+        "patient": plan.patient,
+        "measure": measure,
+        "form": form,
+        "current_dose": services.dose_on(plan, timezone.localdate()),
+        "baseline": services.baseline_score(plan),
+        "previous_visits": plan.visits.select_related("recorded_by")[:3],
+        "assess_names": [selectors.monitoring_names().get(slug, slug) for slug in followup.assess],
+    }
+    return render(request, "plans/visit_form.html", ctx)
+
+
+@require_POST
+def followup_snooze(request, followup_uuid):
+    return _followup_status(request, followup_uuid, "snooze")
+
+
+@require_POST
+def followup_missed(request, followup_uuid):
+    return _followup_status(request, followup_uuid, "missed")
+
+
+def _followup_status(request, followup_uuid, action):
+    followup = access.get_followup_for_user(request.user, followup_uuid)
+    form = FollowUpStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason (up to 300 characters).")
+        return redirect("plans:followup_visit", followup.uuid)
+    try:
+        if action == "snooze":
+            services.followup_snooze(followup=followup, user=request.user, reason=form.cleaned_data["reason"],
+                                     today=timezone.localdate())  # fmt: skip
+            messages.success(request, f"{followup.plan.patient.display_name}: call later, back on the list in 7 days.")
+        else:
+            services.followup_mark_missed(followup=followup, user=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, f"{followup.plan.patient.display_name}: marked as missed.")
+    except services.PlanError as exc:
+        messages.error(request, str(exc))
+    return redirect("home")

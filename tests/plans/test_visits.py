@@ -1,0 +1,146 @@
+"""Recording a visit: each decision re-plans through the engine; snooze and missed."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests.plans.conftest import START
+from trialplanner.plans import services
+from trialplanner.plans.forms import VisitForm
+from trialplanner.plans.models import FollowUp, Plan, Visit
+
+pytestmark = pytest.mark.django_db
+VISIT_DAY = START + timedelta(days=15)  # the third week: 30 mg
+
+
+@pytest.fixture
+def active(young_patient, indication, clinician, with_profile):
+    with_profile(young_patient)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
+                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
+    plan.refresh_from_db()
+    return plan
+
+
+def record(plan, user, decision, **fields):
+    followup = plan.followups.filter(status="due").first()
+    values = {"visit_date": VISIT_DAY, "outcome_score": None, "side_effects": [], "side_effects_other": "",
+              "adherence": "all", "qtc_ms": None, "decision": decision, "notes": ""}  # fmt: skip
+    values.update(fields)
+    return services.followup_record_visit(followup=followup, user=user, **values)
+
+
+def doses(plan):
+    return [s.dose_mg for s in plan.steps.all()]
+
+
+@pytest.mark.parametrize(
+    "decision, expected, kind",
+    [("continue", [30, 40, 50], "titration"), ("step_up", [40, 50], "titration"), ("hold", [30], "titration"),
+     ("step_down", [20], "titration"), ("stop", [30, 20, 10, 5, 0], "taper")],
+)  # fmt: skip
+def test_each_decision_makes_the_right_new_version(active, clinician, decision, expected, kind):
+    visit, new = record(active, clinician, decision)
+    active.refresh_from_db()
+    assert (new.version, new.status, new.kind, new.start_date) == (2, "active", kind, VISIT_DAY)
+    assert doses(new) == expected
+    assert active.status == ("stopped" if decision == "stop" else "revised")
+    assert doses(active) == [10, 20, 30, 40, 50]  # the previous version is kept as it was
+    assert (visit.plan, visit.new_plan, visit.dose_mg) == (active, new, Decimal(30))
+    assert visit.followup.status == "done"
+
+
+def test_the_response_is_judged_against_the_baseline(active, clinician):
+    record(active, clinician, "continue", outcome_score=Decimal(8), visit_date=START + timedelta(days=1))
+    new = Plan.objects.get(version=2)
+    visit, _ = record(new, clinician, "continue", outcome_score=Decimal(5), visit_date=VISIT_DAY)
+    assert "meets the response threshold" in visit.response_text
+    assert "(38%)" in visit.response_text
+
+
+def test_a_new_qtc_updates_the_risk_profile_and_the_check(active, clinician, young_patient):
+    with pytest.raises(Exception) as exc:
+        record(active, clinician, "continue", qtc_ms=520)
+    assert "qtc-critical" in str(exc.value)
+    assert young_patient.risk_profiles.count() == 1  # rolled back with the visit
+    assert not Visit.objects.exists()
+    visit, new = record(active, clinician, "stop", qtc_ms=520)
+    assert young_patient.risk_profiles.count() == 2 and new.kind == "taper"
+
+
+def test_a_new_warning_leaves_the_new_version_as_a_draft(active, clinician, young_patient, with_profile):
+    with_profile(young_patient, "epilepsy")
+    visit, new = record(active, clinician, "step_up")
+    active.refresh_from_db()
+    assert new.status == "draft" and active.status == "active"
+
+
+def test_snooze_and_missed(active, clinician):
+    first, second = active.followups.filter(status="due")[:2]
+    services.followup_snooze(followup=first, user=clinician, reason="Phone engaged", today=date(2026, 12, 20))
+    first.refresh_from_db()
+    assert (first.status, first.snoozed_until, first.status_note) == ("snoozed", date(2026, 12, 27), "Phone engaged")
+    assert first.effective_date == date(2026, 12, 27) and first.sequence == 1
+    services.followup_mark_missed(followup=second, user=clinician, reason="Did not attend")
+    second.refresh_from_db()
+    assert (second.status, second.status_changed_by) == ("missed", clinician)
+    with pytest.raises(services.PlanError):
+        services.followup_mark_missed(followup=second, user=clinician, reason="again")
+
+
+def visit_data(**overrides):
+    data = {"visit_date": VISIT_DAY.isoformat(), "outcome_score": "6", "adherence": "all", "decision": "step_up",
+            "notes": "", "side_effects": ["dry_mouth"]}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_the_visit_page_records_and_shows_the_new_dose(client, clinician, active):
+    followup = active.followups.filter(status="due").first()
+    url = reverse("plans:followup_visit", args=[followup.uuid])
+    with time_machine.travel(date(2026, 12, 20)):
+        client.force_login(clinician)
+        assert client.get(url).status_code == 200
+        response = client.post(url, visit_data())
+    new = Plan.objects.get(version=2)
+    assert response["Location"] == new.get_absolute_url()
+    assert Visit.objects.get().side_effects == ["dry_mouth"]
+
+
+@pytest.mark.parametrize(
+    "overrides, field, code",
+    [
+        ({"outcome_score": "11"}, "outcome_score", "score_range"),
+        ({"outcome_score": "-1"}, "outcome_score", "score_range"),
+        ({"visit_date": "2030-01-01"}, "visit_date", "future_visit"),
+        ({"visit_date": "2026-11-01"}, "visit_date", "before_plan"),
+        ({"side_effects": ["other"]}, "side_effects_other", "other_missing"),
+    ],
+)  # fmt: skip
+def test_invalid_visits_are_field_errors(client, clinician, active, overrides, field, code):
+    followup = active.followups.filter(status="due").first()
+    with time_machine.travel(date(2026, 12, 20)):
+        client.force_login(clinician)
+        response = client.post(reverse("plans:followup_visit", args=[followup.uuid]), visit_data(**overrides))
+    assert response.status_code == 200
+    form = response.context["form"]
+    expected = VisitForm.error_messages[code]
+    if code == "score_range":
+        expected = expected.format(low="0", high="10")
+    assert form.errors[field] == [expected]
+    assert not Visit.objects.exists() and Plan.objects.count() == 1
+
+
+def test_visit_pages_are_scoped(client, outsider, colleague, active):
+    followup = active.followups.filter(status="due").first()
+    client.force_login(outsider)
+    assert client.get(reverse("plans:followup_visit", args=[followup.uuid])).status_code == 404
+    assert client.post(reverse("plans:followup_missed", args=[followup.uuid]), {"reason": "x"}).status_code == 404
+    client.force_login(colleague)
+    assert client.get(reverse("plans:followup_visit", args=[followup.uuid])).status_code == 200
+    followup.refresh_from_db()
+    assert followup.status == FollowUp.Status.DUE

@@ -1,0 +1,153 @@
+"""The worklist: grouping at midnight in two clinic time zones and across DST; query counts."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.conftest import make_user
+from trialplanner.plans import worklist
+from trialplanner.plans.models import FollowUp, Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def make_plan(patient, user, indication):
+    return Plan.objects.create(
+        patient=patient, indication=indication, status=Plan.Status.ACTIVE, start_date=date(2026, 1, 1),
+        end_date=date(2027, 12, 31), start_mg=Decimal(10), target_mg=Decimal(50), ceiling_mg=Decimal(75),
+        days_per_step=7, target_date=date(2026, 2, 1), response_date=date(2026, 3, 1), protocol_snapshot={},
+        engine_input={}, clinician=user, created_by=user,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def london_plan(patient, clinician, indication):
+    patient.clinic.time_zone = "Europe/London"
+    patient.clinic.save()
+    return make_plan(patient, clinician, indication)
+
+
+@pytest.fixture
+def ny_user_plan(django_user_model, indication, other_clinic):
+    from trialplanner.patients.models import Patient
+
+    user = make_user(django_user_model, "nadia", other_clinic)  # America/New_York
+    patient = Patient.objects.create(clinic=other_clinic, display_name="NY Patient", date_of_birth=date(1980, 1, 1),
+                                     sex="female", created_by=user)  # fmt: skip
+    return user, make_plan(patient, user, indication)
+
+
+def due(plan, day, kind=FollowUp.Kind.FIRST_REVIEW, **extra):
+    return FollowUp.objects.create(plan=plan, due_date=day, kind=kind, **extra)
+
+
+def groups_at(user, instant):
+    with time_machine.travel(instant, tick=False):
+        result = worklist.worklist(user, datetime.now(tz=UTC))
+    return {key: [f.pk for f in rows] for key, rows in result.items()}
+
+
+def test_groups_change_at_local_midnight_in_london(clinician, london_plan):
+    f = due(london_plan, date(2026, 6, 10))
+    # 23:30 on 9 June in London (BST, UTC+1) is 22:30 UTC.
+    assert f.pk in groups_at(clinician, datetime(2026, 6, 9, 22, 30, tzinfo=UTC))["week"]
+    # 00:30 on 10 June in London is 23:30 UTC on 9 June: already "today" there.
+    assert f.pk in groups_at(clinician, datetime(2026, 6, 9, 23, 30, tzinfo=UTC))["today"]
+    assert f.pk in groups_at(clinician, datetime(2026, 6, 10, 23, 30, tzinfo=UTC))["overdue"]
+
+
+def test_the_same_instant_is_a_different_day_in_new_york(ny_user_plan):
+    user, plan = ny_user_plan
+    f = due(plan, date(2026, 6, 10))
+    # 02:00 UTC on 10 June is still 9 June (22:00 EDT) in New York.
+    assert f.pk in groups_at(user, datetime(2026, 6, 10, 2, 0, tzinfo=UTC))["week"]
+    assert f.pk in groups_at(user, datetime(2026, 6, 10, 4, 30, tzinfo=UTC))["today"]
+
+
+def test_midnight_across_the_autumn_clock_change(clinician, london_plan):
+    # Clocks go back at 02:00 BST on 25 October 2026: local midnight of 26 Oct is 00:00 UTC (GMT).
+    f = due(london_plan, date(2026, 10, 26))
+    assert f.pk in groups_at(clinician, datetime(2026, 10, 25, 23, 59, tzinfo=UTC))["week"]
+    assert f.pk in groups_at(clinician, datetime(2026, 10, 26, 0, 0, tzinfo=UTC))["today"]
+
+
+def test_midnight_across_the_spring_clock_change_in_new_york(ny_user_plan):
+    user, plan = ny_user_plan
+    # Clocks go forward on 8 March 2026: midnight of 9 March is 04:00 UTC (EDT), not 05:00.
+    f = due(plan, date(2026, 3, 9))
+    assert f.pk in groups_at(user, datetime(2026, 3, 9, 3, 59, tzinfo=UTC))["week"]
+    assert f.pk in groups_at(user, datetime(2026, 3, 9, 4, 0, tzinfo=UTC))["today"]
+
+
+def test_week_and_later_boundaries(clinician, london_plan):
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    in_week = due(london_plan, date(2026, 6, 7))
+    later = due(london_plan, date(2026, 6, 8))
+    beyond = due(london_plan, date(2026, 8, 1))
+    result = groups_at(clinician, now)
+    assert in_week.pk in result["week"] and later.pk in result["later"]
+    assert beyond.pk not in sum(result.values(), [])
+
+
+def test_snoozed_and_closed_followups(clinician, london_plan):
+    now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    snoozed = due(london_plan, date(2026, 6, 1), status=FollowUp.Status.SNOOZED, snoozed_until=date(2026, 6, 12))
+    done = due(london_plan, date(2026, 6, 1), status=FollowUp.Status.DONE)
+    result = groups_at(clinician, now)
+    assert snoozed.pk in result["week"]
+    assert done.pk not in sum(result.values(), [])
+
+
+def test_outsiders_and_inactive_plans_are_not_listed(outsider, clinician, london_plan):
+    f = due(london_plan, date(2026, 6, 1))
+    now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    assert groups_at(outsider, now)["overdue"] == []
+    Plan.objects.filter(pk=london_plan.pk).update(status=Plan.Status.DRAFT)
+    assert f.pk not in groups_at(clinician, now)["overdue"]
+
+
+def test_the_navigation_counts(client, clinician, london_plan):
+    due(london_plan, date(2026, 6, 1))
+    due(london_plan, date(2026, 6, 2))
+    due(london_plan, date(2026, 6, 10))
+    with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        assert worklist.counts(clinician, datetime.now(tz=UTC)) == {"overdue": 2, "today": 1}
+        client.force_login(clinician)
+        body = client.get(reverse("plans:worklist")).content.decode()
+    assert '2<span class="visually-hidden"> overdue</span>' in body
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_the_worklist_page_uses_a_fixed_number_of_queries(client, clinician, london_plan, count,
+                                                          django_assert_num_queries):  # fmt: skip
+    base = date(2026, 6, 1)
+    FollowUp.objects.bulk_create(
+        FollowUp(plan=london_plan, due_date=base + timedelta(days=i % 20), kind=FollowUp.Kind.PERIODIC)
+        for i in range(count)
+    )
+    client.force_login(clinician)
+    with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        with CaptureQueriesContext(connection) as warm:
+            client.get(reverse("plans:worklist"))
+        with django_assert_num_queries(len(warm.captured_queries)):
+            response = client.get(reverse("plans:worklist"))
+    assert response.context["total"] == count
+    assert len(warm.captured_queries) <= 8
+
+
+def test_worklist_filters(client, clinician, colleague, london_plan, indication):
+    mine = due(london_plan, date(2026, 6, 10))
+    other = make_plan(london_plan.patient, colleague, indication)
+    theirs = due(other, date(2026, 6, 10), kind=FollowUp.Kind.PERIODIC)
+    client.force_login(clinician)
+    with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        by_clinician = client.get(reverse("plans:worklist"), {"clinician": colleague.pk}).context["groups"]
+        by_kind = client.get(reverse("plans:worklist"), {"kind": "first-review"}).context["groups"]
+    today = dict((key, rows) for key, _, rows in by_clinician)["today"]
+    assert [f.pk for f in today] == [theirs.pk]
+    assert [f.pk for f in dict((k, r) for k, _, r in by_kind)["today"]] == [mine.pk]
