@@ -7,10 +7,13 @@ def site(request):
 
 
 def worklist_counts(request):
-    """Overdue and due-today counts for the navigation (one query), only for signed-in users."""
+    """Navigation data for signed-in users: overdue and due-today counts, and their clinics."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     from trialplanner.plans import worklist
 
-    return {"worklist_counts": worklist.counts(user, timezone.now())}
+    return {
+        "worklist_counts": worklist.counts(user, timezone.now()),
+        "nav_memberships": user.memberships.select_related("clinic"),
+    }
