@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "trialplanner.catalog",
     "trialplanner.patients",
     "trialplanner.plans",
+    "trialplanner.reminders",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,8 @@ DEFAULT_FROM_EMAIL = envconf.env_str("DEFAULT_FROM_EMAIL", "trialplanner@localho
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 SITE_NAME = "trialplanner"
+# Absolute address of the app, for links in emails.
+SITE_URL = envconf.env_str("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

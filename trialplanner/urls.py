@@ -15,5 +15,6 @@ urlpatterns = [
     path("library/", include("trialplanner.catalog.urls")),
     path("", include("trialplanner.patients.urls")),
     path("", include("trialplanner.plans.urls")),
+    path("", include("trialplanner.reminders.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,7 @@ from django.core.management import call_command
 
 from trialplanner.patients.demo import DEMO_PASSWORD
 from trialplanner.patients.models import Clinic, Membership, Patient
+from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db
 
@@ -31,3 +32,6 @@ def test_seed_demo_is_idempotent_and_prints_the_login(capsys):
     bob = Patient.objects.get(mrn="DEMO-002")
     assert bob.risk_profiles.count() == 1
     assert {c.slug for c in bob.risk_profiles.get().conditions.all()} == {"prostate-enlargement", "diabetes"}
+    assert [p.status for p in bob.plans.all()] == ["active"]
+    assert bob.plans.get().acknowledgements.exists()
+    assert Plan.objects.count() == 3

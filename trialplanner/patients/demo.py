@@ -3,15 +3,18 @@
 Idempotent: running it again finds the same rows and resets the demo passwords.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.utils import timezone
 
-from trialplanner.catalog.models import Condition
+from trialplanner.catalog.models import Condition, Indication
+from trialplanner.patients import selectors
 from trialplanner.patients.models import Clinic, Membership, Patient
 from trialplanner.patients.services import risk_profile_create
+from trialplanner.plans import services
 
 DEMO_PASSWORD = "amitriptyline-demo"
 DEMO_CLINIC = {
@@ -24,6 +27,12 @@ DEMO_USERS = [
     # username, first, last, role, is_staff
     ("demo", "Dana", "Demo", Membership.Role.CLINICIAN, False),
     ("demo-lead", "Lee", "Lead", Membership.Role.LEAD, True),
+]
+# Demo plans: (mrn, indication, days since the plan started) so the worklist has something in it.
+DEMO_PLANS = [
+    ("DEMO-001", "migraine-prophylaxis", 28),  # first review due today
+    ("DEMO-002", "fibromyalgia", 20),  # first review (2 weeks for an older patient) overdue
+    ("DEMO-003", "irritable-bowel-syndrome", 10),  # first review later
 ]
 DEMO_PATIENTS = [
     # mrn, display name, date of birth, sex, language, first risk profile (conditions, medicines, other fields)
@@ -77,4 +86,19 @@ def seed_demo():
                 conditions=Condition.objects.filter(slug__in=conditions),
                 medications=[{"name": medicine} for medicine in medicines],
             )
+    for mrn, slug, days_ago in DEMO_PLANS:
+        patient = Patient.objects.get(clinic=clinic, mrn=mrn)
+        if not patient.plans.exists():
+            _demo_plan(
+                patient, users[0], Indication.objects.get(slug=slug), timezone.localdate() - timedelta(days=days_ago)
+            )
     return clinic, users
+
+
+def _demo_plan(patient, user, indication, start):
+    plan = services.plan_create(patient=patient, indication=indication, user=user, start_date=start)
+    warnings = selectors.assess(patient, selectors.current_profile(patient), indication, start).warning_cards
+    reasons = {
+        card.code: "Demo: discussed with the patient; benefits judged to outweigh the risk." for card in warnings
+    }
+    services.plan_activate(plan=plan, user=user, lock_version=plan.lock_version, reasons=reasons)

@@ -1,0 +1,155 @@
+"""The daily digest (idempotent per day) and the iCalendar feeds."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
+from icalendar import Calendar
+
+from tests.plans.test_worklist import due, make_plan
+from trialplanner.plans.models import FollowUp
+from trialplanner.reminders.models import CalendarFeed, ReminderSent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(patient, clinician, indication):
+    return make_plan(patient, clinician, indication)
+
+
+def sweep(instant):
+    out = StringIO()
+    with time_machine.travel(instant, tick=False):
+        call_command("send_followup_reminders", stdout=out)
+    return out.getvalue()
+
+
+def test_one_digest_per_clinician_per_day(plan, clinician, colleague, indication):
+    due(plan, date(2026, 6, 9))  # overdue
+    due(plan, date(2026, 6, 10))  # today
+    due(plan, date(2026, 6, 20))  # later: not in the digest
+    their = make_plan(plan.patient, colleague, indication)
+    due(their, date(2026, 6, 10))
+    first = sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    assert "2 sent" in first
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.org", "bob@example.org"]
+    again = sweep(datetime(2026, 6, 10, 18, 0, tzinfo=UTC))
+    assert "0 sent, 2 already sent today" in again
+    assert len(mail.outbox) == 2
+    next_day = sweep(datetime(2026, 6, 11, 7, 0, tzinfo=UTC))
+    assert "2 sent" in next_day and len(mail.outbox) == 4
+    assert ReminderSent.objects.count() == 4
+
+
+def test_the_digest_names_patients_only(plan, clinician):
+    due(plan, date(2026, 6, 9))
+    due(plan, date(2026, 6, 10))
+    sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    message = mail.outbox[0]
+    assert message.subject == "trialplanner: 2 follow-ups due (1 overdue)"
+    assert "Pat Example: overdue since 9 Jun 2026" in message.body
+    assert "Pat Example: due today" in message.body
+    html = message.alternatives[0].content
+    assert "<strong>overdue</strong> since 9 Jun 2026" in html
+    assert "http://127.0.0.1:8000/worklist/" in message.body
+    for clinical in ["neuropathic", "mg", "amitriptyline", plan.patient.mrn]:
+        assert clinical not in message.body.lower().replace("amitriptyline-demo", "")
+        assert clinical not in html.lower()
+
+
+def test_nothing_due_sends_nothing(plan):
+    due(plan, date(2026, 7, 1))
+    assert "0 sent" in sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    assert mail.outbox == []
+
+
+def test_a_failed_send_is_retried_next_run(plan, monkeypatch):
+    due(plan, date(2026, 6, 10))
+    from trialplanner.reminders import digest
+
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(digest, "_send", broken)
+    with pytest.raises(SystemExit):
+        sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    assert not ReminderSent.objects.exists()
+    monkeypatch.undo()
+    assert "1 sent" in sweep(datetime(2026, 6, 10, 8, 0, tzinfo=UTC))
+
+
+# --- calendars -------------------------------------------------------------------------------------
+
+
+def test_the_feed_parses_round_trips_and_is_revocable(client, clinician, plan):
+    f = due(plan, date(2026, 6, 10))
+    due(plan, date(2026, 6, 12), status=FollowUp.Status.DONE)
+    client.force_login(clinician)
+    client.post(reverse("reminders:feed_create"))
+    feed = CalendarFeed.objects.get(user=clinician)
+    client.logout()
+    response = client.get(reverse("reminders:feed", args=[feed.token]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert "no-store" in response["Cache-Control"]
+    cal = Calendar.from_ical(response.content)
+    events = cal.walk("VEVENT")
+    assert [str(e["uid"]) for e in events] == [f"followup-{f.uuid}@trialplanner"]
+    assert events[0].decoded("dtstart") == date(2026, 6, 10)
+    assert str(events[0]["summary"]) == "Follow-up: Pat Example"
+    assert Calendar.from_ical(cal.to_ical()).to_ical() == cal.to_ical()
+    client.force_login(clinician)
+    client.post(reverse("reminders:feed_revoke"))
+    client.logout()
+    assert client.get(reverse("reminders:feed", args=[feed.token])).status_code == 404
+    assert client.get(reverse("reminders:feed", args=["made-up-token"])).status_code == 404
+
+
+def test_a_snooze_moves_the_event_with_a_higher_sequence(client, clinician, plan):
+    from trialplanner.plans import services
+
+    f = due(plan, date(2026, 6, 10))
+    feed = CalendarFeed.objects.create(user=clinician)
+    before = Calendar.from_ical(client.get(reverse("reminders:feed", args=[feed.token])).content).walk("VEVENT")[0]
+    services.followup_snooze(followup=f, user=clinician, reason="away", today=date(2026, 6, 10))
+    after = Calendar.from_ical(client.get(reverse("reminders:feed", args=[feed.token])).content).walk("VEVENT")[0]
+    assert after["uid"] == before["uid"]
+    assert after["sequence"] > before["sequence"]
+    assert after.decoded("dtstart") == date(2026, 6, 17)
+
+
+def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician, outsider, young_patient, with_profile,
+                                                               indication):  # fmt: skip
+    from tests.plans.conftest import START
+    from trialplanner.plans import services
+
+    with_profile(young_patient)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
+                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    client.force_login(clinician)
+    cal = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[plan.uuid])).content)
+    summaries = [str(e["summary"]) for e in cal.walk("VEVENT")]
+    assert "Amitriptyline: 20 mg each night (2 × 10 mg tablets)" in summaries
+    assert "Appointment: First review" in summaries
+    uids = {str(e["uid"]) for e in cal.walk("VEVENT")}
+    revised = services.plan_revise(plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START,
+                                   target_mg=Decimal(30))  # fmt: skip
+    cal2 = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[revised.uuid])).content)
+    step2 = next(e for e in cal2.walk("VEVENT") if str(e["uid"]).endswith("-step-2@trialplanner"))
+    assert str(step2["uid"]) in uids and step2["sequence"] == 2
+    client.force_login(outsider)
+    assert client.get(reverse("reminders:plan_ics", args=[plan.uuid])).status_code == 404
+
+
+def test_the_account_page_shows_the_feed(client, clinician):
+    client.force_login(clinician)
+    assert "Create my calendar feed" in client.get(reverse("reminders:account")).content.decode()
+    client.post(reverse("reminders:feed_create"))
+    client.post(reverse("reminders:feed_create"))
+    assert CalendarFeed.objects.filter(user=clinician, revoked_at__isnull=True).count() == 1
+    assert "/calendar/" in client.get(reverse("reminders:account")).content.decode()
