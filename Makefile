@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint fmt setup system-deps browser-deps catalog demo clean
+.PHONY: run test lint fmt setup system-deps browser-deps catalog demo messages clean
 
 ## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
 run: setup
@@ -41,11 +41,12 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# psycopg2 builds against libpq: it needs pg_config, a C compiler and the Python headers.
+# psycopg2 builds against libpq (pg_config, a C compiler); WeasyPrint needs Pango and fonts.
 system-deps:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
-	@if ! command -v pg_config >/dev/null || ! command -v gcc >/dev/null; then \
-		$(SUDO) apt-get update -q && $(APT_INSTALL) libpq-dev gcc; fi
+	@if ! command -v pg_config >/dev/null || ! command -v gcc >/dev/null \
+		|| ! ldconfig -p | grep -q libpangoft2-1.0 || [ ! -d /usr/share/fonts/truetype/dejavu ]; then \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) libpq-dev gcc libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; fi
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser-deps:
@@ -57,6 +58,11 @@ catalog: setup
 
 demo: setup
 	DEBUG=true $(BIN)/python manage.py seed_demo
+
+# Rebuild the Spanish (and any other) translations after changing handout text.
+messages: setup
+	DEBUG=true $(BIN)/python manage.py makemessages -l es --no-location -i ".venv/*" -i "tests/*" -i "staticfiles/*"
+	DEBUG=true $(BIN)/python manage.py compilemessages -i ".venv"
 
 clean:
 	rm -rf $(VENV) staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis

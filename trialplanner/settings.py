@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "trialplanner.patients",
     "trialplanner.plans",
     "trialplanner.reminders",
+    "trialplanner.handouts",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = envconf.env_time_zone("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -105,4 +107,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every rendering step at INFO; keep only its warnings.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("trialplanner.patients.urls")),
     path("", include("trialplanner.plans.urls")),
     path("", include("trialplanner.reminders.urls")),
+    path("", include("trialplanner.handouts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,48 @@
+"""Time the handout PDF render: median and p95 of N renders of one demo plan (in-process).
+
+Usage: DEBUG=true .venv/bin/python bench/handout_pdf.py [N]   (after `make run` has seeded the demo)
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialplanner.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.template.loader import render_to_string  # noqa: E402
+from django.utils import timezone, translation  # noqa: E402
+
+from trialplanner.handouts.content import handout_context  # noqa: E402
+from trialplanner.handouts.pdf import render_pdf  # noqa: E402
+from trialplanner.plans.models import Plan  # noqa: E402
+
+
+def main(runs):
+    plan = Plan.objects.filter(status=Plan.Status.ACTIVE).order_by("id").first()
+    if plan is None:
+        sys.exit("No active plan: run `make run` (or manage.py seed_demo) first.")
+    for language, large in [("en", False), ("es", False), ("en", True)]:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            with translation.override(language):
+                ctx = handout_context(plan, language=language, large=large, paper="a4", today=timezone.localdate())
+                ctx.update(pdf=True)
+                data = render_pdf(render_to_string("handouts/handout.html", ctx))
+            times.append(time.perf_counter() - started)
+        times.sort()
+        p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+        label = f"{language}{' large' if large else ''}"
+        print(f"handout PDF {label:<9} renders={runs} median={statistics.median(times) * 1000:.0f} ms "
+              f"p95={p95 * 1000:.0f} ms size={len(data) / 1024:.0f} KiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)

@@ -1,0 +1,149 @@
+"""Handouts: content in the PDF in both languages, large print, reading level, no outside fetches."""
+
+import io
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import textstat
+import time_machine
+from django.urls import reverse
+from pypdf import PdfReader
+
+from tests.plans.conftest import START
+from trialplanner.handouts import pdf as handout_pdf
+from trialplanner.plans import services
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture
+def active(young_patient, indication, clinician, with_profile):
+    with_profile(young_patient)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
+                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
+    plan.refresh_from_db()
+    return plan
+
+
+def pdf_text(client, plan, **params):
+    with time_machine.travel(TODAY, tick=False):
+        client.force_login(plan.clinician)
+        response = client.get(reverse("handouts:handout_pdf", args=[plan.uuid]), params)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    return "\n".join(page.extract_text() for page in reader.pages), len(reader.pages)
+
+
+def squash(text):
+    return re.sub(r"\s+", " ", text)
+
+
+def test_the_english_pdf_has_the_plan(client, active):
+    text, pages = pdf_text(client, active, lang="en")
+    flat = squash(text)
+    assert pages <= 2
+    assert "Your amitriptyline plan" in flat and "nerve pain" in flat
+    for dose in ["10 mg", "20 mg", "30 mg", "40 mg", "50 mg"]:
+        assert dose in flat
+    assert "Tue 1 Dec" in flat and "Mon 7 Dec" in flat
+    assert "1 tablet of 10 mg" in flat and "5 tablets of 10 mg" in flat
+    assert "Tuesday 29 December 2026" in flat  # first review
+    assert "Alpha Practice" in flat and "0100 000 0001" in flat
+    assert "Plan version 1" in flat and "Check code" in flat
+
+
+def test_the_spanish_pdf_has_the_same_plan(client, active):
+    flat = squash(pdf_text(client, active, lang="es")[0])
+    assert "Su plan de amitriptilina" in flat and "el dolor de nervios" in flat
+    assert "1 comprimido de 10 mg" in flat and "5 comprimidos de 10 mg" in flat
+    assert "mar 1 Dic" in flat or "mar 1 dic" in flat.lower()
+    assert "29 de diciembre de 2026" in flat.lower()
+    assert "Alpha Practice" in flat and "0100 000 0001" in flat
+    assert "Plan versión 1" in flat
+
+
+def test_the_language_defaults_to_the_patients_preference(client, active):
+    active.patient.preferred_language = "es"
+    active.patient.save()
+    assert "Su plan de amitriptilina" in squash(pdf_text(client, active)[0])
+
+
+def test_large_print_uses_at_least_16pt(client, active):
+    client.force_login(active.clinician)
+    html = client.get(reverse("handouts:handout", args=[active.uuid]), {"size": "large"}).content.decode()
+    assert 'class="handout large-print"' in html
+    css = (handout_pdf.settings.BASE_DIR / "static" / "css" / "handout.css").read_text()
+    assert re.search(r"body\.handout\.large-print \{ font-size: 16pt;", css)
+    normal_pages = pdf_text(client, active)[1]
+    assert pdf_text(client, active, size="large")[1] > normal_pages
+
+
+def test_a_taper_handout_explains_stopping(client, active, clinician):
+    taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
+                               stop_date=date(2026, 12, 20))  # fmt: skip
+    flat = squash(pdf_text(client, taper, lang="en")[0])
+    assert "Your plan to stop amitriptyline" in flat
+    assert "Stop: do not take any more" in flat and "2.5 ml of the liquid" in flat
+
+
+def test_the_english_text_reads_at_grade_8_or_below(client, active):
+    client.force_login(active.clinician)
+    html = client.get(reverse("handouts:handout", args=[active.uuid]), {"lang": "en"}).content.decode()
+    main = html[html.index("<main>") : html.index("</main>")]
+    prose = re.sub(r"<table.*?</table>", " ", main, flags=re.S)  # the dose and diary tables are not prose
+    prose = re.sub(r"<footer.*?</footer>", " ", prose, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", prose)
+    text = re.sub(r"\s+", " ", text).replace("&#x27;", "'")
+    grade = textstat.flesch_kincaid_grade(text)
+    assert len(text.split()) > 400
+    assert grade <= 8, grade
+
+
+def test_free_text_cannot_make_the_pdf_fetch_anything(client, active, monkeypatch):
+    fetched = []
+    real_fetch = handout_pdf.StaticOnlyFetcher.fetch
+
+    def spy(self, url, headers=None):
+        fetched.append(url)
+        return real_fetch(self, url, headers)
+
+    monkeypatch.setattr(handout_pdf.StaticOnlyFetcher, "fetch", spy)
+    active.patient.display_name = '<img src="http://169.254.169.254/">'
+    active.patient.save()
+    clinic = active.patient.clinic
+    clinic.name = '<img src="file:///etc/passwd"><link rel=stylesheet href="http://169.254.169.254/x.css">'
+    clinic.save()
+    text, _ = pdf_text(client, active)
+    assert fetched == ["https://handout.invalid/static/css/handout.css"]
+    assert "root:x:0:0" not in text
+    assert '<img src="http://169.254.169.254/">' in squash(text)  # shown as text, not fetched
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/", "file:///etc/passwd", "data:text/plain,hi", "https://example.org/static/css/handout.css",
+     "https://handout.invalid/static/../../etc/passwd", "https://handout.invalid/etc/passwd"],
+)  # fmt: skip
+def test_the_fetcher_refuses_everything_but_static_files(url):
+    with pytest.raises(handout_pdf.BlockedFetch):
+        handout_pdf.StaticOnlyFetcher().fetch(url)
+
+
+def test_the_fetcher_serves_static_files():
+    response = handout_pdf.StaticOnlyFetcher().fetch("https://handout.invalid/static/css/handout.css")
+    assert b"large-print" in response.read()
+
+
+def test_handouts_are_scoped_and_only_for_active_plans(client, outsider, colleague, active):
+    client.force_login(outsider)
+    assert client.get(reverse("handouts:handout", args=[active.uuid])).status_code == 404
+    assert client.get(reverse("handouts:handout_pdf", args=[active.uuid])).status_code == 404
+    client.force_login(colleague)
+    response = client.get(reverse("handouts:handout", args=[active.uuid]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    services.plan_mark_entered_in_error(plan=active, user=colleague, lock_version=active.lock_version, reason="x")
+    assert client.get(reverse("handouts:handout", args=[active.uuid])).status_code == 302

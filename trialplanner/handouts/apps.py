@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HandoutsConfig(AppConfig):
+    name = "trialplanner.handouts"
+    verbose_name = "Patient handouts"

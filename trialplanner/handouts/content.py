@@ -1,0 +1,119 @@
+"""What a handout shows, built from the saved plan: the same data as the plan page."""
+
+import hashlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from trialplanner.plans.models import FollowUp
+
+LANGUAGES = {"en": "English", "es": "Español"}
+
+# What the medicine is for, in the patient's words (the catalog names are for clinicians).
+PLAIN_INDICATIONS = {
+    "peripheral-neuropathic-pain": gettext_lazy("nerve pain"),
+    "postherpetic-neuralgia": gettext_lazy("nerve pain after shingles"),
+    "migraine-prophylaxis": gettext_lazy("fewer migraines"),
+    "tension-type-headache": gettext_lazy("fewer tension headaches"),
+    "fibromyalgia": gettext_lazy("fibromyalgia pain"),
+    "irritable-bowel-syndrome": gettext_lazy("irritable bowel syndrome (IBS)"),
+    "bladder-pain-syndrome": gettext_lazy("bladder pain"),
+    "insomnia": gettext_lazy("sleep problems"),
+    "chronic-low-back-pain": gettext_lazy("long-term back pain"),
+}
+PAPERS = {"a4": "A4", "letter": "Letter"}
+WEEK = 7
+
+
+def _num(value) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def each_night(step) -> str:
+    """How much to take each night, in the patient's words and language."""
+    if step.liquid_ml is not None:
+        return _("%(ml)s ml of the liquid") % {"ml": _num(step.liquid_ml)}
+    if not step.tablets:
+        return _("Stop: do not take any more")
+    parts = [
+        ngettext("%(count)s tablet of %(mg)s mg", "%(count)s tablets of %(mg)s mg", t["count"])
+        % {"count": t["count"], "mg": _num(t["strength_mg"])}
+        for t in step.tablets
+    ]
+    return _(" and ").join(parts)
+
+
+def weekly_rows(plan, steps):
+    """One row per week up to the response review, then one row for 'keep going'."""
+    rows = []
+    horizon = plan.response_date
+    for step in steps:
+        if step.kind == "stop":
+            rows.append({"start": step.start_date, "end": None, "dose_mg": step.dose_mg, "how": each_night(step),
+                         "ongoing": False, "stop": True})  # fmt: skip
+            continue
+        day = step.start_date
+        while day <= step.end_date:
+            if day >= horizon and step.end_date > horizon:
+                rows.append({"start": day, "end": None, "dose_mg": step.dose_mg, "how": each_night(step),
+                             "ongoing": True, "stop": False})  # fmt: skip
+                break
+            end = min(day + timedelta(days=WEEK - 1), step.end_date)
+            rows.append({"start": day, "end": end, "dose_mg": step.dose_mg, "how": each_night(step),
+                         "ongoing": False, "stop": False})  # fmt: skip
+            day = end + timedelta(days=1)
+    for number, row in enumerate(rows, start=1):
+        row["week"] = number
+    return rows
+
+
+def fingerprint(plan, steps, followups) -> str:
+    """A short digest of what the patient is told, printed in the footer to match copies to versions."""
+    content = {
+        "plan": str(plan.uuid),
+        "version": plan.version,
+        "steps": [
+            [
+                s.start_date.isoformat(),
+                s.end_date.isoformat(),
+                _num(s.dose_mg),
+                s.tablets,
+                None if s.liquid_ml is None else _num(s.liquid_ml),
+            ]
+            for s in steps
+        ],  # fmt: skip
+        "followups": [[f.effective_date.isoformat(), f.kind] for f in followups],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def handout_context(plan, *, language, large, paper, today):
+    """Everything the handout template needs, in the chosen language."""
+    steps = list(plan.steps.all())
+    followups = [f for f in plan.followups.all() if f.status in (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)]
+    with translation.override(language):
+        rows = weekly_rows(plan, steps)
+    upcoming = [f for f in followups if f.effective_date >= today]
+    clinician = plan.clinician
+    return {
+        "plan": plan,
+        "patient": plan.patient,
+        "clinic": plan.patient.clinic,
+        "clinician_name": clinician.get_full_name() or clinician.username,
+        "measure": plan.indication.outcome_measure,
+        "plain_indication": PLAIN_INDICATIONS.get(plan.indication.slug, plan.indication.name),
+        "rows": rows,
+        "appointments": upcoming,
+        "is_taper": plan.kind == plan.Kind.TAPER,
+        "first_dose": steps[0] if steps else None,
+        "language": language,
+        "large": large,
+        "paper": paper,
+        "fingerprint": fingerprint(plan, steps, followups),
+        "diary_weeks": range(1, 7),
+        "today": today,
+    }

@@ -1,0 +1,41 @@
+"""PDF rendering with WeasyPrint, fetching nothing but the app's own static files."""
+
+import mimetypes
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+# Static URLs in the handout resolve against this base; no request ever leaves the process.
+BASE_URL = "https://handout.invalid/"
+HOST = "handout.invalid"
+
+
+class BlockedFetch(ValueError):
+    pass
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve /static/... from the app's static files; refuse every other URL (network, file:, data:)."""
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+        if parts.scheme != "https" or parts.hostname != HOST or not parts.path.startswith(static_prefix):
+            raise BlockedFetch(f"Blocked a {parts.scheme or 'relative'} URL in a handout")
+        relative = unquote(parts.path[len(static_prefix) :])
+        if ".." in relative.split("/"):
+            raise BlockedFetch("Blocked path traversal in a handout URL")
+        path = finders.find(relative)
+        if not path:
+            raise BlockedFetch("No such static file")
+        with open(path, "rb") as fh:
+            body = fh.read()
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+
+def render_pdf(html: str) -> bytes:
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()
