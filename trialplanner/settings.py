@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "trialplanner.plans",
     "trialplanner.reminders",
     "trialplanner.handouts",
+    "trialplanner.audit",
 ]
 
 MIDDLEWARE = [
@@ -35,6 +36,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialplanner.audit.context.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

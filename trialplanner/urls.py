@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("trialplanner.plans.urls")),
     path("", include("trialplanner.reminders.urls")),
     path("", include("trialplanner.handouts.urls")),
+    path("", include("trialplanner.audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.handouts.content import LANGUAGES, PAPERS, handout_context
 from trialplanner.handouts.pdf import render_pdf
 from trialplanner.plans import access
@@ -42,7 +44,8 @@ def handout(request, plan_uuid):
     plan, refused = _printable(request, plan_uuid)
     if refused:
         return refused
-    html, _, _ = _render(request, plan, pdf=False)
+    html, language, large = _render(request, plan, pdf=False)
+    audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout print view ({language}{', large' if large else ''})")
     return HttpResponse(html)
 
 
@@ -52,6 +55,7 @@ def handout_pdf(request, plan_uuid):
     if refused:
         return refused
     html, language, large = _render(request, plan, pdf=True)
+    audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout PDF ({language}{', large' if large else ''})")
     response = HttpResponse(render_pdf(html), content_type="application/pdf")
     name = f"amitriptyline-plan-v{plan.version}-{language}{'-large' if large else ''}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.db.models import Max
 
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import InteractingDrug
 from trialplanner.engine.types import normalise_name
 from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
@@ -11,7 +13,7 @@ from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
 @transaction.atomic
 def patient_create(*, user, clinic, display_name, mrn, date_of_birth, sex, preferred_language) -> Patient:
     """Create a patient in one of the user's clinics."""
-    return Patient.objects.create(
+    patient = Patient.objects.create(
         clinic=clinic,
         display_name=display_name,
         mrn=mrn,
@@ -20,6 +22,21 @@ def patient_create(*, user, clinic, display_name, mrn, date_of_birth, sex, prefe
         preferred_language=preferred_language,
         created_by=user,
     )
+    audit_log(AuditEvent.Action.CREATE, patient, user=user)
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient, user, **fields) -> Patient:
+    """Change a patient's details; the clinic never changes here."""
+    # Compare with the stored row: a bound ModelForm has already copied the new values onto `patient`.
+    stored = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = sorted(name for name, value in fields.items() if getattr(stored, name) != value)
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.save()
+    audit_log(AuditEvent.Action.UPDATE, patient, user=user, detail="changed: " + ", ".join(changed))
+    return patient
 
 
 def _drug_lookup():
@@ -49,4 +66,5 @@ def risk_profile_create(*, patient, user, fields, conditions, medications) -> Ri
         )
         for entry in medications
     )
+    audit_log(AuditEvent.Action.CREATE, profile, user=user, detail=f"version {profile.version}")
     return profile

@@ -5,6 +5,8 @@ from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import Indication, InteractingDrug
 from trialplanner.engine import EngineError
 from trialplanner.patients import access, selectors, services
@@ -19,6 +21,7 @@ def patient_list(request):
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
     page = Paginator(patients.order_by("display_name", "id"), PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=f"page {page.number}")
     ctx = {"page": page, "query": query, "clinics": access.clinics_for(request.user)}
     return render(request, "patients/patient_list.html", ctx)
 
@@ -37,7 +40,7 @@ def patient_edit(request, patient_uuid):
     patient = access.get_patient_for_user(request.user, patient_uuid)
     form = PatientForm(request.POST or None, instance=patient, clinics=access.clinics_for(request.user))
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.patient_update(patient=patient, user=request.user, **form.cleaned_data)
         messages.success(request, "Patient details saved.")
         return redirect(patient)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
@@ -45,6 +48,7 @@ def patient_edit(request, patient_uuid):
 
 def patient_detail(request, patient_uuid):
     patient = access.get_patient_for_user(request.user, patient_uuid)
+    audit_log(AuditEvent.Action.VIEW, patient)
     profile = selectors.current_profile(patient)
     today = timezone.localdate()
     indications = Indication.objects.select_related("protocol", "outcome_measure")
@@ -87,6 +91,7 @@ def risk_profile_edit(request, patient_uuid):
         # An edit starts from the current version's values and saves a new version.
         form = RiskProfileForm(initial=model_to_dict(current) if current else None, today=today)
         formset = MedicationFormSet(initial=medication_initial(current), prefix="meds", today=today)
+        audit_log(AuditEvent.Action.VIEW, current or patient, patient=patient, detail="risk profile form")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "conditions"}
         profile = services.risk_profile_create(
@@ -122,6 +127,7 @@ def risk_profile_detail(request, patient_uuid, version):
         patient.risk_profiles.prefetch_related("conditions", "medications").select_related("created_by"),
         version=version,
     )
+    audit_log(AuditEvent.Action.VIEW, profile, detail=f"version {profile.version}")
     latest = patient.risk_profiles.order_by("-version").values_list("version", flat=True).first()
     ctx = {"patient": patient, "profile": profile, "is_current": profile.version == latest}
     return render(request, "patients/risk_profile_detail.html", ctx)

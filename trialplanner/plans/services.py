@@ -9,6 +9,8 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from trialplanner import engine
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Strength
 from trialplanner.patients import selectors as patient_selectors
@@ -201,6 +203,7 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
     FollowUp.objects.bulk_create(
         FollowUp(plan=plan, due_date=f.due, kind=f.kind.value, assess=list(f.assess)) for f in draft.followups
     )
+    audit_log(AuditEvent.Action.CREATE, plan, user=user, detail=f"{plan.kind} plan version {plan.version} ({status})")
     return plan
 
 
@@ -226,6 +229,7 @@ def _end(plan, user, status, reason=""):
     plan.status = status
     plan.ended_by, plan.ended_at, plan.end_reason = user, timezone.now(), reason
     plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason"])
+    audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"version {plan.version} now {status}")
 
 
 # --- the services ------------------------------------------------------------------------------
@@ -274,6 +278,7 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
     plan.status = Plan.Status.ACTIVE
     plan.activated_by, plan.activated_at = user, timezone.now()
     plan.save(update_fields=["status", "activated_by", "activated_at"])
+    audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"activated version {plan.version}")
     return plan
 
 
@@ -356,6 +361,9 @@ def _set_followup_status(followup, user, status, note="", snoozed_until=None):
     followup.sequence += 1
     followup.save(
         update_fields=["status", "status_note", "snoozed_until", "status_changed_by", "status_changed_at", "sequence"]
+    )
+    audit_log(
+        AuditEvent.Action.UPDATE, followup, patient=followup.plan.patient, user=user, detail=f"follow-up {status}"
     )
 
 
@@ -455,6 +463,7 @@ def followup_record_visit(*, followup, user, visit_date, outcome_score, side_eff
         side_effects=list(side_effects), side_effects_other=side_effects_other.strip(), adherence=adherence,
         qtc_ms=qtc_ms, decision=decision, notes=notes.strip(), recorded_by=user,
     )  # fmt: skip
+    audit_log(AuditEvent.Action.CREATE, visit, patient=patient, user=user, detail=f"decision {decision}")
     _set_followup_status(followup, user, FollowUp.Status.DONE)
     return visit, new_plan
 

@@ -4,6 +4,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import Indication
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
@@ -43,6 +45,7 @@ def plan_new(request, patient_uuid):
         else:
             messages.success(request, "Draft plan created. Check it, record reasons for any warnings, then activate.")
             return redirect(plan)
+    audit_log(AuditEvent.Action.VIEW, patient, detail=f"plan preview for {indication.slug}")
     options = form.cleaned_data if form.is_bound and form.is_valid() else _initial_options(form)
     assessment, draft, preview_error = _preview(patient, indication, options)
     ctx = {
@@ -71,6 +74,7 @@ def _preview(patient, indication, options):
 
 def plan_detail(request, plan_uuid, forms=None):
     plan = access.get_plan_for_user(request.user, plan_uuid)
+    audit_log(AuditEvent.Action.VIEW, plan, detail=f"version {plan.version}")
     return _render_plan(request, plan, forms or {})
 
 
@@ -216,6 +220,7 @@ def worklist(request):
         request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
         kind=chosen.get("kind") or None,
     )  # fmt: skip
+    audit_log(AuditEvent.Action.VIEW, object_type="worklist")
     ctx = {
         "groups": [(key, label, groups[key]) for key, label in wl.GROUPS],
         "filters": filters,
@@ -248,6 +253,7 @@ def followup_visit(request, followup_uuid):
             else:
                 messages.success(request, "Visit recorded and the plan updated.")
             return redirect(new_plan or plan)
+    audit_log(AuditEvent.Action.VIEW, followup, patient=plan.patient, detail="visit form")
     ctx = {
         "followup": followup,
         "plan": plan,

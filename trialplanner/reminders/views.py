@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from trialplanner.audit.models import AuditEvent
+from trialplanner.audit.services import audit_log
 from trialplanner.plans import access as plan_access
 from trialplanner.plans import worklist
 from trialplanner.plans.models import FollowUp
@@ -50,6 +52,7 @@ def feed(request, token):
         .select_related("plan__patient")
         .order_by("effective", "id")
     )
+    audit_log(AuditEvent.Action.FEED, live, object_type="calendar_feed", user=live.user, detail="calendar feed read")
     return HttpResponse(calendars.clinician_feed(live.user, followups), content_type=ICS)
 
 
@@ -62,6 +65,7 @@ def plan_ics(request, plan_uuid):
         plan.followups.exclude(status=FollowUp.Status.CANCELLED),
         dict(FollowUp.Kind.choices),
     )
+    audit_log(AuditEvent.Action.PRINT, plan, detail="plan calendar file")
     response = HttpResponse(body, content_type=ICS)
     response["Content-Disposition"] = f'attachment; filename="amitriptyline-plan-v{plan.version}.ics"'
     return response
