@@ -31,7 +31,7 @@ def test_a_bad_request_id_is_replaced(client, clinician, patient):
 
 def test_creating_and_changing_a_patient_is_recorded(client, clinician, clinic):
     client.force_login(clinician)
-    client.post(reverse("patients:patient_create"), {"clinic": clinic.pk, "display_name": "Zed", "mrn": "Z1",
+    client.post(reverse("patients:patient_create"), {"clinic": clinic.uuid, "display_name": "Zed", "mrn": "Z1",
                                                       "date_of_birth": "1970-01-01", "sex": "male",
                                                       "preferred_language": "en"})  # fmt: skip
     patient = Patient.objects.get(mrn="Z1")

@@ -33,7 +33,7 @@ def test_it_shows_the_protocol_numbers(client, clinician, catalog):
 
 def test_it_uses_a_fixed_number_of_queries(client, clinician, catalog, django_assert_max_num_queries):
     client.force_login(clinician)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         client.get(reverse("catalog:indication_list"))
 
 

@@ -75,7 +75,7 @@ def test_the_language_defaults_to_the_patients_preference(client, active):
 def test_large_print_uses_at_least_16pt(client, active):
     client.force_login(active.clinician)
     html = client.get(reverse("handouts:handout", args=[active.uuid]), {"size": "large"}).content.decode()
-    assert 'class="handout large-print"' in html
+    assert 'class="handout paper-a4 large-print"' in html
     css = (handout_pdf.settings.BASE_DIR / "static" / "css" / "handout.css").read_text()
     assert re.search(r"body\.handout\.large-print \{ font-size: 16pt;", css)
     normal_pages = pdf_text(client, active)[1]

@@ -26,7 +26,7 @@ def patient_data(**overrides):
 
 def risk_data(*conditions, meds=(), **overrides):
     data = {"alcohol": "none", "meds-TOTAL_FORMS": "5", "meds-INITIAL_FORMS": "0"}
-    data["conditions"] = [str(Condition.objects.get(slug=slug).pk) for slug in conditions]
+    data["conditions"] = [Condition.objects.get(slug=slug).slug for slug in conditions]
     for i, med in enumerate(meds):
         for key, value in med.items():
             data[f"meds-{i}-{key}"] = value
@@ -39,7 +39,7 @@ def risk_data(*conditions, meds=(), **overrides):
 
 def test_it_creates_a_patient_in_the_users_clinic(client, clinician, clinic):
     client.force_login(clinician)
-    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.pk))
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.uuid))
     patient = Patient.objects.get(mrn="N-1")
     assert response.status_code == 302
     assert response["Location"] == reverse("patients:risk_profile_edit", args=[patient.uuid])
@@ -48,7 +48,7 @@ def test_it_creates_a_patient_in_the_users_clinic(client, clinician, clinic):
 
 def test_it_will_not_create_a_patient_in_another_clinic(client, clinician, other_clinic):
     client.force_login(clinician)
-    response = client.post(reverse("patients:patient_create"), patient_data(clinic=other_clinic.pk))
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=other_clinic.uuid))
     assert response.status_code == 200
     assert "clinic" in response.context["form"].errors
     assert not Patient.objects.exists()
@@ -57,7 +57,7 @@ def test_it_will_not_create_a_patient_in_another_clinic(client, clinician, other
 def test_a_future_birth_date_is_a_field_error(client, clinician, clinic):
     client.force_login(clinician)
     response = client.post(
-        reverse("patients:patient_create"), patient_data(clinic=clinic.pk, date_of_birth="2999-01-01")
+        reverse("patients:patient_create"), patient_data(clinic=clinic.uuid, date_of_birth="2999-01-01")
     )
     form = response.context["form"]
     assert form.errors["date_of_birth"] == [PatientForm.error_messages["future_birth"]]
@@ -66,7 +66,7 @@ def test_a_future_birth_date_is_a_field_error(client, clinician, clinic):
 
 def test_a_duplicate_mrn_is_a_field_error(client, clinician, clinic, patient):
     client.force_login(clinician)
-    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.pk, mrn=patient.mrn))
+    response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.uuid, mrn=patient.mrn))
     assert response.context["form"].errors["mrn"] == [PatientForm.error_messages["mrn_taken"]]
     assert Patient.objects.count() == 1
 

@@ -47,6 +47,9 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, clinics, today=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today or timezone.localdate()
+        if "clinic" in self.fields:
+            # Chosen by UUID, so no database id is exposed or parsed from the form.
+            self.fields["clinic"].to_field_name = "uuid"
         self.fields["clinic"].queryset = clinics
         if self.instance.pk:
             del self.fields["clinic"]
@@ -95,6 +98,7 @@ class RiskProfileForm(forms.ModelForm):
 
     conditions = ConditionChoiceField(
         queryset=Condition.objects.select_related("rule").order_by("group", "display_order", "name"),
+        to_field_name="slug",
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Tick every condition the patient has or has had.",

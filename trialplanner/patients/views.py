@@ -16,7 +16,7 @@ PATIENTS_PER_PAGE = 25
 
 
 def patient_list(request):
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     patients = access.patients_for(request.user).select_related("clinic")
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))

@@ -195,9 +195,9 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class WorklistFilterForm(forms.Form):
-    clinician = UserChoiceField(queryset=None, required=False, empty_label="All clinicians")
+    clinician = UserChoiceField(queryset=None, required=False, empty_label="All clinicians", to_field_name="username")
     indication = forms.ModelChoiceField(
-        queryset=Indication.objects.all(), required=False, empty_label="All indications"
+        to_field_name="slug", queryset=Indication.objects.all(), required=False, empty_label="All indications"
     )
     kind = forms.ChoiceField(choices=[("", "All visits"), *FollowUp.Kind.choices], required=False, label="Visit")
 

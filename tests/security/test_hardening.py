@@ -1,0 +1,154 @@
+"""Authentication, sessions, headers and deployment checks."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+import trialplanner.settings as production
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
+
+
+def test_check_deploy_passes_with_production_settings():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update(SECRET_KEY="p" * 20 + "-production-secret-key-for-check-0123456789", ALLOWED_HOSTS="trials.example.org",
+               DJANGO_SETTINGS_MODULE="trialplanner.settings")  # fmt: skip
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_hashes_passwords_with_argon2():
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    hasher = Argon2PasswordHasher()
+    encoded = hasher.encode("a long passphrase here", hasher.salt())
+    assert encoded.startswith("argon2$") and hasher.verify("a long passphrase here", encoded)
+    assert production.REQUIRE_2FA is True and production.SESSION_COOKIE_SECURE is True
+
+
+@pytest.mark.parametrize(
+    "password, ok", [("short-pass", False), ("password1234", False), ("a-good-long-passphrase", True)]
+)
+def test_password_rules(password, ok, django_user_model):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    user = django_user_model(username="someone")
+    if ok:
+        validate_password(password, user)
+    else:
+        with pytest.raises(ValidationError):
+            validate_password(password, user)
+
+
+def login(client, username, password, ip="10.0.0.1"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_five_failures_lock_the_username_from_that_address(client, clinician):
+    for _ in range(4):
+        assert login(client, "alice", "wrong").status_code == 200
+    assert login(client, "alice", "wrong").status_code == 429  # the fifth failure locks
+    locked = login(client, "alice", PASSWORD)
+    assert locked.status_code == 429 and "Too many failed log-ins" in locked.content.decode()
+    assert login(Client(), "alice", PASSWORD, ip="10.0.0.2").status_code == 302  # another address still works
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert login(Client(), "alice", PASSWORD).status_code == 302  # after the cool-off
+
+
+def test_idle_sessions_end_after_15_minutes(client, clinician):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(clinician)
+        assert client.get(reverse("patients:patient_list")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        assert client.get(reverse("patients:patient_list")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
+        response = client.get(reverse("patients:patient_list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_sessions_end_after_the_absolute_cap_even_when_active(client, clinician, settings):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(clinician)
+        client.get(reverse("patients:patient_list"))
+    now = start
+    while now - start < timedelta(seconds=settings.SESSION_MAX_SECONDS - 600):
+        now += timedelta(minutes=10)
+        with time_machine.travel(now, tick=False):
+            assert client.get(reverse("patients:patient_list")).status_code == 200
+    with time_machine.travel(start + timedelta(seconds=settings.SESSION_MAX_SECONDS + 60), tick=False):
+        assert client.get(reverse("patients:patient_list")).status_code == 302
+
+
+def device_for(user):
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def test_a_user_with_a_device_must_enter_a_code(client, clinician):
+    device = device_for(clinician)
+    login(client, "alice", PASSWORD)
+    response = client.get(reverse("patients:patient_list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("reminders:two_factor_verify"))
+    wrong = client.post(reverse("reminders:two_factor_verify"), {"token": "000000", "next": "/patients/"})
+    assert "did not match" in wrong.content.decode()
+    # django-otp throttles after a failure; a person would wait a moment before the next try.
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    token = f"{totp(device.bin_key):06d}"
+    assert (
+        client.post(reverse("reminders:two_factor_verify"), {"token": token, "next": "/patients/"})["Location"]
+        == "/patients/"
+    )
+    assert client.get(reverse("patients:patient_list")).status_code == 200
+
+
+def test_require_2fa_sends_users_without_a_device_to_set_one_up(client, clinician, settings):
+    settings.REQUIRE_2FA = True
+    login(client, "alice", PASSWORD)
+    response = client.get(reverse("patients:patient_list"))
+    assert response["Location"] == reverse("reminders:two_factor_setup")
+    client.get(reverse("reminders:two_factor_setup"))
+    device = TOTPDevice.objects.get(user=clinician, confirmed=False)
+    client.post(reverse("reminders:two_factor_setup"), {"token": f"{totp(device.bin_key):06d}"})
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("patients:patient_list")).status_code == 200
+
+
+def test_security_headers(client, clinician, patient):
+    client.force_login(clinician)
+    response = client.get(patient.get_absolute_url())
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_hsts_is_sent_over_https(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    response = client.get(reverse("login"), secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_no_inline_script_in_any_template():
+    offenders = [str(p) for p in (ROOT / "templates").rglob("*.html") if "<script>" in p.read_text()
+                 or "onclick=" in p.read_text()]  # fmt: skip
+    assert offenders == []

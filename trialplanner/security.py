@@ -1,0 +1,66 @@
+"""Session limits, two-factor enforcement and no-store caching for signed-in pages."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+SESSION_STARTED = "tp_started_at"
+SESSION_SEEN = "tp_last_seen_at"
+
+
+class SessionLimitsMiddleware:
+    """Log out after SESSION_IDLE_SECONDS without a request, and after SESSION_MAX_SECONDS in all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            started = request.session.setdefault(SESSION_STARTED, now)
+            seen = request.session.get(SESSION_SEEN, now)
+            if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
+                logout(request)
+                return redirect(f"{reverse('login')}?next={request.path}&expired=1")
+            request.session[SESSION_SEEN] = now
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Patient data must not linger in browser or proxy caches: no-store on every dynamic response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/" + settings.STATIC_URL.strip("/") + "/"):
+            response["Cache-Control"] = "no-store, private"
+        return response
+
+
+TWO_FACTOR_EXEMPT = ("two_factor_setup", "two_factor_verify", "logout")
+
+
+class TwoFactorMiddleware:
+    """Users with a TOTP device must verify it after logging in; with REQUIRE_2FA everyone must have one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_verified():
+            exempt = {reverse(f"reminders:{name}") for name in TWO_FACTOR_EXEMPT[:2]} | {reverse("logout")}
+            if request.path not in exempt and not request.path.startswith("/static/"):
+                from django_otp import user_has_device
+
+                if user_has_device(user):
+                    return redirect(f"{reverse('reminders:two_factor_verify')}?next={request.path}")
+                if settings.REQUIRE_2FA:
+                    return redirect(reverse("reminders:two_factor_setup"))
+        return self.get_response(request)
