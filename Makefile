@@ -22,7 +22,8 @@ test: setup browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest -n 2 --durations=10
+	$(BIN)/pytest -n 2 --durations=10 -m "not serial"
+	$(BIN)/pytest -m serial
 
 lint: setup
 	$(BIN)/ruff check .

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "trialplanner.reminders",
     "trialplanner.handouts",
     "trialplanner.audit",
+    "trialplanner.ops",
 ]
 
 MIDDLEWARE = [

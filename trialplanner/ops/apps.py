@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "trialplanner.ops"
+    verbose_name = "Operations"
