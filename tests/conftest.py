@@ -2,6 +2,7 @@
 an outsider in another clinic, and the clinic's lead; plus the loaded catalog."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -9,8 +10,10 @@ from trialplanner.catalog.loader import load_catalog
 from trialplanner.catalog.models import Condition, Indication
 from trialplanner.patients.models import Clinic, Membership, Patient
 from trialplanner.patients.services import risk_profile_create
+from trialplanner.plans import services
 
 PASSWORD = "correct-horse-battery-staple"
+PLAN_START = date(2026, 12, 1)
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +103,15 @@ def young_patient(patient):
     patient.date_of_birth = date(1991, 3, 1)
     patient.save()
     return patient
+
+
+@pytest.fixture
+def active(young_patient, indication, clinician, with_profile):
+    """An active neuropathic-pain plan from 1 Dec 2026 on 10 mg tablets, for a patient with no findings."""
+
+    with_profile(young_patient)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=PLAN_START,
+                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
+    plan.refresh_from_db()
+    return plan

@@ -3,7 +3,6 @@
 import io
 import re
 from datetime import date
-from decimal import Decimal
 
 import pytest
 import textstat
@@ -11,22 +10,11 @@ import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
-from tests.plans.conftest import START
 from trialplanner.handouts import pdf as handout_pdf
 from trialplanner.plans import services
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-def active(young_patient, indication, clinician, with_profile):
-    with_profile(young_patient)
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
-    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
-    plan.refresh_from_db()
-    return plan
 
 
 def pdf_text(client, plan, **params):

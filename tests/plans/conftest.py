@@ -1,3 +1,3 @@
-from datetime import date
+from tests.conftest import PLAN_START as START
 
-START = date(2026, 12, 1)
+__all__ = ["START"]

@@ -16,16 +16,6 @@ pytestmark = pytest.mark.django_db
 VISIT_DAY = START + timedelta(days=15)  # the third week: 30 mg
 
 
-@pytest.fixture
-def active(young_patient, indication, clinician, with_profile):
-    with_profile(young_patient)
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
-    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
-    plan.refresh_from_db()
-    return plan
-
-
 def record(plan, user, decision, **fields):
     followup = plan.followups.filter(status="due").first()
     values = {"visit_date": VISIT_DAY, "outcome_score": None, "side_effects": [], "side_effects_other": "",
