@@ -6,8 +6,12 @@ STAMP := $(VENV)/.requirements-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Local production run over plain HTTP on loopback: put a TLS proxy in front for real use
+# (then drop the two SECURE_ overrides and set BEHIND_TLS_PROXY=true).
+SERVE_ENV = DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 
-.PHONY: run test lint fmt setup system-deps browser-deps catalog demo messages clean
+.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean
 
 ## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
 run: setup
@@ -24,6 +28,14 @@ test: setup browser-deps
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n 2 --durations=10 -m "not serial"
 	$(BIN)/pytest -m serial
+
+## serve: production settings (DEBUG off) under gunicorn + WhiteNoise on 127.0.0.1:8000
+serve: setup
+	@test -s .secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input
+	$(SERVE_ENV) $(BIN)/python manage.py load_catalog
+	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py trialplanner.wsgi
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Test settings: the real settings with a test secret and a fast password hasher."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-to-pass")
 
@@ -14,3 +15,7 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 REQUIRE_2FA = False
+# Tests do not run collectstatic, so static URLs are not hashed.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# WhiteNoise reads STATIC_ROOT at start-up; give it an empty folder instead of a missing one.
+STATIC_ROOT = tempfile.mkdtemp(prefix="trialplanner-static-")

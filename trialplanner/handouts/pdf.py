@@ -5,6 +5,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -28,13 +29,20 @@ class StaticOnlyFetcher(URLFetcher):
         relative = unquote(parts.path[len(static_prefix) :])
         if ".." in relative.split("/"):
             raise BlockedFetch("Blocked path traversal in a handout URL")
-        path = finders.find(relative)
+        path = _static_path(relative)
         if not path:
             raise BlockedFetch("No such static file")
         with open(path, "rb") as fh:
             body = fh.read()
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+
+def _static_path(relative):
+    """A collected (possibly hashed) file in STATIC_ROOT, else the source file in the app's static folders."""
+    if staticfiles_storage.exists(relative):
+        return staticfiles_storage.path(relative)
+    return finders.find(relative)
 
 
 def render_pdf(html: str) -> bytes:
