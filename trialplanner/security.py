@@ -7,6 +7,13 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
+
+def axes_username(request, credentials):
+    """The username axes records: at most 150 characters, no NUL bytes (hostile input must not 500)."""
+    raw = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return str(raw).replace("\x00", "")[:150]
+
+
 SESSION_STARTED = "tp_started_at"
 SESSION_SEEN = "tp_last_seen_at"
 

@@ -1,15 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 
 def home(request):
     return redirect("plans:worklist")
 
 
+@login_not_required
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and the benchmark's floor: the full middleware, no database."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("library/", include("trialplanner.catalog.urls")),

@@ -37,6 +37,7 @@ def post_only(inside=FORM):
 MATRIX = {
     # name: (url arguments from the world, {method: {role: expected statuses}})
     "home": (None, signed_in(get=302, post=302)),
+    "healthz": (None, {"GET": {"anonymous": {200}, **everyone(200)}, "POST": {"anonymous": {405}, **everyone(405)}}),
     "login": (None, {"GET": {"anonymous": {200}, **everyone(302)}, "POST": {"anonymous": {200}, **everyone(302)}}),
     "logout": (None, {"GET": {"anonymous": {302}, **everyone(405)}, "POST": {"anonymous": {302}, **everyone(302)}}),
     "catalog:indication_list": (None, signed_in(post=200)),

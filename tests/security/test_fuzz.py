@@ -108,3 +108,14 @@ def test_csrf_is_enforced_on_every_post(world, name):
         assert response.status_code in {302, 403}
     else:
         assert response.status_code in {403, 405}, (name, response.status_code)
+
+
+def test_regressions_found_by_the_fuzzer(world):
+    """Inputs that once gave a 500 on PostgreSQL: an over-long username, NUL bytes in a slug."""
+    assert Client().post(reverse("login"), {"username": "a" * 5000, "password": "0"}).status_code == 200
+    assert Client().post(reverse("login"), {"username": "al\x00ice", "password": "0"}).status_code == 200
+    client = Client()
+    client.force_login(world["users"]["clinician"])
+    url = reverse("plans:plan_new", args=[world["patient"].uuid])
+    assert client.post(url, {"indication": "\x00"}).status_code == 200
+    assert client.get(url, {"indication": "a\x00b"}).status_code == 200

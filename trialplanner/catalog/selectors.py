@@ -1,5 +1,7 @@
 """Reads of the catalog for pages and services, with their related rows prefetched."""
 
+import re
+
 from django.db.models import Prefetch, Q
 
 from trialplanner import engine
@@ -7,6 +9,14 @@ from trialplanner.catalog import models as m
 from trialplanner.engine.types import ConditionFacts
 
 SOURCES = Prefetch("sources", queryset=m.Source.objects.order_by("id"))
+SLUG = re.compile(r"^[-a-z0-9_]{1,60}$")
+
+
+def indication_by_slug(slug):
+    """The indication with this slug, or None; anything that is not a slug never reaches the database."""
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        return None
+    return m.Indication.objects.select_related("protocol", "outcome_measure").filter(slug=slug).first()
 
 
 def indications_with_protocols():

@@ -63,7 +63,7 @@ def parse(text: str):
     if not isinstance(request, dict):
         raise RequestError("request", "must be a JSON object")
     slug = request.get("indication")
-    indication = Indication.objects.select_related("protocol").filter(slug=slug).first() if slug else None
+    indication = catalog.indication_by_slug(slug)
     if indication is None:
         known = ", ".join(Indication.objects.values_list("slug", flat=True))
         raise RequestError("indication", f"unknown indication {slug!r}; use one of {known}")

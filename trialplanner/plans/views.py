@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
@@ -24,13 +25,9 @@ from trialplanner.plans.forms import (
 from trialplanner.plans.models import Plan
 
 
-def _indication(slug):
-    return Indication.objects.select_related("protocol", "outcome_measure").filter(slug=slug).first()
-
-
 def plan_new(request, patient_uuid):
     patient = patient_access.get_patient_for_user(request.user, patient_uuid)
-    indication = _indication(request.POST.get("indication") or request.GET.get("indication") or "")
+    indication = catalog_selectors.indication_by_slug(request.POST.get("indication") or request.GET.get("indication"))
     if indication is None:
         indications = Indication.objects.select_related("protocol")
         return render(request, "plans/plan_pick_indication.html", {"patient": patient, "indications": indications})
