@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from trialplanner.catalog import selectors as catalog
@@ -117,4 +117,9 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
         counts["steps"] += len(steps)
         counts["followups"] += len(followups)
         counts["visits"] += len(done)
+    if connection.vendor == "postgresql":
+        # Fresh bulk-loaded tables have no planner statistics; without them PostgreSQL picks
+        # nested loops that take seconds per query.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return counts

@@ -218,10 +218,13 @@ def worklist(request):
         kind=chosen.get("kind") or None,
     )  # fmt: skip
     audit_log(AuditEvent.Action.VIEW, object_type="worklist")
+    shown = sum(len(rows) for rows in groups.values())
     ctx = {
         "groups": [(key, label, groups[key]) for key, label in wl.GROUPS],
         "filters": filters,
-        "total": sum(len(rows) for rows in groups.values()),
+        "total": shown,
+        "truncated": shown >= wl.MAX_ROWS,
+        "max_rows": wl.MAX_ROWS,
     }
     return render(request, "plans/worklist.html", ctx)
 

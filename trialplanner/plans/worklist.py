@@ -11,6 +11,7 @@ from trialplanner.plans.models import FollowUp, Plan
 OPEN = (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)
 WEEK_DAYS = 7  # today and the six days after it
 LATER_DAYS = 30  # how far past this week the "later" group looks
+MAX_ROWS = 300  # the page lists the most urgent ones; the counts and filters cover the rest
 GROUPS = [
     ("overdue", "Overdue"),
     ("today", "Due today"),
@@ -64,7 +65,7 @@ def worklist(user, now, *, clinician=None, indication=None, kind=None):
         rows = rows.filter(plan__indication=indication)
     if kind:
         rows = rows.filter(kind=kind)
-    for row in rows:
+    for row in rows[:MAX_ROWS]:
         today = days[row.plan.patient.clinic_id]
         row.group = group_of(row.effective, today)
         row.days_overdue = (today - row.effective).days
