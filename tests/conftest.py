@@ -115,3 +115,25 @@ def active(young_patient, indication, clinician, with_profile):
     services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
     plan.refresh_from_db()
     return plan
+
+
+@pytest.fixture(autouse=True)
+def worklist_fields_stay_in_step(request):
+    """After every database test: each follow-up's denormalised clinic and worklist date match its
+    plan, whatever services or views the test ran (the worklist and its counts read only those)."""
+    uses_db = request.node.get_closest_marker("django_db") or "db" in request.fixturenames
+    transactional = {"transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db or transactional:
+        yield
+        return
+    request.getfixturevalue("db")  # set up inside this fixture, so it is still open below
+    yield
+    from trialplanner.plans.models import FollowUp, Plan
+
+    wrong = []
+    for f in FollowUp.objects.select_related("plan__patient"):
+        on_list = f.plan.status == Plan.Status.ACTIVE and f.status in FollowUp.OPEN
+        expected = (f.plan.patient.clinic_id, f.effective_date if on_list else None)
+        if (f.clinic_id, f.worklist_date) != expected:
+            wrong.append((f.pk, f.status, f.plan.status, f.worklist_date, expected))
+    assert not wrong, f"follow-ups out of step with their plans: {wrong}"

@@ -11,9 +11,10 @@ def worklist_counts(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from trialplanner.patients.access import memberships_for
     from trialplanner.plans import worklist
 
     return {
         "worklist_counts": worklist.counts(user, timezone.now()),
-        "nav_memberships": user.memberships.select_related("clinic"),
+        "nav_memberships": memberships_for(user),
     }

@@ -16,6 +16,9 @@ def axes_username(request, credentials):
 
 SESSION_STARTED = "tp_started_at"
 SESSION_SEEN = "tp_last_seen_at"
+# The last-seen stamp is rewritten at most once a minute, not on every request, so a page view
+# costs no session write; the idle limit then errs early (by under a minute), never late.
+SESSION_TOUCH_SECONDS = 60
 
 
 class SessionLimitsMiddleware:
@@ -33,7 +36,8 @@ class SessionLimitsMiddleware:
             if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
                 logout(request)
                 return redirect(f"{reverse('login')}?next={request.path}&expired=1")
-            request.session[SESSION_SEEN] = now
+            if SESSION_SEEN not in request.session or now - seen >= SESSION_TOUCH_SECONDS:
+                request.session[SESSION_SEEN] = now
         return self.get_response(request)
 
 

@@ -108,6 +108,7 @@ def test_outsiders_and_inactive_plans_are_not_listed(outsider, clinician, london
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     assert groups_at(outsider, now)["overdue"] == []
     Plan.objects.filter(pk=london_plan.pk).update(status=Plan.Status.DRAFT)
+    london_plan.followups.refresh_worklist()  # what the plan services do after any status change
     assert f.pk not in groups_at(clinician, now)["overdue"]
 
 
@@ -126,19 +127,44 @@ def test_the_navigation_counts(client, clinician, london_plan):
 def test_the_worklist_page_uses_a_fixed_number_of_queries(client, clinician, london_plan, count,
                                                           django_assert_num_queries):  # fmt: skip
     base = date(2026, 6, 1)
-    FollowUp.objects.bulk_create(
-        FollowUp(plan=london_plan, due_date=base + timedelta(days=i % 20), kind=FollowUp.Kind.PERIODIC)
-        for i in range(count)
-    )
+    followups = [FollowUp(plan=london_plan, due_date=base + timedelta(days=i % 20), kind=FollowUp.Kind.PERIODIC)
+                 for i in range(count)]  # fmt: skip
+    for f in followups:
+        f.fill_worklist_fields()
+    FollowUp.objects.bulk_create(followups)
     client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        client.get(reverse("plans:worklist"))  # the first request of a session writes it
         with CaptureQueriesContext(connection) as warm:
             client.get(reverse("plans:worklist"))
         with django_assert_num_queries(len(warm.captured_queries)):
-            response = client.get(reverse("plans:worklist"))
-    assert response.context["total"] == min(count, worklist.MAX_ROWS)
-    assert response.context["truncated"] is (count >= worklist.MAX_ROWS)
-    assert len(warm.captured_queries) <= 16
+            response = client.get(reverse("plans:worklist"), {"page": 2})
+    page = response.context["page"]
+    assert page.total == count
+    assert page.number == min(2, -(-count // worklist.PAGE_SIZE))
+    assert sum(len(rows) for _, _, rows, _, _ in page.groups) == min(worklist.PAGE_SIZE, count)
+    assert len(warm.captured_queries) <= 12
+
+
+def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinician, london_plan):
+    base = date(2026, 6, 1)
+    followups = [FollowUp(plan=london_plan, due_date=base + timedelta(days=i % 20), kind=FollowUp.Kind.PERIODIC)
+                 for i in range(120)]  # fmt: skip
+    for f in followups:
+        f.fill_worklist_fields()
+    FollowUp.objects.bulk_create(followups)
+    now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 1-9 June overdue (54), 10 June today (6), 11-20 June week/later
+    first = worklist.page(clinician, now, number=1)
+    third = worklist.page(clinician, now, number=3)
+    assert first.counts == {"overdue": 54, "today": 6, "week": 36, "later": 24}
+    assert (first.total, first.pages, first.first, first.last) == (120, 3, 1, 50)
+    assert [len(rows) for _, _, rows, _, _ in first.groups] == [50, 0, 0, 0]
+    assert [where for *_, where in first.groups] == ["later"] * 4  # 4 overdue are on page 2
+    dates = [f.worklist_date for _, _, rows, _, _ in first.groups for f in rows]
+    assert dates == sorted(dates) and dates[0] == base
+    assert (third.first, third.last) == (101, 120) and third.has_previous and not third.has_next
+    assert [where for *_, where in third.groups] == ["earlier"] * 4  # 97-100 (later) are on page 2
+    assert worklist.page(clinician, now, number=99).number == 3  # past the end: the last page
 
 
 def test_worklist_filters(client, clinician, colleague, london_plan, indication):
@@ -149,6 +175,6 @@ def test_worklist_filters(client, clinician, colleague, london_plan, indication)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
         by_clinician = client.get(reverse("plans:worklist"), {"clinician": colleague.username}).context["groups"]
         by_kind = client.get(reverse("plans:worklist"), {"kind": "first-review"}).context["groups"]
-    today = dict((key, rows) for key, _, rows in by_clinician)["today"]
+    today = {key: rows for key, _, rows, _, _ in by_clinician}["today"]
     assert [f.pk for f in today] == [theirs.pk]
-    assert [f.pk for f in dict((k, r) for k, _, r in by_kind)["today"]] == [mine.pk]
+    assert [f.pk for f in {key: rows for key, _, rows, _, _ in by_kind}["today"]] == [mine.pk]

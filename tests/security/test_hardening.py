@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -152,3 +154,20 @@ def test_no_inline_script_in_any_template():
     offenders = [str(p) for p in (ROOT / "templates").rglob("*.html") if "<script>" in p.read_text()
                  or "onclick=" in p.read_text()]  # fmt: skip
     assert offenders == []
+
+
+def test_page_views_write_the_session_at_most_once_a_minute(client, clinician):
+    start = timezone.now()
+
+    def session_writes(at):
+        with time_machine.travel(at, tick=False), CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("patients:patient_list")).status_code == 200
+        return [
+            q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "django_session" in q["sql"]
+        ]
+
+    with time_machine.travel(start, tick=False):
+        client.force_login(clinician)
+    assert session_writes(start + timedelta(seconds=1))  # the first view stamps the session
+    assert not session_writes(start + timedelta(seconds=30))
+    assert session_writes(start + timedelta(seconds=95))  # over a minute since the stamp

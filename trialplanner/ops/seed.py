@@ -15,7 +15,7 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
 from trialplanner.engine import Medication, PatientProfile, assess_risk, build_plan
 from trialplanner.engine.types import Sex
-from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile
+from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile, clinic_data_changed
 from trialplanner.plans import services
 from trialplanner.plans.models import FollowUp, Plan, Step, Visit
 
@@ -101,12 +101,13 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
                                   tablets=[{"strength_mg": f"{t.strength_mg.normalize():f}", "count": t.count}
                                            for t in s.tablets], liquid_ml=s.liquid_ml))  # fmt: skip
             for f in draft.followups:
-                followups.append(FollowUp(plan=plan, due_date=f.due + shift, kind=f.kind.value, assess=list(f.assess)))
+                followups.append(FollowUp(plan=plan, clinic=clinic, due_date=f.due + shift, kind=f.kind.value,
+                                          assess=list(f.assess), worklist_date=f.due + shift))  # fmt: skip
         Step.objects.bulk_create(steps, batch_size=BATCH)
         FollowUp.objects.bulk_create(followups, batch_size=BATCH)
         # One past follow-up in three has been seen: a visit that continued the plan.
         done = list(FollowUp.objects.filter(plan__in=plans, due_date__lt=today).order_by("id")[: len(plans) // 3])
-        FollowUp.objects.filter(pk__in=[f.pk for f in done]).update(status=FollowUp.Status.DONE)
+        FollowUp.objects.filter(pk__in=[f.pk for f in done]).update(status=FollowUp.Status.DONE, worklist_date=None)
         Visit.objects.bulk_create(
             Visit(followup=f, plan_id=f.plan_id, visit_date=f.due_date, dose_mg=10, outcome_score=rng.randrange(0, 10),
                   adherence="all", decision="continue", recorded_by=user, side_effects=[])
@@ -117,6 +118,7 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
         counts["steps"] += len(steps)
         counts["followups"] += len(followups)
         counts["visits"] += len(done)
+    clinic_data_changed([clinic.id])
     if connection.vendor == "postgresql":
         # Fresh bulk-loaded tables have no planner statistics; without them PostgreSQL picks
         # nested loops that take seconds per query.

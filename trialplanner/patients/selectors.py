@@ -63,3 +63,11 @@ def monitoring_items(keys):
     """Catalog monitoring rows for the engine's monitoring keys, in the engine's order."""
     rows = {m.slug: m for m in MonitoringItem.objects.filter(slug__in=keys).prefetch_related(catalog.SOURCES)}
     return [rows[k] for k in keys if k in rows]
+
+
+def patient_count(user) -> int:
+    """How many patients the user's clinics hold (cached until one of those clinics changes)."""
+    from trialplanner.patients import access
+    from trialplanner.patients.versioned import cached_per_clinics
+
+    return cached_per_clinics(user, "patient-count", lambda: access.patients_for(user).count())

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
@@ -15,12 +16,29 @@ from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProf
 PATIENTS_PER_PAGE = 25
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its row count (from a cache) instead of counting every time."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self):
+        return self._known_count
+
+
 def patient_list(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     patients = access.patients_for(request.user).select_related("clinic")
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
-    page = Paginator(patients.order_by("display_name", "id"), PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    patients = patients.order_by("display_name", "id")
+    if query:
+        paginator = Paginator(patients, PATIENTS_PER_PAGE)
+    else:
+        paginator = CountedPaginator(patients, PATIENTS_PER_PAGE, count=selectors.patient_count(request.user))
+    page = paginator.get_page(request.GET.get("page"))
     audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=f"page {page.number}")
     ctx = {"page": page, "query": query, "clinics": access.clinics_for(request.user)}
     return render(request, "patients/patient_list.html", ctx)

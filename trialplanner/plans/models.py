@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from trialplanner.catalog.models import MG
+from trialplanner.patients.models import clinic_data_changed
 
 
 class Plan(models.Model):
@@ -136,6 +137,31 @@ class Step(models.Model):
         return None if self.liquid_ml is None else self.liquid_ml * self.nights
 
 
+class FollowUpQuerySet(models.QuerySet):
+    """Every write to follow-ups goes through save(), update() or bulk_create(): each bumps the version."""
+
+    def update(self, **kwargs):
+        clinic_data_changed(self.order_by().values_list("clinic_id", flat=True).distinct())
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        clinic_data_changed(o.clinic_id for o in objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def refresh_worklist(self):
+        """Recompute `worklist_date` for these rows in one UPDATE (after a plan or status change)."""
+        active = Plan.objects.filter(pk=models.OuterRef("plan_id"), status=Plan.Status.ACTIVE)
+        return self.update(
+            worklist_date=models.Case(
+                models.When(~models.Exists(active), then=None),
+                models.When(status=FollowUp.Status.SNOOZED, snoozed_until__isnull=False, then=F("snoozed_until")),
+                models.When(status__in=FollowUp.OPEN, then=F("due_date")),
+                default=None,
+            )
+        )
+
+
 class FollowUp(models.Model):
     class Kind(models.TextChoices):
         BASELINE = "baseline", "Baseline checks"
@@ -165,13 +191,50 @@ class FollowUp(models.Model):
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0, help_text="Calendar SEQUENCE: rises on every change.")
+    # Denormalised for the worklist, which must stay fast at tens of thousands of follow-ups:
+    # the patient's clinic, and the day the follow-up sits on the worklist (the snooze date
+    # when snoozed), or NULL when it is not on it (closed, or its plan is not active).
+    # save() keeps both in step; services call refresh_worklist() when a plan's status changes.
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.PROTECT, related_name="+", editable=False)
+    worklist_date = models.DateField(null=True, blank=True, editable=False)
+
+    OPEN = (Status.DUE, Status.SNOOZED)
+
+    objects = FollowUpQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_date", "id"]
-        indexes = [models.Index(fields=["status", "due_date"], name="followup_status_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="followup_status_due_idx"),
+            models.Index(
+                fields=["clinic", "worklist_date"],
+                condition=Q(worklist_date__isnull=False),
+                name="followup_worklist_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} due {self.due_date}"
+
+    def save(self, *args, **kwargs):
+        self.fill_worklist_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "worklist_date"}
+        super().save(*args, **kwargs)
+        clinic_data_changed([self.clinic_id])
+
+    def delete(self, *args, **kwargs):
+        clinic_data_changed([self.clinic_id])
+        return super().delete(*args, **kwargs)
+
+    def fill_worklist_fields(self, plan=None):
+        """Set the denormalised clinic and worklist date from the plan (also used before bulk_create)."""
+        plan = plan or self.plan
+        if self.clinic_id is None:
+            self.clinic_id = plan.patient.clinic_id
+        open_ = plan.status == Plan.Status.ACTIVE and self.status in self.OPEN
+        self.worklist_date = self.effective_date if open_ else None
 
     @property
     def effective_date(self):

@@ -17,7 +17,7 @@ from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.services import risk_profile_create
 from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
 
-OPEN_FOLLOWUP = (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)
+OPEN_FOLLOWUP = FollowUp.OPEN
 
 
 class PlanError(Exception):
@@ -200,9 +200,10 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
         )
         for s in draft.steps
     )
-    FollowUp.objects.bulk_create(
-        FollowUp(plan=plan, due_date=f.due, kind=f.kind.value, assess=list(f.assess)) for f in draft.followups
-    )
+    followups = [FollowUp(plan=plan, due_date=f.due, kind=f.kind.value, assess=list(f.assess)) for f in draft.followups]
+    for followup in followups:
+        followup.fill_worklist_fields(plan)
+    FollowUp.objects.bulk_create(followups)
     audit_log(AuditEvent.Action.CREATE, plan, user=user, detail=f"{plan.kind} plan version {plan.version} ({status})")
     return plan
 
@@ -222,13 +223,16 @@ def _close_followups(plan, user, after=None):
     followups = plan.followups.filter(status__in=OPEN_FOLLOWUP)
     if after is not None:
         followups = followups.filter(due_date__gt=after)
-    followups.update(status=FollowUp.Status.CANCELLED, status_changed_by=user, status_changed_at=timezone.now())
+    followups.update(
+        status=FollowUp.Status.CANCELLED, status_changed_by=user, status_changed_at=timezone.now(), worklist_date=None
+    )
 
 
 def _end(plan, user, status, reason=""):
     plan.status = status
     plan.ended_by, plan.ended_at, plan.end_reason = user, timezone.now(), reason
     plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason"])
+    plan.followups.refresh_worklist()
     audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"version {plan.version} now {status}")
 
 
@@ -278,6 +282,7 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
     plan.status = Plan.Status.ACTIVE
     plan.activated_by, plan.activated_at = user, timezone.now()
     plan.save(update_fields=["status", "activated_by", "activated_at"])
+    plan.followups.refresh_worklist()
     audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"activated version {plan.version}")
     return plan
 

@@ -213,19 +213,15 @@ def worklist(request):
     )
     filters = WorklistFilterForm(request.GET or None, clinicians=clinicians)
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    groups = wl.worklist(
+    raw_page = request.GET.get("page", "")
+    page = wl.page(
         request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
-        kind=chosen.get("kind") or None,
+        kind=chosen.get("kind") or None, number=int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1,
     )  # fmt: skip
-    audit_log(AuditEvent.Action.VIEW, object_type="worklist")
-    shown = sum(len(rows) for rows in groups.values())
-    ctx = {
-        "groups": [(key, label, groups[key]) for key, label in wl.GROUPS],
-        "filters": filters,
-        "total": shown,
-        "truncated": shown >= wl.MAX_ROWS,
-        "max_rows": wl.MAX_ROWS,
-    }
+    audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=f"page {page.number}")
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"page": page, "groups": page.groups, "filters": filters, "query": query.urlencode()}
     return render(request, "plans/worklist.html", ctx)
 
 

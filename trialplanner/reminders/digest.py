@@ -27,7 +27,7 @@ class SweepResult:
 
 def due_for(user, now):
     """The user's own follow-ups (as responsible clinician) that are overdue or due today."""
-    groups = worklist.worklist(user, now, clinician=user)
+    groups = worklist.worklist(user, now, clinician=user, horizon_days=0)
     return groups["overdue"] + groups["today"]
 
 

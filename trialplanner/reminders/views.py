@@ -62,12 +62,7 @@ def feed(request, token):
     live = CalendarFeed.objects.filter(token=token, revoked_at__isnull=True).select_related("user").first()
     if live is None or not live.user.is_active:
         raise Http404("No such calendar.")
-    followups = (
-        worklist.open_followups(live.user)
-        .filter(plan__clinician=live.user)
-        .select_related("plan__patient")
-        .order_by("effective", "id")
-    )
+    followups = worklist.feed_rows(live.user)
     audit_log(AuditEvent.Action.FEED, live, object_type="calendar_feed", user=live.user, detail="calendar feed read")
     return HttpResponse(calendars.clinician_feed(live.user, followups), content_type=ICS)
 

@@ -1,0 +1,77 @@
+"""Counts cached under each clinic's data_version: hits cost no query, and every committed write
+to a clinic's patients or follow-ups makes the next read recount."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from trialplanner.patients import selectors
+from trialplanner.patients.models import Clinic, Patient
+from trialplanner.plans import services, worklist
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)  # two follow-ups of the plan below are overdue
+
+
+@pytest.fixture(autouse=True)
+def real_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "versioned"}}
+
+
+def fresh(user):
+    """The user as the next request sees it (its memberships and clinic versions read anew)."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def counted(fn):
+    with CaptureQueriesContext(connection) as queries:
+        value = fn()
+    return value, len(queries)
+
+
+def test_worklist_counts_are_cached_until_a_followup_changes(clinician, active, django_capture_on_commit_callbacks):
+    with time_machine.travel(NOW, tick=False):
+        one, two = fresh(clinician), fresh(clinician)
+        first, queries = counted(lambda: worklist.counts(one, NOW))
+        again, hit_queries = counted(lambda: worklist.counts(two, NOW))
+        assert again == first and first["overdue"] > 0
+        assert (queries, hit_queries) == (2, 1)  # memberships, then the count only on a miss
+        followup = active.followups.filter(worklist_date__lt=NOW.date()).first()
+        version = Clinic.objects.get(pk=followup.clinic_id).data_version
+        with django_capture_on_commit_callbacks(execute=True):
+            services.followup_mark_missed(followup=followup, user=clinician, reason="No answer")
+        assert Clinic.objects.get(pk=followup.clinic_id).data_version > version
+        assert worklist.counts(fresh(clinician), NOW)["overdue"] == first["overdue"] - 1
+
+
+def test_a_new_day_recounts_without_any_write(clinician, active):
+    with time_machine.travel(NOW, tick=False):
+        today = worklist.counts(fresh(clinician), NOW)
+    later = datetime(2027, 4, 26, 12, 0, tzinfo=UTC)  # a review falls due today
+    with time_machine.travel(later, tick=False):
+        assert worklist.counts(fresh(clinician), later) != today
+
+
+def test_uncommitted_writes_do_not_bump_the_version(clinician, active, django_capture_on_commit_callbacks):
+    version = Clinic.objects.get(pk=active.patient.clinic_id).data_version
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.followup_mark_missed(followup=active.followups.first(), user=clinician, reason="No answer")
+    assert callbacks  # the bump waits for the commit (a rollback drops it)
+    assert Clinic.objects.get(pk=active.patient.clinic_id).data_version == version
+
+
+def test_the_patient_count_is_cached_until_a_patient_is_added(clinician, clinic, django_capture_on_commit_callbacks):
+    one, two = fresh(clinician), fresh(clinician)
+    count, queries = counted(lambda: selectors.patient_count(one))
+    _, hit_queries = counted(lambda: selectors.patient_count(two))
+    assert (queries, hit_queries) == (2, 1)  # memberships, then the count only on a miss
+    with django_capture_on_commit_callbacks(execute=True):
+        Patient.objects.bulk_create([
+            Patient(clinic=clinic, display_name=f"P{i}", date_of_birth=date(1970, 1, 1), sex="female",
+                    created_by=clinician)
+            for i in range(3)
+        ])  # fmt: skip
+    assert selectors.patient_count(fresh(clinician)) == count + 3

@@ -1,0 +1,25 @@
+"""Counts cached under each clinic's data_version: exact, yet not recounted on every page.
+
+A key names the user's clinics with their data_version (read anyway with the memberships on
+every signed-in request) plus anything else the value depends on, such as each clinic's
+today. Any write to a clinic's patients or follow-ups bumps its version after commit, so the
+next read misses and recounts; nothing has to be deleted and no value is ever stale.
+"""
+
+from django.core.cache import cache
+
+from trialplanner.patients.access import memberships_for
+
+# Old keys age out; the bound also limits staleness should a process die between a commit
+# and its version bump (the bump runs just after commit).
+TIMEOUT_SECONDS = 5 * 60
+
+
+def cached_per_clinics(user, name, compute, *, extra=""):
+    memberships = sorted(memberships_for(user), key=lambda m: m.clinic_id)
+    key = f"{name}:" + ",".join(f"{m.clinic_id}.{m.clinic.data_version}" for m in memberships) + f":{extra}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, TIMEOUT_SECONDS)
+    return value
