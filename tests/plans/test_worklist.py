@@ -160,7 +160,7 @@ def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinic
     assert (first.total, first.pages, first.first, first.last) == (120, 3, 1, 50)
     assert [len(rows) for _, _, rows, _, _ in first.groups] == [50, 0, 0, 0]
     assert [where for *_, where in first.groups] == ["later"] * 4  # 4 overdue are on page 2
-    dates = [f.worklist_date for _, _, rows, _, _ in first.groups for f in rows]
+    dates = [f.effective for _, _, rows, _, _ in first.groups for f in rows]
     assert dates == sorted(dates) and dates[0] == base
     assert (third.first, third.last) == (101, 120) and third.has_previous and not third.has_next
     assert [where for *_, where in third.groups] == ["earlier"] * 4  # 97-100 (later) are on page 2
@@ -176,5 +176,5 @@ def test_worklist_filters(client, clinician, colleague, london_plan, indication)
         by_clinician = client.get(reverse("plans:worklist"), {"clinician": colleague.username}).context["groups"]
         by_kind = client.get(reverse("plans:worklist"), {"kind": "first-review"}).context["groups"]
     today = {key: rows for key, _, rows, _, _ in by_clinician}["today"]
-    assert [f.pk for f in today] == [theirs.pk]
-    assert [f.pk for f in {key: rows for key, _, rows, _, _ in by_kind}["today"]] == [mine.pk]
+    assert [f.uuid for f in today] == [str(theirs.uuid)]
+    assert [f.uuid for f in {key: rows for key, _, rows, _, _ in by_kind}["today"]] == [str(mine.uuid)]

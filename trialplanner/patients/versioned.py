@@ -6,6 +6,8 @@ today. Any write to a clinic's patients or follow-ups bumps its version after co
 next read misses and recounts; nothing has to be deleted and no value is ever stale.
 """
 
+import hashlib
+
 from django.core.cache import cache
 
 from trialplanner.patients.access import memberships_for
@@ -15,9 +17,15 @@ from trialplanner.patients.access import memberships_for
 TIMEOUT_SECONDS = 5 * 60
 
 
-def cached_per_clinics(user, name, compute, *, extra=""):
+def clinics_key(user, name, *, extra=""):
+    """A cache key naming the user's clinics at their current data_version (plus `extra`)."""
     memberships = sorted(memberships_for(user), key=lambda m: m.clinic_id)
-    key = f"{name}:" + ",".join(f"{m.clinic_id}.{m.clinic.data_version}" for m in memberships) + f":{extra}"
+    raw = ",".join(f"{m.clinic_id}.{m.clinic.data_version}" for m in memberships) + f":{extra}"
+    return f"{name}:{hashlib.sha256(raw.encode()).hexdigest()}"  # any cache backend accepts it
+
+
+def cached_per_clinics(user, name, compute, *, extra=""):
+    key = clinics_key(user, name, extra=extra)
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -189,18 +189,19 @@ class FollowUpStatusForm(forms.Form):
     reason = forms.CharField(max_length=300, label="Reason")
 
 
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
-
-
 class WorklistFilterForm(forms.Form):
-    clinician = UserChoiceField(queryset=None, required=False, empty_label="All clinicians", to_field_name="username")
-    indication = forms.ModelChoiceField(
-        to_field_name="slug", queryset=Indication.objects.all(), required=False, empty_label="All indications"
-    )
+    """Filters for the worklist: a clinician (username), an indication (slug) and a visit kind."""
+
+    clinician = forms.ChoiceField(required=False)
+    indication = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(choices=[("", "All visits"), *FollowUp.Kind.choices], required=False, label="Visit")
 
     def __init__(self, *args, clinicians, **kwargs):
+        """`clinicians`: (username, first name, last name) rows of the user's clinics."""
         super().__init__(*args, **kwargs)
-        self.fields["clinician"].queryset = clinicians
+        self.fields["clinician"].choices = [
+            ("", "All clinicians"), *((u, f"{first} {last}".strip() or u) for u, first, last in clinicians)
+        ]  # fmt: skip
+        self.fields["indication"].choices = [
+            ("", "All indications"), *Indication.objects.order_by("display_order", "name").values_list("slug", "name")
+        ]  # fmt: skip

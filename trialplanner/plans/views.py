@@ -207,10 +207,11 @@ def _posted_lock_version(request, plan):
 
 
 def worklist(request):
-    clinics = patient_access.clinics_for(request.user)
+    clinic_ids = [m.clinic_id for m in patient_access.memberships_for(request.user)]
     clinicians = (
-        get_user_model().objects.filter(memberships__clinic__in=clinics).distinct().order_by("last_name", "username")
-    )
+        get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
+        .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
+    )  # fmt: skip
     filters = WorklistFilterForm(request.GET or None, clinicians=clinicians)
     chosen = filters.cleaned_data if filters.is_valid() else {}
     raw_page = request.GET.get("page", "")

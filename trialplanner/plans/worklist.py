@@ -6,13 +6,16 @@ the same at 10 patients as at 10,000.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django.urls import reverse
 
 from trialplanner.patients import access as patient_access
-from trialplanner.patients.versioned import cached_per_clinics
+from trialplanner.patients.versioned import TIMEOUT_SECONDS, cached_per_clinics, clinics_key
 from trialplanner.plans.models import FollowUp
 
 WEEK_DAYS = 7  # today and the six days after it
@@ -60,10 +63,12 @@ HORIZON_DAYS = WEEK_DAYS + LATER_DAYS - 1  # the last day listed, counted from t
 
 def _filtered(days, clinician=None, indication=None, kind=None, horizon_days=HORIZON_DAYS):
     rows = on_worklist(days).filter(_until(days, horizon_days))
-    if clinician:
+    if isinstance(clinician, str):
+        rows = rows.filter(plan__clinician__username=clinician) if clinician else rows
+    elif clinician is not None:
         rows = rows.filter(plan__clinician=clinician)
     if indication:
-        rows = rows.filter(plan__indication=indication)
+        rows = rows.filter(plan__indication__slug=indication)
     if kind:
         rows = rows.filter(kind=kind)
     return rows
@@ -78,21 +83,71 @@ def _annotate(rows, days):
     return rows
 
 
-ROW_FIELDS = [
-    "uuid", "clinic_id", "worklist_date", "due_date", "kind", "status", "status_note", "snoozed_until",
-    "plan__uuid", "plan__kind", "plan__patient__uuid", "plan__patient__display_name", "plan__patient__mrn",
-    "plan__indication__name", "plan__clinician__username", "plan__clinician__first_name",
-    "plan__clinician__last_name",
+def _ordered(rows):
+    return rows.select_related("plan__patient", "plan__indication", "plan__clinician").order_by(
+        "worklist_date", "plan__patient__display_name", "id"
+    )
+
+
+KIND_LABELS = dict(FollowUp.Kind.choices)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One worklist line: plain values (cheap to render, and to cache between requests)."""
+
+    uuid: str
+    effective: date
+    group: str
+    days_overdue: int
+    snoozed: bool
+    status_note: str
+    kind: str
+    patient_name: str
+    mrn: str
+    patient_url: str
+    plan_url: str
+    plan_label: str
+    clinician_name: str
+    visit_url: str
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+
+def _url_maker(name):
+    """reverse() once with a placeholder, then format: reverse() per row costs more than a page row."""
+    placeholder = UUID(int=0)
+    prefix, suffix = reverse(name, args=[placeholder]).split(str(placeholder))
+    return lambda value: f"{prefix}{value}{suffix}"
+
+
+ROW_COLUMNS = [
+    "uuid", "clinic_id", "worklist_date", "kind", "status", "status_note", "plan__uuid", "plan__kind",
+    "plan__patient__uuid", "plan__patient__display_name", "plan__patient__mrn", "plan__indication__name",
+    "plan__clinician__username", "plan__clinician__first_name", "plan__clinician__last_name",
 ]  # fmt: skip
 
 
-def _ordered(rows):
-    """Rows with just the columns the worklist shows (plans carry large JSON snapshots)."""
-    return (
-        rows.select_related("plan__patient", "plan__indication", "plan__clinician")
-        .only(*ROW_FIELDS)
-        .order_by("worklist_date", "plan__patient__display_name", "id")
-    )
+def _rows(rows, days, offset, size):
+    """The page's rows as Row values, from one query of just the columns shown."""
+    patient_url = _url_maker("patients:patient_detail")
+    plan_url = _url_maker("plans:plan_detail")
+    visit_url = _url_maker("plans:followup_visit")
+    result = []
+    query = rows.order_by("worklist_date", "plan__patient__display_name", "id").values_list(*ROW_COLUMNS)
+    for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, indication,
+         username, first_name, last_name) in query[offset : offset + size]:  # fmt: skip
+        today = days[clinic_id]
+        result.append(Row(
+            uuid=str(uuid), effective=day, group=group_of(day, today), days_overdue=(today - day).days,
+            snoozed=status == FollowUp.Status.SNOOZED, status_note=note, kind=kind, patient_name=name, mrn=mrn,
+            patient_url=patient_url(patient_uuid), plan_url=plan_url(plan_uuid),
+            plan_label=f"Taper: {indication}" if plan_kind == "taper" else indication,
+            clinician_name=f"{first_name} {last_name}".strip() or username, visit_url=visit_url(uuid),
+        ))  # fmt: skip
+    return result
 
 
 @dataclass
@@ -106,6 +161,7 @@ class Page:
     total: int = 0
     first: int = 0  # 1-based index of the first row shown
     last: int = 0
+    key: str = ""  # the versioned cache key: also keys the rendered rows (templates/plans/worklist.html)
 
     @property
     def has_previous(self):
@@ -135,11 +191,28 @@ def all_group_counts(user, now) -> dict:
 
 
 def page(user, now, *, clinician=None, indication=None, kind=None, number=1, size=PAGE_SIZE) -> Page:
-    """The `number`th page of open follow-ups of active plans, most urgent first, with group counts."""
+    """The `number`th page of open follow-ups of active plans, most urgent first, with group counts.
+
+    Filters: `clinician` a User or username, `indication` a slug, `kind` a FollowUp.Kind value.
+
+    Cached like the counts: the key holds each clinic's data_version and today, so any follow-up
+    or patient change, or a new day, makes the next request rebuild it.
+    """
     days = clinic_days(user, now)
-    result = Page(groups=[(key, label, [], 0, "") for key, label in GROUPS])
     if not days:
-        return result
+        return Page(groups=[(key, label, [], 0, "") for key, label in GROUPS], key="worklist-page:no-clinics")
+    extra = ",".join(f"{clinic}={day.isoformat()}" for clinic, day in sorted(days.items()))
+    filters = (getattr(clinician, "pk", clinician) or "", indication or "", kind or "")
+    key = clinics_key(user, "worklist-page", extra=f"{extra}:{filters}:{number}:{size}")
+    result = cache.get(key)
+    if result is None:
+        result = _page(user, now, days, clinician, indication, kind, number, size)
+        result.key = key
+        cache.set(key, result, TIMEOUT_SECONDS)
+    return result
+
+
+def _page(user, now, days, clinician, indication, kind, number, size):
     rows = _filtered(days, clinician, indication, kind)
     filtered = clinician or indication or kind
     counts = group_counts(days, rows) if filtered else all_group_counts(user, now)
@@ -147,7 +220,7 @@ def page(user, now, *, clinician=None, indication=None, kind=None, number=1, siz
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
     offset = (number - 1) * size
-    shown = _annotate(list(_ordered(rows)[offset : offset + size]), days)
+    shown = _rows(rows, days, offset, size)
     grouped = {key: [] for key, _ in GROUPS}
     for row in shown:
         grouped[row.group].append(row)
