@@ -13,7 +13,7 @@ def time_zone_choices():
 
 
 def clinic_data_changed(clinic_ids):
-    """Bump these clinics' data_version once the transaction commits, so cached counts miss.
+    """Bump these clinics' data_version once the transaction commits, so cached values miss.
 
     Counts are cached under the version (see plans.worklist); bumping after commit means a
     concurrent reader can never cache pre-commit counts under the new version.
@@ -42,6 +42,10 @@ class Clinic(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        clinic_data_changed([self.pk])  # its name and time zone appear in cached pages
+
     def get_absolute_url(self):
         return reverse("patients:clinic_detail", args=[self.uuid])
 
@@ -62,6 +66,14 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.clinic} ({self.get_role_display()})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        clinic_data_changed([self.clinic_id])  # cached clinician lists
+
+    def delete(self, *args, **kwargs):
+        clinic_data_changed([self.clinic_id])
+        return super().delete(*args, **kwargs)
 
 
 class PatientQuerySet(models.QuerySet):

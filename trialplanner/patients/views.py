@@ -10,7 +10,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import Indication, InteractingDrug
 from trialplanner.engine import EngineError
-from trialplanner.patients import access, selectors, services
+from trialplanner.patients import access, selectors, services, versioned
 from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProfileForm, medication_initial
 
 PATIENTS_PER_PAGE = 25
@@ -40,7 +40,14 @@ def patient_list(request):
         paginator = CountedPaginator(patients, PATIENTS_PER_PAGE, count=selectors.patient_count(request.user))
     page = paginator.get_page(request.GET.get("page"))
     audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=f"page {page.number}")
-    ctx = {"page": page, "query": query, "clinics": access.clinics_for(request.user)}
+    ctx = {
+        "page": page,
+        "query": query,
+        "clinics": access.memberships_for(request.user),
+        # The unfiltered table is cached per page under the clinics' data_version (any patient
+        # change bumps it); page.object_list is lazy, so a hit runs no patient query.
+        "rows_key": "" if query else versioned.clinics_key(request.user, "patient-rows", extra=str(page.number)),
+    }
     return render(request, "patients/patient_list.html", ctx)
 
 

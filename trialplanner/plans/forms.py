@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
-from trialplanner.catalog.models import Indication, Strength
+from trialplanner.catalog.models import Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.patients.forms import DateInput
 from trialplanner.plans.models import FollowUp, Visit
@@ -196,12 +196,9 @@ class WorklistFilterForm(forms.Form):
     indication = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(choices=[("", "All visits"), *FollowUp.Kind.choices], required=False, label="Visit")
 
-    def __init__(self, *args, clinicians, **kwargs):
-        """`clinicians`: (username, first name, last name) rows of the user's clinics."""
+    def __init__(self, *args, choices, **kwargs):
+        """`choices`: ([(username, name)], [(slug, name)]) from plans.worklist.filter_choices."""
         super().__init__(*args, **kwargs)
-        self.fields["clinician"].choices = [
-            ("", "All clinicians"), *((u, f"{first} {last}".strip() or u) for u, first, last in clinicians)
-        ]  # fmt: skip
-        self.fields["indication"].choices = [
-            ("", "All indications"), *Indication.objects.order_by("display_order", "name").values_list("slug", "name")
-        ]  # fmt: skip
+        clinicians, indications = choices
+        self.fields["clinician"].choices = [("", "All clinicians"), *clinicians]
+        self.fields["indication"].choices = [("", "All indications"), *indications]

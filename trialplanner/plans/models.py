@@ -87,6 +87,10 @@ class Plan(models.Model):
     def __str__(self):
         return f"{self.indication} plan v{self.version} for {self.patient}"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        clinic_data_changed([self.patient.clinic_id])  # cached plan pages and worklists show its status
+
     def get_absolute_url(self):
         return reverse("plans:plan_detail", args=[self.uuid])
 

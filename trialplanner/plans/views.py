@@ -1,5 +1,6 @@
+from functools import partial
+
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -70,20 +71,27 @@ def _preview(patient, indication, options):
 
 
 def plan_detail(request, plan_uuid, forms=None):
-    plan = access.get_plan_for_user(request.user, plan_uuid)
+    plan = access.get_plan_for_user(request.user, plan_uuid, related=("patient", "indication"))
     audit_log(AuditEvent.Action.VIEW, plan, detail=f"version {plan.version}")
     return _render_plan(request, plan, forms or {})
 
 
 def _render_plan(request, plan, forms, status=200):
+    today = timezone.localdate()
+    clinic_versions = {m.clinic_id: m.clinic.data_version for m in patient_access.memberships_for(request.user)}
     ctx = {
         "plan": plan,
         "patient": plan.patient,
-        "rows": selectors.dose_rows_from_steps(plan.steps.all()),
-        "followups": selectors.followups_with_names(plan),
+        # Callables, so the queries run only when the cached record below has to be rendered.
+        "rows": partial(selectors.dose_rows_from_steps, plan.steps.all()),
+        "followups": partial(selectors.followups_with_names, plan),
         "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
         "versions": selectors.series_versions(plan),
-        "today": timezone.localdate(),
+        "today": today,
+        # The rendered record changes with the plan (lock_version rises with every service that
+        # changes it), its clinic's data (follow-ups, patient) or the date.
+        "record_key": f"{plan.uuid}:{plan.lock_version}:{plan.status}:"
+        f"{clinic_versions.get(plan.patient.clinic_id)}:{today.isoformat()}",
     }
     if plan.status == Plan.Status.DRAFT:
         try:
@@ -207,12 +215,7 @@ def _posted_lock_version(request, plan):
 
 
 def worklist(request):
-    clinic_ids = [m.clinic_id for m in patient_access.memberships_for(request.user)]
-    clinicians = (
-        get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
-        .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
-    )  # fmt: skip
-    filters = WorklistFilterForm(request.GET or None, clinicians=clinicians)
+    filters = WorklistFilterForm(request.GET or None, choices=wl.filter_choices(request.user))
     chosen = filters.cleaned_data if filters.is_valid() else {}
     raw_page = request.GET.get("page", "")
     page = wl.page(

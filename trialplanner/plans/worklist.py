@@ -10,10 +10,12 @@ from datetime import date, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.urls import reverse
 
+from trialplanner.catalog.models import Indication
 from trialplanner.patients import access as patient_access
 from trialplanner.patients.versioned import TIMEOUT_SECONDS, cached_per_clinics, clinics_key
 from trialplanner.plans.models import FollowUp
@@ -260,6 +262,25 @@ def counts(user, now):
     """{"overdue": n, "today": n} across the user's clinics (the navigation badges)."""
     counts = all_group_counts(user, now)
     return {"overdue": counts["overdue"], "today": counts["today"]}
+
+
+def filter_choices(user):
+    """(clinicians, indications) for the worklist filters: [(username, name)], [(slug, name)].
+
+    Cached under the clinics' data_version (memberships bump it). Indication names come from the
+    catalog, which has no version: after a catalog edit they can lag by TIMEOUT_SECONDS.
+    """
+
+    def read():
+        clinic_ids = [m.clinic_id for m in patient_access.memberships_for(user)]
+        clinicians = (
+            get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
+            .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
+        )  # fmt: skip
+        indications = Indication.objects.order_by("display_order", "name").values_list("slug", "name")
+        return [(u, f"{first} {last}".strip() or u) for u, first, last in clinicians], list(indications)
+
+    return cached_per_clinics(user, "worklist-filters", read)
 
 
 def feed_rows(user):
