@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -19,6 +20,7 @@ NOW = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)  # two follow-ups of the plan belo
 @pytest.fixture(autouse=True)
 def real_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "versioned"}}
+    cache.clear()  # test databases reuse ids (and never bump versions), so no key may outlive a test
 
 
 def fresh(user):
