@@ -76,3 +76,23 @@ def test_a_new_day_rebuilds_the_worklist(client, clinician, active):
         client.force_login(clinician)
         later = client.get(reverse("plans:worklist")).content.decode()
     assert "Due today" in later and later != body
+
+
+def test_a_handout_pdf_is_rendered_once_until_the_plan_changes(signed_in, clinician, active, monkeypatch,
+                                                                django_capture_on_commit_callbacks):  # fmt: skip
+    from trialplanner.handouts import views as handout_views
+
+    renders = []
+    real = handout_views.render_pdf
+    monkeypatch.setattr(handout_views, "render_pdf", lambda html: renders.append(html) or real(html))
+    url = reverse("handouts:handout_pdf", args=[active.uuid])
+    first = signed_in.get(url)
+    again = signed_in.get(url)
+    assert first.content == again.content and first.content.startswith(b"%PDF") and len(renders) == 1
+    signed_in.get(url, {"size": "large"})
+    assert len(renders) == 2  # other options, another document
+    later = active.followups.order_by("due_date").last()
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(reverse("plans:followup_missed", args=[later.uuid]), {"reason": "Moved away"})
+    signed_in.get(url)
+    assert len(renders) == 3

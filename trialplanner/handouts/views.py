@@ -1,4 +1,7 @@
+import hashlib
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -10,7 +13,9 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.handouts.content import LANGUAGES, PAPERS, handout_context
 from trialplanner.handouts.pdf import render_pdf
+from trialplanner.patients import versioned
 from trialplanner.plans import access
+from trialplanner.plans import selectors as plan_selectors
 from trialplanner.plans.models import Plan
 
 
@@ -54,9 +59,22 @@ def handout_pdf(request, plan_uuid):
     plan, refused = _printable(request, plan_uuid)
     if refused:
         return refused
-    html, language, large = _render(request, plan, pdf=True)
+    language, large, paper = _options(request, plan)
+    # The same handout is often downloaded again (reprints, a second copy): keep the bytes under
+    # the plan's record key, which changes with anything the handout shows.
+    key = (
+        "handout-pdf:"
+        + hashlib.sha256(
+            f"{plan_selectors.record_key(request.user, plan, timezone.localdate())}:{language}:{large}:{paper}".encode()
+        ).hexdigest()
+    )
+    pdf = cache.get(key)
+    if pdf is None:
+        html, language, large = _render(request, plan, pdf=True)
+        pdf = render_pdf(html)
+        cache.set(key, pdf, versioned.TIMEOUT_SECONDS)
     audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout PDF ({language}{', large' if large else ''})")
-    response = HttpResponse(render_pdf(html), content_type="application/pdf")
+    response = HttpResponse(pdf, content_type="application/pdf")
     name = f"amitriptyline-plan-v{plan.version}-{language}{'-large' if large else ''}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

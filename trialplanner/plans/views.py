@@ -78,7 +78,6 @@ def plan_detail(request, plan_uuid, forms=None):
 
 def _render_plan(request, plan, forms, status=200):
     today = timezone.localdate()
-    clinic_versions = {m.clinic_id: m.clinic.data_version for m in patient_access.memberships_for(request.user)}
     ctx = {
         "plan": plan,
         "patient": plan.patient,
@@ -88,10 +87,7 @@ def _render_plan(request, plan, forms, status=200):
         "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
         "versions": selectors.series_versions(plan),
         "today": today,
-        # The rendered record changes with the plan (lock_version rises with every service that
-        # changes it), its clinic's data (follow-ups, patient) or the date.
-        "record_key": f"{plan.uuid}:{plan.lock_version}:{plan.status}:"
-        f"{clinic_versions.get(plan.patient.clinic_id)}:{today.isoformat()}",
+        "record_key": selectors.record_key(request.user, plan, today),
     }
     if plan.status == Plan.Status.DRAFT:
         try:
