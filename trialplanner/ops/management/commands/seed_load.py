@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from trialplanner.catalog.models import Indication
-from trialplanner.ops.seed import LOAD_PASSWORD, seed_load
+from trialplanner.ops.seed import LOAD_PASSWORD, seed_load, vacuum_analyze
 
 
 class Command(BaseCommand):
@@ -20,6 +20,7 @@ class Command(BaseCommand):
             raise CommandError("catalog: load it first (manage.py load_catalog)")
         started = time.perf_counter()
         counts = seed_load(patients, seed)
+        vacuum_analyze()
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {counts['patients']} patients, {counts['plans']} plans, {counts['steps']} steps, "
