@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -14,7 +16,20 @@ def worklist_counts(request):
     from trialplanner.patients.access import memberships_for
     from trialplanner.plans import worklist
 
+    counts = worklist.counts(user, timezone.now())
+    memberships = memberships_for(user)
+    section = next((name for name, prefix in NAV_SECTIONS if request.path.startswith(prefix)), "")
+    # Everything the rendered navigation shows, so templates/includes/navbar.html can cache it.
+    shown = (
+        user.pk, user.username, user.first_name, user.last_name, user.is_staff, section, counts["overdue"],
+        counts["today"], [(m.clinic_id, m.clinic.data_version, m.role) for m in memberships],
+    )  # fmt: skip
     return {
-        "worklist_counts": worklist.counts(user, timezone.now()),
-        "nav_memberships": memberships_for(user),
+        "worklist_counts": counts,
+        "nav_memberships": memberships,
+        "nav_section": section,
+        "nav_key": hashlib.sha256(repr(shown).encode()).hexdigest(),
     }
+
+
+NAV_SECTIONS = [("worklist", "/worklist/"), ("patients", "/patients/"), ("library", "/library/")]

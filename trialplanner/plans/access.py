@@ -17,10 +17,11 @@ def plans_for(user):
 PLAN_RELATED = ("patient__clinic", "indication__protocol", "indication__outcome_measure")
 
 
-def get_plan_for_user(user, plan_uuid, related=PLAN_RELATED):
+def get_plan_for_user(user, plan_uuid, related=PLAN_RELATED, defer=()):
     """The plan if it belongs to a patient of the user's clinics, else 404. `related`: what to
-    join (each join costs PostgreSQL planning time; the plan page needs only two)."""
-    return get_object_or_404(plans_for(user).select_related(*related), uuid=plan_uuid)
+    join (each join costs PostgreSQL planning time; the plan page needs only two); `defer`:
+    columns not to load."""
+    return get_object_or_404(plans_for(user).select_related(*related).defer(*defer), uuid=plan_uuid)
 
 
 def get_followup_for_user(user, followup_uuid):

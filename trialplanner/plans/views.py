@@ -70,8 +70,11 @@ def _preview(patient, indication, options):
     return assessment, draft, None
 
 
+PAGE_DEFER = ("engine_input", "protocol_snapshot")  # kept for rebuilding a plan, never shown on its page
+
+
 def plan_detail(request, plan_uuid, forms=None):
-    plan = access.get_plan_for_user(request.user, plan_uuid, related=("patient", "indication"))
+    plan = access.get_plan_for_user(request.user, plan_uuid, related=("patient", "indication"), defer=PAGE_DEFER)
     audit_log(AuditEvent.Action.VIEW, plan, detail=f"version {plan.version}")
     return _render_plan(request, plan, forms or {})
 
