@@ -96,3 +96,10 @@ def test_a_handout_pdf_is_rendered_once_until_the_plan_changes(signed_in, clinic
         signed_in.post(reverse("plans:followup_missed", args=[later.uuid]), {"reason": "Moved away"})
     signed_in.get(url)
     assert len(renders) == 3
+
+
+def test_the_cached_filter_form_keeps_each_choice(signed_in, active):
+    chosen, _ = get(signed_in, "plans:worklist", kind="first-review")
+    plain, _ = get(signed_in, "plans:worklist")
+    assert '<option value="first-review" selected>' in chosen
+    assert '<option value="first-review" selected>' not in plain and '<option value="first-review">' in plain

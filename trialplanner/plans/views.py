@@ -11,6 +11,7 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
+from trialplanner.patients import versioned
 from trialplanner.plans import access, selectors, services
 from trialplanner.plans import worklist as wl
 from trialplanner.plans.forms import (
@@ -224,7 +225,15 @@ def worklist(request):
     audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=f"page {page.number}")
     query = request.GET.copy()
     query.pop("page", None)
-    ctx = {"page": page, "groups": page.groups, "filters": filters, "query": query.urlencode()}
+    chosen_raw = repr([request.GET.get(name, "") for name in filters.fields])
+    ctx = {
+        "page": page,
+        "groups": page.groups,
+        "filters": filters,
+        "query": query.urlencode(),
+        # The rendered filter form depends on its choices (keyed like them) and on what is chosen.
+        "filters_key": versioned.clinics_key(request.user, "worklist-filter-form", extra=chosen_raw),
+    }
     return render(request, "plans/worklist.html", ctx)
 
 
