@@ -154,8 +154,8 @@ def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinic
         f.fill_worklist_fields()
     FollowUp.objects.bulk_create(followups)
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 1-9 June overdue (54), 10 June today (6), 11-20 June week/later
-    first = worklist.page(clinician, now, number=1)
-    third = worklist.page(clinician, now, number=3)
+    first = worklist.page(clinician, now, number=1, size=50)
+    third = worklist.page(clinician, now, number=3, size=50)
     assert first.counts == {"overdue": 54, "today": 6, "week": 36, "later": 24}
     assert (first.total, first.pages, first.first, first.last) == (120, 3, 1, 50)
     assert [len(rows) for _, _, rows, _, _ in first.groups] == [50, 0, 0, 0]
@@ -164,7 +164,8 @@ def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinic
     assert dates == sorted(dates) and dates[0] == base
     assert (third.first, third.last) == (101, 120) and third.has_previous and not third.has_next
     assert [where for *_, where in third.groups] == ["earlier"] * 4  # 97-100 (later) are on page 2
-    assert worklist.page(clinician, now, number=99).number == 3  # past the end: the last page
+    assert worklist.page(clinician, now, number=99, size=50).number == 3  # past the end: the last page
+    assert worklist.page(clinician, now).pages == -(-120 // worklist.PAGE_SIZE)
 
 
 def test_worklist_filters(client, clinician, colleague, london_plan, indication):

@@ -22,7 +22,7 @@ from trialplanner.plans.models import FollowUp
 
 WEEK_DAYS = 7  # today and the six days after it
 LATER_DAYS = 30  # how far past this week the "later" group looks
-PAGE_SIZE = 50  # rows per worklist page, most urgent first
+PAGE_SIZE = 25  # rows per worklist page, most urgent first (as many as a patient-list page)
 GROUPS = [
     ("overdue", "Overdue"),
     ("today", "Due today"),
