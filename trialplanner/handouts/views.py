@@ -68,11 +68,7 @@ def handout_pdf(request, plan_uuid):
             f"{plan_selectors.record_key(request.user, plan, timezone.localdate())}:{language}:{large}:{paper}".encode()
         ).hexdigest()
     )
-    pdf = cache.get(key)
-    if pdf is None:
-        html, language, large = _render(request, plan, pdf=True)
-        pdf = render_pdf(html)
-        cache.set(key, pdf, versioned.TIMEOUT_SECONDS)
+    pdf = cache.get_or_set(key, lambda: render_pdf(_render(request, plan, pdf=True)[0]), versioned.TIMEOUT_SECONDS)
     audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout PDF ({language}{', large' if large else ''})")
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"amitriptyline-plan-v{plan.version}-{language}{'-large' if large else ''}.pdf"

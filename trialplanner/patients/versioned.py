@@ -25,9 +25,4 @@ def clinics_key(user, name, *, extra=""):
 
 
 def cached_per_clinics(user, name, compute, *, extra=""):
-    key = clinics_key(user, name, extra=extra)
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, TIMEOUT_SECONDS)
-    return value
+    return cache.get_or_set(clinics_key(user, name, extra=extra), compute, TIMEOUT_SECONDS)

@@ -206,12 +206,13 @@ def page(user, now, *, clinician=None, indication=None, kind=None, number=1, siz
     extra = ",".join(f"{clinic}={day.isoformat()}" for clinic, day in sorted(days.items()))
     filters = (getattr(clinician, "pk", clinician) or "", indication or "", kind or "")
     key = clinics_key(user, "worklist-page", extra=f"{extra}:{filters}:{number}:{size}")
-    result = cache.get(key)
-    if result is None:
+
+    def build():
         result = _page(user, now, days, clinician, indication, kind, number, size)
         result.key = key
-        cache.set(key, result, TIMEOUT_SECONDS)
-    return result
+        return result
+
+    return cache.get_or_set(key, build, TIMEOUT_SECONDS)
 
 
 def _page(user, now, days, clinician, indication, kind, number, size):
