@@ -310,6 +310,10 @@ class Acknowledgement(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="acknowledgements")
     card_code = models.SlugField(max_length=60)
     card_summary = models.CharField(max_length=140)
+    subjects = models.JSONField(
+        default=list, blank=True,
+        help_text="What the finding was about (medicines, conditions, values), as the card named them.",
+    )  # fmt: skip
     reason = models.TextField()
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     acknowledged_at = models.DateTimeField(auto_now_add=True)
@@ -320,3 +324,13 @@ class Acknowledgement(models.Model):
 
     def __str__(self):
         return f"{self.card_code}: {self.reason[:40]}"
+
+    @property
+    def finding(self):
+        """The finding this reason answers: the card code and its subjects, in any order."""
+        return finding_key(self.card_code, self.subjects)
+
+
+def finding_key(code, subjects) -> tuple[str, tuple[str, ...]]:
+    """A warning is the same finding only for the same card code and the same subjects."""
+    return code, tuple(sorted(subjects))

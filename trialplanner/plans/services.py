@@ -15,7 +15,7 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Strength
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.services import risk_profile_create
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit, finding_key
 
 OPEN_FOLLOWUP = FollowUp.OPEN
 
@@ -272,7 +272,12 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
         raise AcknowledgementRequired(missing)
     Acknowledgement.objects.bulk_create(
         Acknowledgement(
-            plan=plan, card_code=c.code, card_summary=c.summary, reason=reasons[c.code].strip(), acknowledged_by=user
+            plan=plan,
+            card_code=c.code,
+            card_summary=c.summary,
+            subjects=list(c.subjects),
+            reason=reasons[c.code].strip(),
+            acknowledged_by=user,
         )
         for c in assessment.warning_cards
     )
@@ -484,10 +489,11 @@ def _replan(plan, user, decision, current_mg, visit_date):
         options=options, rules=catalog.rulebook(), weeks_on_drug=(visit_date - first_start).days // 7,
     )  # fmt: skip
     kind = Plan.Kind.TAPER if decision is engine.Decision.STOP else Plan.Kind.TITRATION
-    # Warnings acknowledged for this plan before carry over; a new warning needs a reason,
-    # so the new version then waits as a draft and the current one stays active.
-    acknowledged = set(Acknowledgement.objects.filter(plan__series=plan.series).values_list("card_code", flat=True))
-    unacknowledged = [c for c in assessment.warning_cards if c.code not in acknowledged]
+    # A reason given before carries over only to the same finding (same card code and same
+    # subjects): a new medicine under an old code needs its own reason, so the new version then
+    # waits as a draft and the current one stays active.
+    acknowledged = _latest_acknowledgements(plan.series)
+    unacknowledged = [c for c in assessment.warning_cards if finding_key(c.code, c.subjects) not in acknowledged]
     activate_now = kind == Plan.Kind.TAPER or not unacknowledged
     if activate_now:
         _end(plan, user, Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED,
@@ -501,16 +507,16 @@ def _replan(plan, user, decision, current_mg, visit_date):
     )  # fmt: skip
     if activate_now and kind == Plan.Kind.TITRATION:
         Acknowledgement.objects.bulk_create(
-            Acknowledgement(plan=new_plan, card_code=a.card_code, card_summary=a.card_summary, reason=a.reason,
-                            acknowledged_by=a.acknowledged_by)
-            for a in _latest_acknowledgements(plan.series)
-            if a.card_code in {c.code for c in assessment.warning_cards}
+            Acknowledgement(plan=new_plan, card_code=a.card_code, card_summary=a.card_summary, subjects=a.subjects,
+                            reason=a.reason, acknowledged_by=a.acknowledged_by)
+            for a in (acknowledged[finding_key(c.code, c.subjects)] for c in assessment.warning_cards)
         )  # fmt: skip
     return new_plan
 
 
-def _latest_acknowledgements(series):
+def _latest_acknowledgements(series) -> dict:
+    """The latest reason per finding (card code and subjects) given anywhere in the series."""
     latest = {}
     for ack in Acknowledgement.objects.filter(plan__series=series).order_by("acknowledged_at", "id"):
-        latest[ack.card_code] = ack
-    return latest.values()
+        latest[ack.finding] = ack
+    return latest
