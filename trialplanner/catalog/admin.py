@@ -23,7 +23,7 @@ class DrugAdmin(CitedAdmin):
 
 @admin.register(m.Strength)
 class StrengthAdmin(CitedAdmin):
-    list_display = ["__str__", "form", "amount_mg", "per_volume_ml", "markets", "is_active"]
+    list_display = ["__str__", "form", "amount_mg", "per_volume_ml", "markets", "is_active", "rxnorm_code", "dmd_code"]
     list_filter = ["form", "is_active", "drug", "sources"]
     search_fields = ["drug__name", "markets"]
 
@@ -42,7 +42,7 @@ class ProtocolInline(admin.StackedInline):
 
 @admin.register(m.Indication)
 class IndicationAdmin(CitedAdmin):
-    list_display = ["name", "recommendation", "evidence_level", "outcome_measure", "display_order"]
+    list_display = ["name", "recommendation", "evidence_level", "outcome_measure", "snomed_code", "display_order"]
     list_filter = ["recommendation", "sources"]
     search_fields = ["name", "slug", "status", "evidence_summary"]
     inlines = [ProtocolInline]
@@ -130,3 +130,9 @@ class CatalogVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(m.ObservationCode)
+class ObservationCodeAdmin(CitedAdmin):
+    list_display = ["key", "name", "loinc_code", "unit", "display_order"]
+    search_fields = ["key", "name", "loinc_code"]

@@ -123,6 +123,10 @@ class _Loader:
     def cited(self, row):
         return {"catalog_note": row.get("catalog_note", "").strip()}
 
+    def codes(self, row, *names):
+        """Code fields, empty when the file has none; the model validators check their digits."""
+        return {name: str(row.get(name, "")).strip() for name in names}
+
     def load(self):
         self.load_sources()
         drugs = self.load_drugs()
@@ -134,6 +138,7 @@ class _Loader:
         self.load_parameters()
         self.load_conditions(rules)
         self.load_interacting_drugs()
+        self.load_observation_codes()
 
     def load_sources(self):
         default_review = self.data.get("reviewed_on")
@@ -166,6 +171,7 @@ class _Loader:
                 "anticholinergic_score": row.get("anticholinergic_score", 0),
                 "qt_risk": row.get("qt_risk", ""),
                 "summary": row.get("summary", ""),
+                **self.codes(row, "rxnorm_code", "dmd_vtm_code"),
                 **self.cited(row),
             }
             drugs[row["slug"]] = self.save(
@@ -189,6 +195,7 @@ class _Loader:
                 "scored": bool(row.get("scored", False)),
                 "markets": row.get("markets", ""),
                 "is_active": bool(row.get("is_active", True)),
+                **self.codes(row, "rxnorm_code", "dmd_code"),
                 **self.cited(row),
             }
             self.save("strengths", m.Strength, lookup, values, where, self.source_objects(where, row))
@@ -245,6 +252,7 @@ class _Loader:
                 "outcome_measure": measures[row["outcome_measure"]],
                 **{name: row[name] for name in text_fields},
                 **{name: row.get(name, "") for name in optional_text},
+                **self.codes(row, "snomed_code"),
                 **self.cited(row),
             }
             indication = self.save(
@@ -338,6 +346,7 @@ class _Loader:
                 "help_text": row.get("help_text", ""),
                 "rule": rules[row["rule"]],
                 "display_order": row.get("display_order", 0),
+                **self.codes(row, "snomed_code"),
                 **self.cited(row),
             }
             self.save("conditions", m.Condition, {"slug": row["slug"]}, values, where, self.source_objects(where, row))
@@ -371,6 +380,7 @@ class _Loader:
                 "anticholinergic_score": row.get("anticholinergic_score", 0),
                 **{name: bool(row.get(name, False)) for name in flags},
                 **{name: row.get(name, "") for name in choices},
+                **self.codes(row, "rxnorm_code", "dmd_vtm_code"),
                 **self.cited(row),
             }
             self.save(
@@ -383,6 +393,29 @@ class _Loader:
             )
             seen.add(row["slug"])
         self.note_missing("interacting_drugs", m.InteractingDrug.objects.exclude(slug__in=seen))
+
+    def load_observation_codes(self):
+        seen = set()
+        for i, row in enumerate(self.rows("observation_codes")):
+            where = f"observation_codes[{row.get('key', i)}]"
+            self.require(where, row, "key", "name", "unit")
+            values = {
+                "name": row["name"],
+                "unit": row["unit"],
+                "display_order": row.get("display_order", 0),
+                **self.codes(row, "loinc_code"),
+                **self.cited(row),
+            }
+            self.save(
+                "observation_codes",
+                m.ObservationCode,
+                {"key": row["key"]},
+                values,
+                where,
+                self.source_objects(where, row),
+            )
+            seen.add(row["key"])
+        self.note_missing("observation_codes", m.ObservationCode.objects.exclude(key__in=seen))
 
     def note_missing(self, table, queryset):
         count = queryset.count()

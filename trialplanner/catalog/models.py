@@ -12,7 +12,21 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from trialplanner.catalog.codes import validate_loinc, validate_rxcui, validate_sctid
+
 MG = {"max_digits": 6, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+def rxnorm_field(what):
+    return models.CharField(
+        "RxNorm code", max_length=12, blank=True, validators=[validate_rxcui], help_text=f"RxNorm RXCUI of {what}."
+    )
+
+
+def sctid_field(label, what):
+    return models.CharField(
+        label, max_length=18, blank=True, validators=[validate_sctid], help_text=f"{what} (checked: Verhoeff digit)."
+    )
 
 
 class Source(models.Model):
@@ -68,6 +82,8 @@ class Drug(CitedModel):
     )
     qt_risk = models.CharField(max_length=12, choices=QTRisk.choices, blank=True)
     summary = models.TextField(blank=True)
+    rxnorm_code = rxnorm_field("the ingredient")
+    dmd_vtm_code = sctid_field("dm+d VTM", "dm+d virtual therapeutic moiety")
 
     class Meta:
         ordering = ["name"]
@@ -90,6 +106,8 @@ class Strength(CitedModel):
     scored = models.BooleanField(default=False, help_text="Tablet can be halved (product-specific).")
     markets = models.CharField(max_length=50, blank=True, help_text="Where this strength is marketed, e.g. UK, US.")
     is_active = models.BooleanField(default=True, help_text="Offered when planning.")
+    rxnorm_code = rxnorm_field("the clinical drug (SCD)")
+    dmd_code = sctid_field("dm+d VMP", "dm+d virtual medicinal product")
 
     class Meta:
         ordering = ["drug", "form", "amount_mg"]
@@ -169,6 +187,7 @@ class Indication(CitedModel):
         help_text="If set, planning for this indication shows this warning, which needs a recorded reason.",
     )
     alternatives = models.TextField(blank=True, help_text="Alternatives worth discussing.")
+    snomed_code = sctid_field("SNOMED CT code", "SNOMED CT concept for this indication, used as reasonCode")
 
     class Meta:
         ordering = ["display_order", "name"]
@@ -310,6 +329,7 @@ class Condition(CitedModel):
     help_text = models.CharField(max_length=300, blank=True)
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="conditions")
     display_order = models.PositiveSmallIntegerField(default=0)
+    snomed_code = sctid_field("SNOMED CT code", "SNOMED CT concept for this condition")
 
     class Meta:
         ordering = ["group", "display_order", "name"]
@@ -375,6 +395,8 @@ class InteractingDrug(CitedModel):
     avoid_combination = models.BooleanField(
         default=False, help_text="Advise against taking together (e.g. St John's wort)."
     )
+    rxnorm_code = rxnorm_field("the ingredient")
+    dmd_vtm_code = sctid_field("dm+d VTM", "dm+d virtual therapeutic moiety")
 
     class Meta:
         ordering = ["name"]
@@ -389,6 +411,24 @@ class InteractingDrug(CitedModel):
     @property
     def alias_list(self):
         return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
+
+class ObservationCode(CitedModel):
+    """A measurement the risk profile records (QTc, potassium, ...) and its LOINC code."""
+
+    key = models.SlugField(max_length=30, unique=True, help_text="Which risk-profile value this is, e.g. 'qtc'.")
+    name = models.CharField(max_length=120)
+    loinc_code = models.CharField(
+        "LOINC code", max_length=10, blank=True, validators=[validate_loinc], help_text="Checked: mod-10 digit."
+    )
+    unit = models.CharField(max_length=20, help_text="UCUM unit the value is recorded in, e.g. 'ms', 'mmol/L'.")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "key"]
+
+    def __str__(self):
+        return f"{self.name} (LOINC {self.loinc_code or 'none'})"
 
 
 class CatalogVersion(models.Model):

@@ -1,0 +1,112 @@
+"""Code-system fields of the catalog: check digits, and the codes the interop layer relies on."""
+
+import pytest
+
+from trialplanner.catalog import models as m
+from trialplanner.catalog.codes import is_loinc, is_sctid, loinc_check_digit, verhoeff_valid
+from trialplanner.catalog.loader import DEFAULT_PATH, CatalogError, load_catalog
+
+
+@pytest.mark.parametrize("code", ["247398009", "2177002", "321745007", "29686711000001103"])
+def test_it_accepts_snomed_ids_whose_verhoeff_digit_matches(code):
+    assert is_sctid(code)
+
+
+@pytest.mark.parametrize("code", ["247398008", "2177003", "321745070", "1172111000001102", "12345", "0247398009"])
+def test_it_rejects_snomed_ids_with_a_wrong_digit_or_form(code):
+    assert not is_sctid(code)
+
+
+def test_verhoeff_catches_every_single_digit_change_and_adjacent_swap():
+    code = "29686711000001103"
+    for i, digit in enumerate(code):
+        for other in "0123456789":
+            if other != digit:
+                assert not verhoeff_valid(code[:i] + other + code[i + 1 :]), (i, other)
+    for i in range(len(code) - 1):
+        if code[i] != code[i + 1]:
+            assert not verhoeff_valid(code[:i] + code[i + 1] + code[i] + code[i + 2 :]), i
+
+
+def test_loinc_check_digit_follows_the_published_worked_example():
+    # LOINC's own example: the mod-10 check digit of 12345 is 5.
+    assert loinc_check_digit("12345") == 5
+    assert [is_loinc(c) for c in ["8636-3", "2823-3", "2601-3", "2951-2", "76634-5", "76635-2"]] == [True] * 6
+    assert not is_loinc("8636-4")
+    assert not is_loinc("86363")
+
+
+@pytest.mark.django_db
+def test_the_catalog_carries_the_amitriptyline_codes(catalog):
+    assert m.Drug.objects.get(slug="amitriptyline").rxnorm_code == "704"
+    tablets = {
+        int(s.amount_mg): (s.rxnorm_code, s.dmd_code)
+        for s in m.Strength.objects.filter(drug__slug="amitriptyline", form="tablet")
+    }
+    assert tablets[10] == ("856783", "321745007")
+    assert tablets[25] == ("856834", "321746008")
+    assert tablets[50] == ("856845", "321747004")
+    solution = m.Strength.objects.get(drug__slug="amitriptyline", form="oral_solution", amount_mg=10)
+    assert solution.dmd_code == "29686711000001103"
+    assert solution.sources.filter(key="X6", unconfirmed=True).exists()
+
+
+@pytest.mark.django_db
+def test_every_indication_has_a_checked_snomed_code_and_cites_it(catalog):
+    for indication in m.Indication.objects.all():
+        assert is_sctid(indication.snomed_code), indication.slug
+        assert indication.sources.filter(key="X5").exists(), indication.slug
+
+
+@pytest.mark.django_db
+def test_observation_codes_cover_qtc_and_electrolytes(catalog):
+    codes = dict(m.ObservationCode.objects.values_list("key", "loinc_code"))
+    assert codes == {
+        "qtc": "8636-3",
+        "qtc-bazett": "76635-2",
+        "qtc-fridericia": "76634-5",
+        "potassium": "2823-3",
+        "magnesium": "2601-3",
+        "sodium": "2951-2",
+    }
+    assert not m.ObservationCode.objects.filter(sources__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_interacting_medicine_codes_are_digits_and_cited(catalog):
+    coded = m.InteractingDrug.objects.exclude(rxnorm_code="")
+    assert coded.count() >= 40
+    assert coded.get(slug="fluoxetine").rxnorm_code == "4493"
+    for drug in coded:
+        assert drug.rxnorm_code.isdigit()
+        assert drug.sources.filter(key="X3").exists(), drug.slug
+
+
+def _variant(tmp_path, old, new):
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "catalog.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_the_loader_rejects_a_mistyped_snomed_code_and_names_the_row(tmp_path, catalog):
+    path = _variant(tmp_path, 'snomed_code = "37796009"', 'snomed_code = "37796008"')
+    with pytest.raises(CatalogError, match=r"indications\[migraine-prophylaxis\].*37796008.*Verhoeff"):
+        load_catalog(path)
+    assert m.Indication.objects.get(slug="migraine-prophylaxis").snomed_code == "37796009"
+
+
+@pytest.mark.django_db
+def test_the_loader_rejects_a_mistyped_dmd_code(tmp_path, catalog):
+    path = _variant(tmp_path, 'dmd_code = "321746008"', 'dmd_code = "321746009"')
+    with pytest.raises(CatalogError, match=r"strengths\[\d+\].*321746009"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_the_loader_rejects_a_loinc_code_with_a_wrong_check_digit(tmp_path, catalog):
+    path = _variant(tmp_path, 'loinc_code = "2823-3"', 'loinc_code = "2823-4"')
+    with pytest.raises(CatalogError, match=r"observation_codes\[potassium\].*2823-4.*mod-10"):
+        load_catalog(path)
