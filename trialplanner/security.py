@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 
 def axes_username(request, credentials):
@@ -54,11 +55,13 @@ class NoStoreMiddleware:
         return response
 
 
-TWO_FACTOR_EXEMPT = ("two_factor_setup", "two_factor_verify", "logout")
-
-
 class TwoFactorMiddleware:
-    """Users with a TOTP device must verify it after logging in; with REQUIRE_2FA everyone must have one."""
+    """Users with a device must verify it after logging in; with REQUIRE_2FA everyone must have one.
+
+    Until then a user with a device reaches only the verify page, and a user without one only
+    the enrolment page (which itself asks for the password again): nothing else, and never the
+    enrolment page while a device exists but is not verified (that was a way round the device).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -66,12 +69,14 @@ class TwoFactorMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not user.is_verified():
-            exempt = {reverse(f"reminders:{name}") for name in TWO_FACTOR_EXEMPT[:2]} | {reverse("logout")}
-            if request.path not in exempt and not request.path.startswith("/static/"):
+            path = request.path
+            if path != reverse("logout") and not path.startswith("/" + settings.STATIC_URL.strip("/") + "/"):
                 from django_otp import user_has_device
 
+                verify = reverse("accounts:two_factor_verify")
                 if user_has_device(user):
-                    return redirect(f"{reverse('reminders:two_factor_verify')}?next={request.path}")
-                if settings.REQUIRE_2FA:
-                    return redirect(reverse("reminders:two_factor_setup"))
+                    if path != verify:
+                        return redirect(f"{verify}?{urlencode({'next': path})}")
+                elif settings.REQUIRE_2FA and path != reverse("accounts:two_factor_setup"):
+                    return redirect(reverse("accounts:two_factor_setup"))
         return self.get_response(request)

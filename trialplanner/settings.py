@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "trialplanner.accounts",
     "trialplanner.catalog",
     "trialplanner.patients",
     "trialplanner.plans",

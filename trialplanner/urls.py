@@ -6,6 +6,8 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from trialplanner.accounts import views as account_views
+
 
 def home(request):
     return redirect("plans:worklist")
@@ -21,13 +23,15 @@ def healthz(request):
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("trialplanner.accounts.urls")),
     path("library/", include("trialplanner.catalog.urls")),
     path("", include("trialplanner.patients.urls")),
     path("", include("trialplanner.plans.urls")),
     path("", include("trialplanner.reminders.urls")),
     path("", include("trialplanner.handouts.urls")),
     path("", include("trialplanner.audit.urls")),
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]

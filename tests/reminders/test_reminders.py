@@ -148,8 +148,39 @@ def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician
 
 def test_the_account_page_shows_the_feed(client, clinician):
     client.force_login(clinician)
-    assert "Create my calendar feed" in client.get(reverse("reminders:account")).content.decode()
+    assert "Create my calendar feed" in client.get(reverse("accounts:account")).content.decode()
     client.post(reverse("reminders:feed_create"))
     client.post(reverse("reminders:feed_create"))
     assert CalendarFeed.objects.filter(user=clinician, revoked_at__isnull=True).count() == 1
-    assert "/calendar/" in client.get(reverse("reminders:account")).content.decode()
+    assert "/calendar/" in client.get(reverse("accounts:account")).content.decode()
+
+
+def test_creating_replacing_and_revoking_a_feed_is_audited(client, clinician):
+    from trialplanner.audit.models import AuditEvent
+
+    client.force_login(clinician)
+    client.post(reverse("reminders:feed_create"))
+    client.post(reverse("reminders:feed_create"))
+    client.post(reverse("reminders:feed_revoke"))
+    client.post(reverse("reminders:feed_revoke"))  # nothing left to revoke: no event
+    details = list(
+        AuditEvent.objects.filter(action="security", object_type="calendar_feed").order_by("id").values_list(
+            "user__username", "detail")
+    )  # fmt: skip
+    assert details == [
+        ("alice", "calendar feed created"),
+        ("alice", "calendar feed replaced"),
+        ("alice", "calendar feed revoked"),
+    ]
+
+
+def test_a_feed_stops_when_two_factor_is_required_and_its_owner_has_no_device(client, clinician, settings):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    feed = CalendarFeed.objects.create(user=clinician)  # made before two-factor became required
+    url = reverse("reminders:feed", args=[feed.token])
+    assert client.get(url).status_code == 200
+    settings.REQUIRE_2FA = True
+    assert client.get(url).status_code == 404
+    TOTPDevice.objects.create(user=clinician, name="phone", confirmed=True)
+    assert client.get(url).status_code == 200

@@ -27,8 +27,10 @@ POST_FORMS = {
                                           "adherence", "qtc_ms", "decision", "notes"]),
     "plans:followup_snooze": ("followup", ["reason"]),
     "plans:followup_missed": ("followup", ["reason"]),
-    "reminders:two_factor_setup": (None, ["token"]),
-    "reminders:two_factor_verify": (None, ["token", "next"]),
+    "accounts:two_factor_setup": (None, ["password", "token"]),
+    "accounts:two_factor_remove": (None, ["remove-password"]),
+    "accounts:recovery_codes_regenerate": (None, ["codes-password"]),
+    "accounts:two_factor_verify": (None, ["token", "next"]),
     "login": (None, ["username", "password"]),
 }  # fmt: skip
 QUERY_PAGES = {

@@ -106,29 +106,28 @@ def test_a_user_with_a_device_must_enter_a_code(client, clinician):
     device = device_for(clinician)
     login(client, "alice", PASSWORD)
     response = client.get(reverse("patients:patient_list"))
-    assert response.status_code == 302 and response["Location"].startswith(reverse("reminders:two_factor_verify"))
-    wrong = client.post(reverse("reminders:two_factor_verify"), {"token": "000000", "next": "/patients/"})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:two_factor_verify"))
+    wrong = client.post(reverse("accounts:two_factor_verify"), {"token": "000000", "next": "/patients/"})
     assert "did not match" in wrong.content.decode()
     # django-otp throttles after a failure; a person would wait a moment before the next try.
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
     token = f"{totp(device.bin_key):06d}"
     assert (
-        client.post(reverse("reminders:two_factor_verify"), {"token": token, "next": "/patients/"})["Location"]
+        client.post(reverse("accounts:two_factor_verify"), {"token": token, "next": "/patients/"})["Location"]
         == "/patients/"
     )
     assert client.get(reverse("patients:patient_list")).status_code == 200
 
 
 def test_require_2fa_sends_users_without_a_device_to_set_one_up(client, clinician, settings):
+    from tests.accounts.conftest import enrol
+
     settings.REQUIRE_2FA = True
     login(client, "alice", PASSWORD)
     response = client.get(reverse("patients:patient_list"))
-    assert response["Location"] == reverse("reminders:two_factor_setup")
-    client.get(reverse("reminders:two_factor_setup"))
-    device = TOTPDevice.objects.get(user=clinician, confirmed=False)
-    client.post(reverse("reminders:two_factor_setup"), {"token": f"{totp(device.bin_key):06d}"})
-    device.refresh_from_db()
-    assert device.confirmed
+    assert response["Location"] == reverse("accounts:two_factor_setup")
+    enrol(client)
+    assert TOTPDevice.objects.get(user=clinician).confirmed
     assert client.get(reverse("patients:patient_list")).status_code == 200
 
 

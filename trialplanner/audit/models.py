@@ -24,6 +24,7 @@ class AuditEvent(models.Model):
         UPDATE = "update", "Changed"
         PRINT = "print", "Printed or downloaded"
         FEED = "feed", "Calendar feed read"
+        SECURITY = "security", "Account security"
 
     at = models.DateTimeField(default=timezone.now, db_index=True, help_text="UTC.")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")

@@ -5,9 +5,6 @@ from trialplanner.reminders import views
 app_name = "reminders"
 
 urlpatterns = [
-    path("account/", views.account, name="account"),
-    path("account/two-factor/", views.two_factor_setup, name="two_factor_setup"),
-    path("account/two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
     path("account/calendar/new/", views.feed_create, name="feed_create"),
     path("account/calendar/revoke/", views.feed_revoke, name="feed_revoke"),
     path("calendar/<str:token>.ics", views.feed, name="feed"),
