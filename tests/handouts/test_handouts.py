@@ -17,13 +17,17 @@ pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 25)
 
 
-def pdf_text(client, plan, **params):
+def pdf_pages(client, plan, **params):
     with time_machine.travel(TODAY, tick=False):
         client.force_login(plan.clinician)
         response = client.get(reverse("handouts:handout_pdf", args=[plan.uuid]), params)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    reader = PdfReader(io.BytesIO(response.content))
-    return "\n".join(page.extract_text() for page in reader.pages), len(reader.pages)
+    return [squash(page.extract_text()) for page in PdfReader(io.BytesIO(response.content)).pages]
+
+
+def pdf_text(client, plan, **params):
+    pages = pdf_pages(client, plan, **params)
+    return "\n".join(pages), len(pages)
 
 
 def squash(text):
@@ -39,7 +43,8 @@ def test_the_english_pdf_has_the_plan(client, active):
         assert dose in flat
     assert "Tue 1 Dec" in flat and "Mon 7 Dec" in flat
     assert "1 tablet of 10 mg" in flat and "5 tablets of 10 mg" in flat
-    assert "Tuesday 29 December 2026" in flat  # first review
+    assert "Tuesday 29 December 2026: First check: how the tablets suit you" in flat
+    assert "You are taking amitriptyline to ease nerve pain." in flat
     assert "Alpha Practice" in flat and "0100 000 0001" in flat
     assert "Plan version 1" in flat and "Check code" in flat
 
@@ -48,8 +53,9 @@ def test_the_spanish_pdf_has_the_same_plan(client, active):
     flat = squash(pdf_text(client, active, lang="es")[0])
     assert "Su plan de amitriptilina" in flat and "el dolor de nervios" in flat
     assert "1 comprimido de 10 mg" in flat and "5 comprimidos de 10 mg" in flat
-    assert "mar 1 Dic" in flat or "mar 1 dic" in flat.lower()
-    assert "29 de diciembre de 2026" in flat.lower()
+    assert "mar 1 dic" in flat and "Dic" not in flat  # Spanish writes months in lower case
+    assert "martes 29 de diciembre de 2026" in flat
+    assert "para aliviar el dolor de nervios" in flat and "ayudar con" not in flat
     assert "Alpha Practice" in flat and "0100 000 0001" in flat
     assert "Plan versión 1" in flat
 
@@ -135,3 +141,34 @@ def test_handouts_are_scoped_and_only_for_active_plans(client, outsider, colleag
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     services.plan_mark_entered_in_error(plan=active, user=colleague, lock_version=active.lock_version, reason="x")
     assert client.get(reverse("handouts:handout", args=[active.uuid])).status_code == 302
+
+
+@pytest.mark.parametrize(("lang", "page_word", "of", "born"), [("en", "Page", "of", "Born 17 May 1960"),
+                                                              ("es", "Página", "de", "Fecha de nacimiento 17 may 1960")])  # fmt: skip
+def test_every_pdf_page_names_the_patient_and_its_number(client, active, lang, page_word, of, born):
+    active.patient.display_name = "Rosa Footer"
+    active.patient.date_of_birth = date(1960, 5, 17)
+    active.patient.save()
+    # Large print runs to several pages, so pages 2+ are checked too.
+    pages = pdf_pages(client, active, lang=lang, size="large")
+    assert len(pages) >= 3
+    code = re.search(r"(?:Check code|Código de control) ([0-9a-f]{10})", pages[0]).group(1)
+    for number, text in enumerate(pages, start=1):
+        assert "Rosa Footer" in text, number
+        assert born in text, number
+        assert f"{page_word} {number} {of} {len(pages)}" in text, number
+        assert code in text and ("Plan version 1" in text or "Plan versión 1" in text), number
+
+
+def test_the_missed_dose_advice_is_to_leave_it_out(client, active):
+    flat = squash(pdf_text(client, active, lang="en")[0])
+    assert "If you forget a dose, leave it out. Take the next dose at the usual time." in flat
+    assert "take it when you remember" not in flat
+
+
+def test_an_appointment_shows_its_time_when_booked(client, active):
+    first = active.followups.order_by("due_date").first()
+    first.appointment_time = "14:30"
+    first.save()
+    flat = squash(pdf_text(client, active, lang="en")[0])
+    assert "Tuesday 29 December 2026, 14:30: First check: how the tablets suit you" in flat

@@ -13,17 +13,28 @@ from trialplanner.plans.models import FollowUp
 
 LANGUAGES = {"en": "English", "es": "Español"}
 
-# What the medicine is for, in the patient's words (the catalog names are for clinicians).
-PLAIN_INDICATIONS = {
-    "peripheral-neuropathic-pain": gettext_lazy("nerve pain"),
-    "postherpetic-neuralgia": gettext_lazy("nerve pain after shingles"),
-    "migraine-prophylaxis": gettext_lazy("fewer migraines"),
-    "tension-type-headache": gettext_lazy("fewer tension headaches"),
-    "fibromyalgia": gettext_lazy("fibromyalgia pain"),
-    "irritable-bowel-syndrome": gettext_lazy("irritable bowel syndrome (IBS)"),
-    "bladder-pain-syndrome": gettext_lazy("bladder pain"),
-    "insomnia": gettext_lazy("sleep problems"),
-    "chronic-low-back-pain": gettext_lazy("long-term back pain"),
+# What the medicine is for, in the patient's words (the catalog names are for clinicians),
+# as the end of "You are taking amitriptyline ...": a purpose reads right in both languages,
+# where "to help with fewer migraines" / "ayudar con: tener menos migrañas" did not.
+PLAIN_PURPOSES = {
+    "peripheral-neuropathic-pain": gettext_lazy("to ease nerve pain"),
+    "postherpetic-neuralgia": gettext_lazy("to ease nerve pain after shingles"),
+    "migraine-prophylaxis": gettext_lazy("to have fewer migraines"),
+    "tension-type-headache": gettext_lazy("to have fewer tension headaches"),
+    "fibromyalgia": gettext_lazy("to ease fibromyalgia pain"),
+    "irritable-bowel-syndrome": gettext_lazy("to ease irritable bowel syndrome (IBS)"),
+    "bladder-pain-syndrome": gettext_lazy("to ease bladder pain"),
+    "insomnia": gettext_lazy("to help you sleep better"),
+    "chronic-low-back-pain": gettext_lazy("to ease long-term back pain"),
+}
+# What each kind of appointment is for, in the patient's words.
+APPOINTMENT_PURPOSES = {
+    FollowUp.Kind.BASELINE: gettext_lazy("Checks before you start"),
+    FollowUp.Kind.FIRST_REVIEW: gettext_lazy("First check: how the tablets suit you"),
+    FollowUp.Kind.AT_TARGET: gettext_lazy("Check when you reach your full dose"),
+    FollowUp.Kind.RESPONSE: gettext_lazy("Decide together if the medicine helps"),
+    FollowUp.Kind.PERIODIC: gettext_lazy("Regular check-up"),
+    FollowUp.Kind.TAPER_REVIEW: gettext_lazy("Check after stopping"),
 }
 PAPERS = {"a4": "A4", "letter": "Letter"}
 WEEK = 7
@@ -97,7 +108,12 @@ def handout_context(plan, *, language, large, paper, today):
     followups = [f for f in plan.followups.all() if f.status in (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)]
     with translation.override(language):
         rows = weekly_rows(plan, steps)
-    upcoming = [f for f in followups if f.effective_date >= today]
+    upcoming = [
+        {"date": f.effective_date, "time": f.appointment_time,
+         "purpose": APPOINTMENT_PURPOSES.get(f.kind, f.get_kind_display())}
+        for f in followups
+        if f.effective_date >= today
+    ]  # fmt: skip
     clinician = plan.clinician
     return {
         "plan": plan,
@@ -105,7 +121,8 @@ def handout_context(plan, *, language, large, paper, today):
         "clinic": plan.patient.clinic,
         "clinician_name": clinician.get_full_name() or clinician.username,
         "measure": plan.indication.outcome_measure,
-        "plain_indication": PLAIN_INDICATIONS.get(plan.indication.slug, plan.indication.name),
+        "purpose": PLAIN_PURPOSES.get(plan.indication.slug)
+        or _("to treat %(condition)s") % {"condition": plan.indication.name},
         "rows": rows,
         "appointments": upcoming,
         "is_taper": plan.kind == plan.Kind.TAPER,

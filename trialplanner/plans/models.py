@@ -185,6 +185,9 @@ class FollowUp(models.Model):
     uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="followups")
     due_date = models.DateField()
+    appointment_time = models.TimeField(
+        null=True, blank=True, help_text="Clinic time of the booked appointment, when one is booked."
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     assess = models.JSONField(default=list, help_text="Catalog monitoring slugs to check at this visit.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DUE)
