@@ -143,8 +143,10 @@ def test_handouts_are_scoped_and_only_for_active_plans(client, outsider, colleag
     assert client.get(reverse("handouts:handout", args=[active.uuid])).status_code == 302
 
 
-@pytest.mark.parametrize(("lang", "page_word", "of", "born"), [("en", "Page", "of", "Born 17 May 1960"),
-                                                              ("es", "Página", "de", "Fecha de nacimiento 17 may 1960")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lang", "page_word", "of", "born"),
+    [("en", "Page", "of", "Born 17 May 1960"), ("es", "Página", "de", "Fecha de nacimiento 17 may 1960")],
+)
 def test_every_pdf_page_names_the_patient_and_its_number(client, active, lang, page_word, of, born):
     active.patient.display_name = "Rosa Footer"
     active.patient.date_of_birth = date(1960, 5, 17)
