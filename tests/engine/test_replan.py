@@ -10,6 +10,7 @@ from trialplanner.engine import (
     EngineInputError,
     MeasureFacts,
     PatientProfile,
+    PlanBlocked,
     PlanOptions,
     StepKind,
     assess_risk,
@@ -66,9 +67,37 @@ def test_step_down_goes_one_step_lower_and_holds(decide):
     assert exc.value.field == "decision"
 
 
-def test_stop_tapers_to_zero(decide):
+def test_stop_tapers_to_zero_starting_one_step_below_the_current_dose(decide):
     draft = decide(Decision.STOP, 30, weeks=20)
-    assert doses(draft) == [30, 20, 10, 5, 0]
+    assert doses(draft) == [20, 10, 5, 0]
+    assert draft.steps[0].start == VISIT  # the first night of the taper is already lower
+
+
+def test_stop_now_ends_the_course_that_day(decide):
+    draft = decide(Decision.STOP_NOW, 50)
+    assert doses(draft) == [0]
+    assert (draft.steps[0].start, draft.steps[0].kind, draft.end_date) == (VISIT, StepKind.STOP, VISIT)
+    assert "without a taper" in draft.adjustments[0].text
+
+
+@pytest.mark.parametrize("decision", [Decision.HOLD, Decision.STEP_DOWN, Decision.STOP, Decision.STOP_NOW])
+def test_a_safer_decision_is_built_even_when_a_critical_card_stands(decide, decision):
+    draft = decide(decision, 30, qtc_ms=520)
+    assert all(step.dose_mg <= 30 for step in draft.steps)
+    if decision in (Decision.HOLD, Decision.STEP_DOWN):
+        assert "qtc-critical" in [card.code for card in draft.cards]  # the finding stays on the plan
+
+
+@pytest.mark.parametrize("decision", [Decision.CONTINUE, Decision.STEP_UP])
+def test_continuing_or_rising_is_refused_while_a_critical_card_stands(decide, decision):
+    with pytest.raises(PlanBlocked):
+        decide(decision, 30, qtc_ms=520)
+
+
+def test_a_qtc_hold_books_the_repeat_ecg_at_the_first_review(decide):
+    draft = decide(Decision.CONTINUE, 10, qtc_ms=480)
+    assert doses(draft) == [10]
+    assert "repeat-ecg-before-rise" in draft.followups[0].assess
 
 
 def test_step_up_is_refused_at_the_ceiling_or_under_a_qtc_hold(decide):

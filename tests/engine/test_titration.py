@@ -95,9 +95,9 @@ def test_a_target_between_steps_ends_with_a_smaller_rise(plan):
     assert plan(indication="fibromyalgia").steps[-1].tablets == (TabletCount(D(25), 1),)
 
 
-def test_the_chosen_tablet_strength_is_used_when_it_fits(plan):
+def test_the_fewest_tablets_win_over_the_chosen_strength(plan):
     draft = plan(target=D(50), tablet=D(25))
-    assert draft.steps[-1].tablets == (TabletCount(D(25), 2),)
+    assert draft.steps[-1].tablets == (TabletCount(D(50), 1),)  # not 2 x 25 mg
     assert draft.steps[0].tablets == (TabletCount(D(10), 1),)
 
 
@@ -166,7 +166,7 @@ def test_response_is_judged_after_a_full_step_at_target(plan):
 @pytest.mark.parametrize(
     "dose, expected",
     [(D(10), ((10, 1),)), (D(20), ((10, 2),)), (D(25), ((25, 1),)), (D(35), ((25, 1), (10, 1))),
-     (D(50), ((50, 1),)), (D(60), ((50, 1), (10, 1))), (D(75), ((50, 1), (25, 1)))],
+     (D(50), ((50, 1),)), (D(60), ((10, 6),)), (D(75), ((25, 3),))],
 )  # fmt: skip
 def test_doses_are_whole_tablets(strengths, dose, expected):
     result = dispense(dose, strengths, preferred_mg=D(10) if dose <= 30 else None)
@@ -179,21 +179,58 @@ def test_a_dose_without_liquid_or_tablets_is_an_error():
         dispense(D(5), (StrengthFacts(Form.TABLET, D(10)),))
 
 
-def test_a_long_course_tapers_every_14_days_to_zero(rulebook, strengths):
+def test_a_long_course_tapers_every_14_days_to_zero_from_one_step_below(rulebook, strengths):
     draft = build_taper(D(30), 12, START, rulebook, strengths)
-    assert doses(draft) == [30, 20, 10, 5, 0]
-    assert [s.start for s in draft.steps] == [START + timedelta(days=14 * i) for i in range(5)]
-    assert draft.steps[3].liquid_ml == D("2.5")
+    assert doses(draft) == [20, 10, 5, 0]
+    assert [s.start for s in draft.steps] == [START + timedelta(days=14 * i) for i in range(4)]
+    assert draft.steps[2].liquid_ml == D("2.5")
     assert draft.steps[-1].kind == StepKind.STOP
     assert draft.followups[0].due == draft.steps[-1].start
 
 
 def test_a_short_course_tapers_weekly(rulebook, strengths):
     draft = build_taper(D(25), 4, START, rulebook, strengths)
-    assert doses(draft) == [25, 20, 10, 5, 0]
+    assert doses(draft) == [20, 10, 5, 0]
     assert draft.steps[1].start == START + timedelta(days=7)
 
 
 def test_without_liquid_the_taper_stops_from_10_mg(rulebook):
     draft = build_taper(D(20), 20, START, rulebook, (StrengthFacts(Form.TABLET, D(10)),))
-    assert doses(draft) == [20, 10, 0]
+    assert doses(draft) == [10, 0]
+
+
+def test_a_taper_from_the_last_step_stops_at_once(rulebook, strengths):
+    draft = build_taper(D(5), 20, START, rulebook, strengths)
+    assert doses(draft) == [0] and draft.steps[0].start == START
+
+
+@pytest.mark.parametrize(
+    "dose, expected",
+    [(D(40), ((10, 4),)), (D(50), ((50, 1),)), (D(70), ((10, 7),)), (D(30), ((10, 3),)), (D(35), ((25, 1), (10, 1)))],
+)  # fmt: skip
+def test_each_step_is_one_strength_in_the_fewest_whole_tablets(strengths, dose, expected):
+    # Reference A.1: one strength, the fewest whole tablets of it; two strengths only when no
+    # single strength makes the dose; whatever strength the clinician prefers.
+    for preferred in (None, D(10), D(25), D(50)):
+        result = dispense(dose, strengths, preferred, D(10))
+        assert tuple((t.strength_mg, t.count) for t in result.tablets) == expected
+
+
+def test_liquid_only_below_10_mg(strengths):
+    assert dispense(D(5), strengths, None, D(10)).liquid_ml == D("2.5")
+    with pytest.raises(EngineInputError) as exc:
+        dispense(D(15), strengths, None, D(10))  # no whole tablets make it, and 15 mg is not below 10
+    assert exc.value.field == "strength_mg"
+
+
+def test_targets_off_the_dose_grid_are_refused_naming_the_allowed_ones(plan):
+    with pytest.raises(EngineInputError) as exc:
+        plan(target=D(47))
+    assert exc.value.field == "target_mg"
+    assert "10, 20, 30, 40, 50, 60, 70, 75 mg" in exc.value.message
+
+
+def test_inactive_strengths_are_refused(plan):
+    with pytest.raises(EngineInputError) as exc:
+        plan(tablet=D(75))
+    assert exc.value.field == "strength_mg" and "10 mg, 25 mg, 50 mg" in exc.value.message

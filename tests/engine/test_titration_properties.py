@@ -17,6 +17,7 @@ from trialplanner.engine import (
     build_plan,
     build_taper,
 )
+from trialplanner.engine.titration import dose_grid
 from trialplanner.engine.types import Alcohol, Phenotype, Sex
 
 DATA = load_file()
@@ -55,8 +56,7 @@ def plan_inputs(draw):
     slug = draw(st.sampled_from(sorted(INDICATIONS)))
     facts, protocol = INDICATIONS[slug]
     start = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
-    grid = range(int(protocol.start_mg), int(protocol.ceiling_mg) + 1, 5)
-    target = draw(st.one_of(st.none(), st.sampled_from([Decimal(v) for v in grid])))
+    target = draw(st.one_of(st.none(), st.sampled_from(dose_grid(protocol))))
     tablet = draw(st.one_of(st.none(), st.sampled_from(TABLETS)))
     days = draw(st.one_of(st.none(), st.integers(14, 35)))
     return draw(profiles), facts, protocol, start, target, tablet, days
@@ -85,6 +85,10 @@ def test_plan_invariants(inputs):
         assert all(t.count > 0 for t in step.tablets)
         if step.liquid_ml is None:
             assert step.tablets
+        else:
+            assert step.dose_mg < RULES.param("liquid_below_mg")  # liquid only below 10 mg
+        if any(step.dose_mg % t == 0 for t in TABLETS):
+            assert len(step.tablets) == 1  # one strength whenever one strength makes the dose
         if previous is not None:
             assert step.start == previous.end + timedelta(days=1)  # contiguous
             assert Decimal(0) < step.dose_mg - previous.dose_mg <= protocol.step_mg  # rises by at most a step
@@ -114,12 +118,30 @@ def test_plans_are_deterministic(inputs):
 def test_taper_invariants(current, weeks, start, tablet):
     draft = build_taper(current, weeks, start, RULES, STRENGTHS, tablet)
     steps = draft.steps
-    assert steps[0].dose_mg == current
+    assert steps[0].dose_mg < current  # the first taper step is already lower (or the stop)
     assert steps[-1].dose_mg == 0 and steps[-1].kind == StepKind.STOP
     for earlier, later in zip(steps, steps[1:], strict=False):
         assert later.dose_mg < earlier.dose_mg
         assert later.start == earlier.end + timedelta(days=1)
     for step in steps:
         assert step.dispense.dose_mg == step.dose_mg
+        if step.dose_mg and any(step.dose_mg % t == 0 for t in TABLETS):
+            assert len(step.tablets) == 1  # one strength whenever one strength makes the dose
+        assert step.liquid_ml is None or step.dose_mg < 10  # liquid only below 10 mg
     assert draft == build_taper(current, weeks, start, RULES, STRENGTHS, tablet)
     assert all(draft.start_date <= f.due <= draft.end_date for f in draft.followups)
+
+
+@fast
+@given(st.sampled_from(sorted(INDICATIONS)), st.decimals(min_value=1, max_value=200, places=1))
+def test_targets_off_the_grid_are_always_refused(slug, target):
+    facts, protocol = INDICATIONS[slug]
+    assume(target not in dose_grid(protocol))
+    assessment = assess_risk(PatientProfile(age=30, sex=Sex.FEMALE), facts, protocol, RULES, date(2027, 1, 4))
+    options = PlanOptions(strengths=STRENGTHS, target_mg=target)
+    try:
+        build_plan(protocol, assessment, date(2027, 1, 4), options, RULES)
+    except EngineInputError as exc:
+        assert exc.field == "target_mg"
+    else:
+        raise AssertionError(f"{target} mg was accepted as a target")

@@ -117,3 +117,23 @@ def test_the_output_matches_the_saved_plan_from_the_same_inputs(tmp_path, patien
         (f.due_date.isoformat(), f.kind, f.assess) for f in plan.followups.all()
     ]
     assert result["adjustments"] == plan.adjustments
+
+
+@pytest.mark.parametrize("strength", [5, 12.5, 75])
+def test_an_inactive_strength_is_refused_naming_the_active_ones(tmp_path, strength):
+    with pytest.raises(CommandError) as exc:
+        run(tmp_path, request(options={"target_mg": 30, "strength_mg": strength}))
+    assert str(exc.value).startswith("options.strength_mg: ")
+    assert "use one of 10 mg, 25 mg, 50 mg" in str(exc.value)
+
+
+def test_a_target_off_the_dose_grid_is_refused_naming_the_allowed_ones(tmp_path):
+    with pytest.raises(CommandError) as exc:
+        run(tmp_path, request(options={"target_mg": 47}))
+    allowed = "10, 20, 30, 40, 50, 60, 70, 75 mg"
+    assert str(exc.value) == f"options.target_mg: must be a dose on the protocol's grid: {allowed}"
+
+
+def test_each_step_is_prescribable_in_one_strength(tmp_path):
+    result = run(tmp_path, request(options={"target_mg": 50}))
+    assert result["steps"][-1]["tablets"] == [{"strength_mg": "50", "count": 1}]

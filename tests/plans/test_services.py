@@ -124,7 +124,7 @@ def test_a_failure_mid_save_leaves_no_partial_plan(young_patient, indication, cl
     assert not Plan.objects.exists() and not Step.objects.exists()
 
 
-def test_stopping_creates_a_taper_from_the_current_dose(young_patient, indication, clinician, with_profile):
+def test_stopping_tapers_from_one_step_below_the_current_dose(young_patient, indication, clinician, with_profile):
     with_profile(young_patient)
     plan = activate(create(young_patient, indication, clinician), clinician)
     stop_day = START + timedelta(days=15)  # third week: 30 mg
@@ -133,7 +133,8 @@ def test_stopping_creates_a_taper_from_the_current_dose(young_patient, indicatio
     plan.refresh_from_db()
     assert plan.status == "stopped" and plan.end_reason == "Side effects"
     assert (taper.kind, taper.status, taper.series, taper.version) == ("taper", "active", plan.series, 2)
-    assert [s.dose_mg for s in taper.steps.all()] == [30, 20, 10, 5, 0]
+    assert [s.dose_mg for s in taper.steps.all()] == [20, 10, 5, 0]  # the first night of the taper is lower
+    assert taper.steps.all()[0].start_date == stop_day
     assert taper.steps.all()[1].start_date == stop_day + timedelta(days=7)  # under 8 weeks: weekly
     assert not plan.followups.filter(status="due").exists()
 

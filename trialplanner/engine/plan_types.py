@@ -128,6 +128,7 @@ class Decision(StrEnum):
     HOLD = "hold"
     STEP_DOWN = "step_down"
     STOP = "stop"
+    STOP_NOW = "stop_now"
 
 
 @dataclass(frozen=True)

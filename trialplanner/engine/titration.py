@@ -8,7 +8,6 @@ import calendar
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
-from itertools import product
 
 from trialplanner.engine import risk
 from trialplanner.engine.errors import EngineInputError, PlanBlocked
@@ -37,6 +36,7 @@ ADHERENCE = "review-adherence"
 PERIODIC_REVIEW = "periodic-review"
 LYING_STANDING_BP_REVIEW = "lying-standing-bp-review"
 SODIUM_DOSE_CHANGE = "sodium-dose-change"
+REPEAT_ECG_BEFORE_RISE = "repeat-ecg-before-rise"
 REVIEW_KEYS = (OUTCOME, SIDE_EFFECTS, RED_FLAGS, ADHERENCE)
 # What a risk finding adds to every review during titration.
 REVIEW_EXTRAS = {
@@ -62,39 +62,69 @@ def mg(value: Decimal) -> str:
 # --- doses as tablets or liquid ---------------------------------------------------------
 
 
-def dispense(dose: Decimal, strengths, preferred_mg: Decimal | None = None) -> Dispense:
-    """Whole tablets of the preferred strength, else the fewest whole tablets, else liquid."""
+def dispense(
+    dose: Decimal, strengths, preferred_mg: Decimal | None = None, liquid_below_mg: Decimal | None = None
+) -> Dispense:
+    """One strength, the fewest whole tablets of it; two strengths only when no single one makes
+    the dose; liquid only below `liquid_below_mg` (reference A.1, S1 S3)."""
     if dose == 0:
         return Dispense()
     tablets = sorted({s.amount_mg for s in strengths if s.form is Form.TABLET}, reverse=True)
-    if preferred_mg in tablets and dose % preferred_mg == 0:
-        return Dispense(tablets=(TabletCount(preferred_mg, int(dose / preferred_mg)),))
+    single = [(dose / t, t != preferred_mg, -t) for t in tablets if dose % t == 0]
+    if single:
+        count, _, negative_strength = min(single)
+        return Dispense(tablets=(TabletCount(-negative_strength, int(count)),))
     combination = _fewest_tablets(dose, tablets, preferred_mg)
     if combination:
         return Dispense(tablets=combination)
     liquids = sorted(
         (s for s in strengths if s.form is Form.ORAL_SOLUTION), key=lambda s: s.amount_mg / s.per_volume_ml
     )
-    if liquids:
+    if liquids and (liquid_below_mg is None or dose < liquid_below_mg):
         liquid = liquids[0]
         return Dispense(liquid_ml=dose * liquid.per_volume_ml / liquid.amount_mg, liquid_strength=liquid)
     raise EngineInputError("strength_mg", f"{mg(dose)} cannot be made from whole tablets of the available strengths")
 
 
 def _fewest_tablets(dose, tablets, preferred_mg):
+    """The fewest tablets of exactly two strengths that make the dose, or ()."""
     best = None
-    limits = [int(dose // t) for t in tablets]
-    for counts in product(*(range(limit + 1) for limit in limits)):
-        if sum(c * t for c, t in zip(counts, tablets, strict=True)) != dose:
-            continue
-        # Fewest tablets; on a tie, more of the preferred strength.
-        preferred_count = sum(c for c, t in zip(counts, tablets, strict=True) if t == preferred_mg)
-        key = (sum(counts), -preferred_count)
-        if best is None or key < best[0]:
-            best = (key, counts)
+    for high, low in ((a, b) for i, a in enumerate(tablets) for b in tablets[i + 1 :]):
+        for high_count in range(1, int(dose // high) + 1):
+            rest = dose - high * high_count
+            if rest <= 0 or rest % low:
+                continue
+            low_count = int(rest / low)
+            preferred_count = (high_count if high == preferred_mg else 0) + (low_count if low == preferred_mg else 0)
+            key = (high_count + low_count, -preferred_count)
+            if best is None or key < best[0]:
+                best = (key, ((high, high_count), (low, low_count)))
     if best is None:
         return ()
-    return tuple(TabletCount(t, c) for t, c in zip(tablets, best[1], strict=True) if c)
+    return tuple(TabletCount(t, c) for t, c in best[1])
+
+
+def dose_grid(protocol: ProtocolFacts) -> tuple[Decimal, ...]:
+    """Doses a plan may aim for: the start doses, each multiple of the step up to the ceiling,
+    the usual target and the ceiling (reference A.1: targets lie on the protocol's dose grid)."""
+    values = {protocol.start_mg, protocol.older_start_mg, protocol.frail_start_mg, protocol.default_target_mg}
+    values.add(protocol.ceiling_mg)
+    dose = protocol.step_mg
+    while dose <= protocol.ceiling_mg:
+        values.add(dose)
+        dose += protocol.step_mg
+    return tuple(sorted(values))
+
+
+def _check_strength(options):
+    if options.tablet_strength_mg is None:
+        return
+    active = sorted({s.amount_mg for s in options.strengths if s.form is Form.TABLET})
+    if options.tablet_strength_mg not in active:
+        listed = ", ".join(mg(a) for a in active)
+        raise EngineInputError(
+            "strength_mg", f"{mg(options.tablet_strength_mg)} is not an active tablet strength; use one of {listed}"
+        )
 
 
 # --- titration ----------------------------------------------------------------------------
@@ -112,6 +142,12 @@ def build_plan(
         raise PlanBlocked(assessment.critical_cards)
     if assessment.earliest_start and start_date < assessment.earliest_start:
         raise EngineInputError("start_date", f"must be on or after {assessment.earliest_start.isoformat()}")
+    return _build(protocol, assessment, start_date, options, rules)
+
+
+def _build(protocol, assessment, start_date, options, rules, *, replanned=False):
+    """build_plan without the blocking checks: a safer decision at a visit still needs a plan."""
+    _check_strength(options)
     adjustments = []
     if options.from_mg is not None:
         start_mg = Decimal(options.from_mg)
@@ -129,6 +165,9 @@ def build_plan(
         raise EngineInputError("target_mg", f"must not be above the ceiling of {mg(protocol.ceiling_mg)}")
     if target < start_mg:
         raise EngineInputError("target_mg", f"must be at least the start dose of {mg(start_mg)}")
+    if options.from_mg is None and options.target_mg is not None and target not in dose_grid(protocol):
+        allowed = ", ".join(f"{d.normalize():f}" for d in dose_grid(protocol) if start_mg <= d)
+        raise EngineInputError("target_mg", f"must be a dose on the protocol's grid: {allowed} mg")
     if target != protocol.default_target_mg and not options.hold:
         text = f"Planned target {mg(target)}, chosen by the clinician (usual target {mg(protocol.default_target_mg)})."
         adjustments.append(Adjustment("target", text))
@@ -163,10 +202,19 @@ def build_plan(
     )
     end_date = max(add_months(start_date, MONTHS_IN_FIRST_YEAR) - timedelta(days=1), response_date)
     held = options.hold or (assessment.hold_at_start and target > start_mg)
-    steps = _steps(doses, start_date, days, end_date, options, hold=held)
+    steps = _steps(doses, start_date, days, end_date, options, rules, hold=held)
+    # A QTc hold books the repeat ECG at the first review: no rise until it is below the threshold.
+    first_extra = ()
+    if assessment.hold_at_start and risk.REPEAT_ECG in assessment.monitoring:
+        first_extra += (REPEAT_ECG_BEFORE_RISE,)
+    if options.from_mg is not None:
+        # Re-planned at a visit: checks still outstanding join the next review instead of a
+        # same-day baseline visit the clinician has just held.
+        first_extra = (*assessment.baseline_checks, *first_extra)
+        assessment = replace(assessment, baseline_checks=())
     followups = _followups(
         assessment, rules, start_date, end_date, start_date + timedelta(days=first_review_days),
-        target_date if len(doses) > 1 else None, response_date,
+        target_date if len(doses) > 1 else None, response_date, first_extra,
     )  # fmt: skip
     return PlanDraft(
         start_date=start_date,
@@ -215,7 +263,11 @@ def _titration_doses(start_mg, target, step_mg):
     return doses
 
 
-def _steps(doses, start_date, days, end_date, options, hold=False):
+def liquid_below(rules):
+    return rules.param("liquid_below_mg")
+
+
+def _steps(doses, start_date, days, end_date, options, rules, hold=False):
     steps = []
     for number, dose in enumerate(doses, start=1):
         first = start_date + timedelta(days=days * (number - 1))
@@ -226,7 +278,7 @@ def _steps(doses, start_date, days, end_date, options, hold=False):
             kind = StepKind.TARGET
         else:
             kind = StepKind.TITRATION
-        step_dispense = dispense(dose, options.strengths, options.tablet_strength_mg)
+        step_dispense = dispense(dose, options.strengths, options.tablet_strength_mg, liquid_below(rules))
         steps.append(Step(number, first, last, dose, step_dispense, kind))
     return tuple(steps)
 
@@ -238,7 +290,7 @@ def _review_keys(assessment, *extra):
     return tuple(dict.fromkeys(keys))
 
 
-def _followups(assessment, rules, start_date, end_date, first_review, target_date, response_date):
+def _followups(assessment, rules, start_date, end_date, first_review, target_date, response_date, first_extra=()):
     repeat_ecg = risk.REPEAT_ECG if risk.REPEAT_ECG in assessment.monitoring else None
     visits = []
     if assessment.baseline_checks:
@@ -246,7 +298,7 @@ def _followups(assessment, rules, start_date, end_date, first_review, target_dat
     at_target_in_first = target_date is not None and target_date <= first_review
     visits.append(
         FollowUp(first_review, FollowUpKind.FIRST_REVIEW,
-                 _review_keys(assessment, repeat_ecg if at_target_in_first else None))
+                 _review_keys(assessment, *first_extra, repeat_ecg if at_target_in_first else None))
     )  # fmt: skip
     if target_date is not None and not at_target_in_first:
         visits.append(FollowUp(target_date, FollowUpKind.AT_TARGET, _review_keys(assessment, repeat_ecg)))
@@ -273,6 +325,14 @@ def _merge_same_day(visits):
 # --- taper ----------------------------------------------------------------------------------
 
 
+def one_step_below(current_mg: Decimal, step: Decimal, last: Decimal | None) -> Decimal:
+    """The next taper dose: the step grid below, then the last (liquid) step, then zero."""
+    below = ((current_mg / step).to_integral_value(rounding=ROUND_CEILING) - 1) * step
+    if below <= 0:
+        below = last if last is not None and current_mg > last else Decimal(0)
+    return below
+
+
 def build_taper(
     current_mg: Decimal,
     weeks_on_drug: int,
@@ -281,37 +341,35 @@ def build_taper(
     strengths: tuple[StrengthFacts, ...],
     tablet_strength_mg: Decimal | None = None,
 ) -> PlanDraft:
-    """Reduce to zero by the taper step, faster after a short course (reference A.1, S45, S52)."""
+    """Reduce to zero by the taper step from one step below the current dose, faster after a short
+    course (reference A.1, S45, S52)."""
     if current_mg <= 0:
         raise EngineInputError("current_mg", "must be above zero to taper")
     if weeks_on_drug < 0:
         raise EngineInputError("weeks_on_drug", "must not be negative")
     step = rules.param("taper_step_mg")
-    last = rules.param("taper_last_step_mg")
+    has_liquid = any(s.form is Form.ORAL_SOLUTION for s in strengths)
+    last = rules.param("taper_last_step_mg") if has_liquid else None
     short_course = weeks_on_drug < rules.int_param("taper_short_course_weeks")
     days = rules.int_param("taper_short_interval_days" if short_course else "taper_interval_days")
-    has_liquid = any(s.form is Form.ORAL_SOLUTION for s in strengths)
-    doses = [current_mg]
+    doses = [one_step_below(current_mg, step, last)]
     while doses[-1] > 0:
-        below = ((doses[-1] / step).to_integral_value(rounding=ROUND_CEILING) - 1) * step
-        if below <= 0:
-            below = last if has_liquid and doses[-1] > last else Decimal(0)
-        doses.append(below)
+        doses.append(one_step_below(doses[-1], step, last))
     steps = []
     for number, dose in enumerate(doses[:-1], start=1):
         first = start_date + timedelta(days=days * (number - 1))
         steps.append(
             Step(number, first, first + timedelta(days=days - 1), dose,
-                 dispense(dose, strengths, tablet_strength_mg), StepKind.TAPER)
+                 dispense(dose, strengths, tablet_strength_mg, liquid_below(rules)), StepKind.TAPER)
         )  # fmt: skip
-    stop_date = steps[-1].end + timedelta(days=1)
+    stop_date = steps[-1].end + timedelta(days=1) if steps else start_date
     steps.append(Step(len(steps) + 1, stop_date, stop_date, Decimal(0), Dispense(), StepKind.STOP))
     reason = "treated for less than" if short_course else "treated for at least"
     adjustments = (
         Adjustment(
             "taper",
-            f"Reduce by {mg(step)} every {days} days ({reason} {rules.int_param('taper_short_course_weeks')} weeks); "
-            "slow down if withdrawal symptoms appear.",
+            f"Reduce from {mg(current_mg)} by {mg(step)} every {days} days, starting one step lower "
+            f"({reason} {rules.int_param('taper_short_course_weeks')} weeks); slow down if withdrawal symptoms appear.",
         ),
     )
     followups = (FollowUp(stop_date, FollowUpKind.TAPER_REVIEW, (SIDE_EFFECTS, OUTCOME, risk.MOOD)),)
@@ -333,7 +391,32 @@ def build_taper(
     )
 
 
+def build_stop_now(
+    current_mg: Decimal, on: date, *, reason: str, followups: tuple[FollowUp, ...] = (), cards=()
+) -> PlanDraft:
+    """End the course on `on` without a taper (reference A.3: critical visit findings)."""
+    end = max([on, *(f.due for f in followups)])
+    return PlanDraft(
+        start_date=on,
+        end_date=end,
+        start_mg=current_mg,
+        target_mg=Decimal(0),
+        ceiling_mg=current_mg,
+        days_per_step=1,
+        target_date=on,
+        response_date=on,
+        supply_limit_days=None,
+        steps=(Step(1, on, on, Decimal(0), Dispense(), StepKind.STOP),),
+        followups=tuple(sorted(followups, key=lambda f: f.due)),
+        adjustments=(Adjustment("stop-now", f"Stopped at once from {mg(current_mg)} without a taper: {reason}"),),
+        cards=tuple(cards),
+        monitoring=(),
+    )
+
+
 # --- re-planning from a visit -----------------------------------------------------------------
+
+SAFER_DECISIONS = frozenset({Decision.HOLD, Decision.STEP_DOWN, Decision.STOP, Decision.STOP_NOW})
 
 
 def replan(
@@ -348,10 +431,15 @@ def replan(
     rules: RuleBook,
     weeks_on_drug: int,
 ) -> PlanDraft:
-    """Re-plan from a visit on `on`: continue, step up, hold, step down, or stop (taper)."""
+    """Re-plan from a visit on `on`. A safer decision (hold, step down, stop) is built whatever
+    the cards say (reference A.3); continuing or rising is refused while a critical card stands."""
     if decision is Decision.STOP:
         return build_taper(current_mg, weeks_on_drug, on, rules, options.strengths, options.tablet_strength_mg)
+    if decision is Decision.STOP_NOW:
+        return build_stop_now(current_mg, on, reason="decided at the visit.", cards=assessment.cards)
     step = protocol.step_mg
+    if decision in (Decision.STEP_UP, Decision.CONTINUE) and assessment.blocked:
+        raise PlanBlocked(assessment.critical_cards)
     if decision is Decision.STEP_UP:
         if current_mg >= protocol.ceiling_mg:
             raise EngineInputError("decision", f"already at the ceiling of {mg(protocol.ceiling_mg)}")
@@ -364,13 +452,11 @@ def replan(
         target = max(target_mg, current_mg)
         return build_plan(protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=target), rules)
     if decision is Decision.HOLD:
-        return build_plan(
+        return _build(
             protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=current_mg, hold=True), rules
         )
     # Step down: the step grid below, or the frail start as the last rung before stopping.
-    below = ((current_mg / step).to_integral_value(rounding=ROUND_CEILING) - 1) * step
-    if below <= 0:
-        below = protocol.frail_start_mg if protocol.frail_start_mg < current_mg else Decimal(0)
+    below = one_step_below(current_mg, step, protocol.frail_start_mg)
     if below <= 0:
         raise EngineInputError("decision", f"{mg(current_mg)} is already the lowest dose; choose stop instead")
-    return build_plan(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules)
+    return _build(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules)

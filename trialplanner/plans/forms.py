@@ -4,8 +4,10 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
+from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
+from trialplanner.engine.titration import dose_grid
 from trialplanner.patients.forms import DateInput
 from trialplanner.plans.models import FollowUp, Visit
 
@@ -30,14 +32,9 @@ def add_engine_error(form, exc):
 
 
 def target_choices(protocol):
-    """Doses a clinician may plan up to: the step grid from start to ceiling, plus the usual target."""
-    values = set()
-    dose = protocol.start_mg
-    while dose <= protocol.ceiling_mg:
-        values.add(dose)
-        dose += protocol.step_mg
-    values |= {protocol.default_target_mg, protocol.ceiling_mg}
-    return [(f"{v.normalize():f}", _label(v, protocol)) for v in sorted(values)]
+    """Doses a clinician may plan up to: the protocol's dose grid from the start dose up."""
+    grid = dose_grid(catalog_selectors.protocol_facts(protocol))
+    return [(f"{v.normalize():f}", _label(v, protocol)) for v in grid if v >= protocol.start_mg]
 
 
 def _label(value, protocol):
@@ -61,7 +58,8 @@ class PlanForm(forms.Form):
     )  # fmt: skip
     tablet_strength_mg = forms.TypedChoiceField(
         label="Tablet strength", coerce=Decimal,
-        help_text="Used wherever the dose is a whole number of these tablets; 5 mg doses are given as liquid.",
+        help_text="Preferred strength. Each step uses one strength in the fewest whole tablets (50 mg is one "
+        "50 mg tablet); doses below 10 mg are given as liquid.",
     )  # fmt: skip
     days_per_step = forms.IntegerField(
         label="Days per step", required=False, min_value=1, max_value=90,
