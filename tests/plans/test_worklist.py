@@ -169,8 +169,15 @@ def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinic
 
 
 def test_worklist_filters(client, clinician, colleague, london_plan, indication):
+    from trialplanner.patients.models import Patient
+
     mine = due(london_plan, date(2026, 6, 10))
-    other = make_plan(london_plan.patient, colleague, indication)
+    # The colleague's plan is for another patient: one patient has one active course at a time.
+    theirs_patient = Patient.objects.create(
+        clinic=london_plan.patient.clinic, display_name="Second Patient", date_of_birth=date(1970, 1, 1), sex="male",
+        created_by=colleague,
+    )  # fmt: skip
+    other = make_plan(theirs_patient, colleague, indication)
     theirs = due(other, date(2026, 6, 10), kind=FollowUp.Kind.PERIODIC)
     client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from tests.plans.test_worklist import due, make_plan
+from trialplanner.patients.models import Patient
 from trialplanner.plans.models import FollowUp
 from trialplanner.reminders.models import CalendarFeed, ReminderSent
 
@@ -34,7 +35,12 @@ def test_one_digest_per_clinician_per_day(plan, clinician, colleague, indication
     due(plan, date(2026, 6, 9))  # overdue
     due(plan, date(2026, 6, 10))  # today
     due(plan, date(2026, 6, 20))  # later: not in the digest
-    their = make_plan(plan.patient, colleague, indication)
+    # The colleague's plan is for another patient: one patient has one active course at a time.
+    their_patient = Patient.objects.create(
+        clinic=plan.patient.clinic, display_name="Second Patient", date_of_birth=date(1970, 1, 1), sex="male",
+        created_by=colleague,
+    )  # fmt: skip
+    their = make_plan(their_patient, colleague, indication)
     due(their, date(2026, 6, 10))
     first = sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
     assert "2 sent" in first

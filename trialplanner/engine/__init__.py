@@ -6,8 +6,10 @@ Public entry points:
     build_taper(current_mg, weeks_on_drug, start_date, rules, strengths) -> PlanDraft
     replan(decision, ...) -> PlanDraft            re-planning from a visit decision
     judge_response(measure, baseline, current) -> ResponseJudgement
+    with_active_course(assessment, rules, active_course) -> Assessment   duplicate-therapy card
 """
 
+from trialplanner.engine.courses import with_active_course
 from trialplanner.engine.errors import EngineError, EngineInputError, PlanBlocked
 from trialplanner.engine.plan_types import (
     Adjustment,
@@ -81,4 +83,5 @@ __all__ = [
     "SourceRef",
     "StartDose",
     "assess_risk",
+    "with_active_course",
 ]

@@ -33,6 +33,11 @@ class Plan(models.Model):
     series = models.UUIDField(default=uuid4, editable=False, help_text="Shared by every version of one plan.")
     version = models.PositiveIntegerField(default=1)
     previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    built_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The active version this one was built from (none for a new plan): a draft may be "
+        "activated only while that version is still the current one.",
+    )  # fmt: skip
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="plans")
     indication = models.ForeignKey("catalog.Indication", on_delete=models.PROTECT, related_name="+")
     risk_profile = models.ForeignKey(
@@ -78,6 +83,10 @@ class Plan(models.Model):
             models.UniqueConstraint(fields=["series", "version"], name="plan_unique_series_version"),
             models.UniqueConstraint(
                 fields=["series"], condition=Q(status="active"), name="plan_one_active_version_per_series"
+            ),
+            # One amitriptyline course at a time (duplicate therapy): a taper counts, it is a course too.
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status="active"), name="plan_one_active_per_patient"
             ),
             models.CheckConstraint(condition=Q(target_mg__lte=F("ceiling_mg")), name="plan_target_lte_ceiling"),
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="plan_end_after_start"),

@@ -1,7 +1,11 @@
 """Reads for plan pages: the saved plan with its steps, follow-ups and names."""
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from trialplanner import engine
+from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import MonitoringItem
 from trialplanner.engine import dosetext
 from trialplanner.patients import selectors as patient_selectors
@@ -38,7 +42,60 @@ def series_versions(plan):
 def current_assessment(plan):
     """The risk assessment as it stands now, for activating a draft."""
     profile = patient_selectors.current_profile(plan.patient)
-    return patient_selectors.assess(plan.patient, profile, plan.indication, plan.start_date)
+    return assess_course(plan.patient, profile, plan.indication, plan.start_date, series=plan.series)
+
+
+def active_course(patient, *, exclude_series=None) -> Plan | None:
+    """The patient's active plan (titration or taper) outside `exclude_series`: the course a new one would duplicate."""
+    plans = Plan.objects.filter(patient=patient, status=Plan.Status.ACTIVE).select_related("indication")
+    if exclude_series is not None:
+        plans = plans.exclude(series=exclude_series)
+    return plans.first()
+
+
+def course_label(plan) -> str:
+    kind = "taper" if plan.kind == Plan.Kind.TAPER else "plan"
+    return f"{plan.indication.name} {kind}, version {plan.version}, from {plan.start_date.day} {plan.start_date:%b %Y}"
+
+
+def assess_course(patient, profile, indication, on: date, *, series=None) -> engine.Assessment:
+    """The risk assessment plus the duplicate-therapy card when another course (not `series`) is active."""
+    assessment = patient_selectors.assess(patient, profile, indication, on)
+    other = active_course(patient, exclude_series=series)
+    if other is None:
+        return assessment
+    return engine.with_active_course(assessment, catalog.rulebook(), course_label(other))
+
+
+@dataclass(frozen=True)
+class StaleDraft:
+    """Why a draft may no longer be activated, and the version that is current now (to link to)."""
+
+    message: str
+    current: Plan
+
+
+def stale_draft(plan) -> StaleDraft | None:
+    """A draft is stale once the version it was built from is no longer the series' current one."""
+    if plan.status != Plan.Status.DRAFT:
+        return None
+    versions = Plan.objects.filter(series=plan.series).exclude(pk=plan.pk)
+    current = versions.filter(status=Plan.Status.ACTIVE).first()
+    if current is not None and current.pk == plan.built_from_id:
+        return None
+    if current is None and plan.built_from_id is None and not versions.filter(activated_at__isnull=False).exists():
+        return None  # a new plan, or a revision of one never activated
+    latest = current or versions.order_by("-version").first()
+    built = f"version {plan.built_from.version}" if plan.built_from_id else "a plan that was never active"
+    if current is not None:
+        now = f"version {current.version} is the current one now"
+    else:
+        now = f"the plan is now {latest.get_status_display().lower()} (version {latest.version})"
+    message = (
+        f"This draft was built from {built}, but {now}. It cannot be activated: "
+        f"open version {latest.version} and revise it, so nothing recorded since is lost."
+    )
+    return StaleDraft(message=message, current=latest)
 
 
 def plans_for_patient(patient):

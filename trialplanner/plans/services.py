@@ -14,7 +14,9 @@ from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Strength
 from trialplanner.patients import selectors as patient_selectors
+from trialplanner.patients.models import Patient
 from trialplanner.patients.services import risk_profile_create
+from trialplanner.plans import selectors
 from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit, finding_key
 
 OPEN_FOLLOWUP = FollowUp.OPEN
@@ -26,6 +28,14 @@ class PlanError(Exception):
 
 class PlanConflict(PlanError):
     pass
+
+
+class StaleDraft(PlanError):
+    """The draft was built from a version that is no longer current; `current` is the one to open."""
+
+    def __init__(self, stale: selectors.StaleDraft):
+        self.current = stale.current
+        super().__init__(stale.message)
 
 
 class AcknowledgementRequired(PlanError):
@@ -56,7 +66,7 @@ def plan_options(*, target_mg=None, tablet_strength_mg=None, days_per_step=None)
 def plan_preview(*, patient, indication, start_date: date, **options):
     """Assess and build without writing: (assessment, draft); draft is None when blocked."""
     profile = patient_selectors.current_profile(patient)
-    assessment = patient_selectors.assess(patient, profile, indication, start_date)
+    assessment = selectors.assess_course(patient, profile, indication, start_date)
     if assessment.blocked:
         return assessment, None
     draft = engine.build_plan(
@@ -141,7 +151,7 @@ def _protocol_snapshot(protocol):
 
 
 def _save(*, patient, indication, user, draft, assessment, profile, options, kind, series=None, previous=None,
-          status=Plan.Status.DRAFT, start_date) -> Plan:  # fmt: skip
+          status=Plan.Status.DRAFT, start_date, built_from=None) -> Plan:  # fmt: skip
     version = 1
     if series is not None:
         version = (Plan.objects.filter(series=series).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -154,6 +164,7 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
         status=status,
         version=version,
         previous=previous,
+        built_from=built_from,
         start_date=draft.start_date,
         end_date=draft.end_date,
         start_mg=draft.start_mg,
@@ -208,6 +219,12 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
     return plan
 
 
+def _lock_patient(patient_id):
+    """Queue lifecycle actions on one patient's plans (a row lock, held to the end of the transaction),
+    so that of two racing actions the second sees what the first did. Always taken first."""
+    list(Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
+
+
 def _lock(plan, lock_version):
     """Optimistic lock: fail if someone changed the plan since the form was shown."""
     updated = Plan.objects.filter(pk=plan.pk, lock_version=lock_version).update(lock_version=F("lock_version") + 1)
@@ -231,7 +248,9 @@ def _close_followups(plan, user, after=None):
 def _end(plan, user, status, reason=""):
     plan.status = status
     plan.ended_by, plan.ended_at, plan.end_reason = user, timezone.now(), reason
-    plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason"])
+    plan.lock_version = F("lock_version") + 1  # a form shown before this is stale
+    plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason", "lock_version"])
+    plan.refresh_from_db(fields=["lock_version"])
     plan.followups.refresh_worklist()
     audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"version {plan.version} now {status}")
 
@@ -243,9 +262,10 @@ def _end(plan, user, status, reason=""):
 def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet_strength_mg=None,
                 days_per_step=None) -> Plan:  # fmt: skip
     """Build a draft plan through the engine; raises engine errors instead of saving a bad plan."""
+    _lock_patient(patient.pk)
     options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
     profile = patient_selectors.current_profile(patient)
-    assessment = patient_selectors.assess(patient, profile, indication, start_date)
+    assessment = selectors.assess_course(patient, profile, indication, start_date)
     draft = engine.build_plan(
         catalog.protocol_facts(indication.protocol), assessment, start_date, options, catalog.rulebook()
     )
@@ -257,14 +277,17 @@ def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet
 
 @transaction.atomic
 def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
-    """Activate a draft: refused while a critical card stands or a warning lacks a reason."""
+    """Activate a draft: refused while a critical card stands, a warning lacks a reason, or the version
+    it was built from is no longer the current one."""
+    _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if plan.status != Plan.Status.DRAFT:
         raise PlanError(f"Only a draft can be activated; this version is {plan.get_status_display().lower()}.")
+    _require_fresh(plan)
     profile = patient_selectors.current_profile(plan.patient)
     if (profile.pk if profile else None) != plan.risk_profile_id:
         raise PlanError("The risk profile changed after this draft was built. Revise the draft to rebuild it.")
-    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, plan.start_date)
+    assessment = selectors.assess_course(plan.patient, profile, plan.indication, plan.start_date, series=plan.series)
     if assessment.blocked:
         raise engine.PlanBlocked(assessment.critical_cards)
     missing = [c for c in assessment.warning_cards if not (reasons.get(c.code) or "").strip()]
@@ -296,12 +319,14 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
 def plan_revise(*, plan, user, lock_version, start_date, target_mg=None, tablet_strength_mg=None,
                 days_per_step=None) -> Plan:  # fmt: skip
     """Make a new draft version from new choices; the revised version is kept as it was."""
+    _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if not plan.is_open or plan.kind != Plan.Kind.TITRATION:
         raise PlanError("Only a draft or active titration plan can be revised.")
+    _require_fresh(plan)
     options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
     profile = patient_selectors.current_profile(plan.patient)
-    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, start_date)
+    assessment = selectors.assess_course(plan.patient, profile, plan.indication, start_date, series=plan.series)
     draft = engine.build_plan(
         catalog.protocol_facts(plan.indication.protocol), assessment, start_date, options, catalog.rulebook()
     )
@@ -311,8 +336,14 @@ def plan_revise(*, plan, user, lock_version, start_date, target_mg=None, tablet_
     return _save(
         patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=assessment,
         profile=profile, options=options, kind=Plan.Kind.TITRATION, series=plan.series, previous=plan,
-        start_date=start_date,
+        start_date=start_date, built_from=plan if plan.status == Plan.Status.ACTIVE else plan.built_from,
     )  # fmt: skip
+
+
+def _require_fresh(plan):
+    stale = selectors.stale_draft(plan)
+    if stale is not None:
+        raise StaleDraft(stale)
 
 
 def dose_on(plan, day: date) -> Decimal:
@@ -323,6 +354,7 @@ def dose_on(plan, day: date) -> Decimal:
 @transaction.atomic
 def plan_stop(*, plan, user, lock_version, reason, stop_date) -> Plan | None:
     """Stop an active plan and create its taper (the new active version). Returns the taper."""
+    _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if plan.status != Plan.Status.ACTIVE or plan.kind != Plan.Kind.TITRATION:
         raise PlanError("Only an active titration plan can be stopped with a taper.")
@@ -341,13 +373,14 @@ def plan_stop(*, plan, user, lock_version, reason, stop_date) -> Plan | None:
     return _save(
         patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None,
         profile=plan.risk_profile, options=options, kind=Plan.Kind.TAPER, series=plan.series, previous=plan,
-        status=Plan.Status.ACTIVE, start_date=stop_date,
+        status=Plan.Status.ACTIVE, start_date=stop_date, built_from=plan,
     )  # fmt: skip
 
 
 @transaction.atomic
 def plan_mark_entered_in_error(*, plan, user, lock_version, reason) -> Plan:
     """Mark a version as entered in error; it stays on record, its follow-ups are cancelled."""
+    _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if plan.status == Plan.Status.ENTERED_IN_ERROR:
         raise PlanError("This version is already marked as entered in error.")
@@ -385,6 +418,7 @@ def _require_open(followup):
 @transaction.atomic
 def followup_snooze(*, followup, user, reason, today) -> FollowUp:
     """Call later: move the follow-up 7 days on from today, with the reason."""
+    _lock_patient(followup.plan.patient_id)
     followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
     _require_open(followup)
     _set_followup_status(followup, user, FollowUp.Status.SNOOZED, reason.strip(), today + timedelta(days=SNOOZE_DAYS))
@@ -394,6 +428,7 @@ def followup_snooze(*, followup, user, reason, today) -> FollowUp:
 @transaction.atomic
 def followup_mark_missed(*, followup, user, reason) -> FollowUp:
     """The patient did not attend; the follow-up leaves the worklist with who, when and why."""
+    _lock_patient(followup.plan.patient_id)
     followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
     _require_open(followup)
     _set_followup_status(followup, user, FollowUp.Status.MISSED, reason.strip())
@@ -444,6 +479,7 @@ def _profile_with_new_qtc(patient, user, qtc_ms, ecg_date):
 def followup_record_visit(*, followup, user, visit_date, outcome_score, side_effects, side_effects_other,
                           adherence, qtc_ms, decision, notes):  # fmt: skip
     """Record a visit and re-plan from its date through the engine; returns (visit, new plan or None)."""
+    _lock_patient(followup.plan.patient_id)
     followup = (
         FollowUp.objects.select_for_update().select_related("plan__indication__outcome_measure").get(pk=followup.pk)
     )
@@ -480,7 +516,7 @@ def followup_record_visit(*, followup, user, visit_date, outcome_score, side_eff
 
 def _replan(plan, user, decision, current_mg, visit_date):
     profile = patient_selectors.current_profile(plan.patient)
-    assessment = patient_selectors.assess(plan.patient, profile, plan.indication, visit_date)
+    assessment = selectors.assess_course(plan.patient, profile, plan.indication, visit_date, series=plan.series)
     options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
     first_start = Plan.objects.filter(series=plan.series).order_by("version").values_list("start_date", flat=True)[0]
     draft = engine.replan(
@@ -503,7 +539,7 @@ def _replan(plan, user, decision, current_mg, visit_date):
         patient=plan.patient, indication=plan.indication, user=user, draft=draft,
         assessment=None if kind == Plan.Kind.TAPER else assessment, profile=profile, options=options, kind=kind,
         series=plan.series, previous=plan, status=Plan.Status.ACTIVE if activate_now else Plan.Status.DRAFT,
-        start_date=visit_date,
+        start_date=visit_date, built_from=plan,
     )  # fmt: skip
     if activate_now and kind == Plan.Kind.TITRATION:
         Acknowledgement.objects.bulk_create(

@@ -93,7 +93,10 @@ def _render_plan(request, plan, forms, status=200):
         "today": today,
         "record_key": selectors.record_key(request.user, plan, today),
     }
-    if plan.status == Plan.Status.DRAFT:
+    stale = selectors.stale_draft(plan)
+    if stale is not None:
+        ctx["stale"] = stale  # shown with a link to the current version instead of the activate form
+    elif plan.status == Plan.Status.DRAFT:
         try:
             assessment = selectors.current_assessment(plan)
         except EngineError as exc:
