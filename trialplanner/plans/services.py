@@ -63,6 +63,11 @@ def plan_options(*, target_mg=None, tablet_strength_mg=None, days_per_step=None)
     )
 
 
+def plan_assess(*, patient, indication, start_date: date):
+    """The findings for this patient and indication on the start date, without building a plan."""
+    return patient_selectors.assess(patient, patient_selectors.current_profile(patient), indication, start_date)
+
+
 def plan_preview(*, patient, indication, start_date: date, **options):
     """Assess and build without writing: (assessment, draft); draft is None when blocked."""
     profile = patient_selectors.current_profile(patient)

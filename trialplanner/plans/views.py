@@ -26,6 +26,8 @@ from trialplanner.plans.forms import (
 )
 from trialplanner.plans.models import Plan
 
+PREVIEW_FIELDS = ("start_date", "target_mg", "tablet_strength_mg", "days_per_step")
+
 
 def plan_new(request, patient_uuid):
     patient = patient_access.get_patient_for_user(request.user, patient_uuid)
@@ -33,10 +35,15 @@ def plan_new(request, patient_uuid):
     if indication is None:
         indications = Indication.objects.select_related("protocol")
         return render(request, "plans/plan_pick_indication.html", {"patient": patient, "indications": indications})
-    # "Update preview" submits the same form by GET; only POST creates a plan.
+    # "Update preview" posts the form with preview=1 (a GET would put the CSRF token in the URL);
+    # a GET with options still previews, for links. Only a POST without preview creates a plan.
+    previewing = request.method == "GET" or "preview" in request.POST
     data = request.POST if request.method == "POST" else (request.GET if "start_date" in request.GET else None)
     form = PlanForm(data, protocol=indication.protocol)
-    if request.method == "POST" and form.is_valid():
+    # What the page showed last time, so a bad value keeps the last good preview on screen.
+    shown = PlanForm(data, protocol=indication.protocol, prefix="shown") if data is not None else None
+    attempted = not previewing and form.is_valid()
+    if attempted:
         try:
             plan = services.plan_create(patient=patient, indication=indication, user=request.user, **form.cleaned_data)
         except EngineError as exc:
@@ -45,30 +52,44 @@ def plan_new(request, patient_uuid):
             messages.success(request, "Draft plan created. Check it, record reasons for any warnings, then activate.")
             return redirect(plan)
     audit_log(AuditEvent.Action.VIEW, patient, detail=f"plan preview for {indication.slug}")
-    options = form.cleaned_data if form.is_bound and form.is_valid() else _initial_options(form)
-    assessment, draft, preview_error = _preview(patient, indication, options)
+    assessment, draft, options = _preview(patient, indication, form, shown, report=not attempted)
     ctx = {
         "patient": patient,
         "indication": indication,
         "form": form,
+        "shown_form": PlanForm(initial=options, protocol=indication.protocol, prefix="shown"),
         "assessment": assessment,
         "draft": draft,
         "rows": selectors.dose_rows_from_draft(draft) if draft else [],
-        "preview_error": preview_error,
     }
     return render(request, "plans/plan_new.html", ctx)
 
 
-def _initial_options(form):
-    return {name: form.fields[name].initial for name in ("start_date", "target_mg", "tablet_strength_mg")}
+def _options(form, fallback):
+    """The form's values where they are valid, else the fallback's (the last preview, or the defaults)."""
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    return {name: cleaned[name] if name in cleaned and not form.has_error(name) else fallback[name]
+            for name in PREVIEW_FIELDS}  # fmt: skip
 
 
-def _preview(patient, indication, options):
-    try:
-        assessment, draft = services.plan_preview(patient=patient, indication=indication, **options)
-    except EngineError as exc:
-        return None, None, str(exc)
-    return assessment, draft, None
+def _preview(patient, indication, form, shown, *, report):
+    """Findings and a draft for the form's options; an option the engine refuses gets its message on
+    its field, and the preview falls back to the last one shown. The findings are always shown."""
+    defaults = {name: form.fields[name].initial for name in PREVIEW_FIELDS}
+    fallback = _options(shown, defaults) if shown is not None else defaults
+    attempts = [_options(form, fallback) if form.is_bound else defaults, fallback, defaults]
+    for number, options in enumerate(attempts):
+        try:
+            found, draft = services.plan_preview(patient=patient, indication=indication, **options)
+        except EngineError as exc:
+            if number == 0 and form.is_bound and report:
+                add_engine_error(form, exc)
+            continue
+        return found, draft, options
+    # Not even the defaults build (the findings stand in the way): show the findings alone.
+    assessment = services.plan_assess(patient=patient, indication=indication, start_date=defaults["start_date"])
+    return assessment, None, defaults
 
 
 PAGE_DEFER = ("engine_input", "protocol_snapshot")  # kept for rebuilding a plan, never shown on its page
