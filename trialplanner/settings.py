@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "trialplanner.handouts",
     "trialplanner.audit",
     "trialplanner.ops",
+    "trialplanner.outcomes",
 ]
 
 MIDDLEWARE = [

@@ -113,9 +113,15 @@ IBS = MeasureFacts("ibs-sss", "IBS-SSS", "points_fall", D(50), True, D(0), D(500
 
 def test_a_30_percent_fall_in_pain_is_a_response():
     judged = judge_response(PAIN, D(8), D(5))
-    assert judged.responded and judged.percent == 38
+    assert judged.responded and judged.percent == 37  # 37.5%, shown rounded toward zero
     assert "meets the response threshold" in judged.text
     assert not judge_response(PAIN, D(8), D(6)).responded  # 25%
+
+
+def test_the_percent_threshold_is_exact_and_never_shown_as_met_when_it_is_not():
+    assert judge_response(PAIN, D("7.0"), D("4.9")).responded  # exactly 30%
+    near = judge_response(PAIN, D("8.1"), D("5.7"))  # 29.6%
+    assert not near.responded and near.percent == 29 and "does not yet meet" in near.text
 
 
 def test_a_50_point_fall_in_ibs_sss_is_a_response():

@@ -149,7 +149,12 @@ def test_stopping_through_the_page_opens_the_taper(client, clinician, draft):
     draft.refresh_from_db()
     response = client.post(
         reverse("plans:plan_stop", args=[draft.uuid]),
-        {"lock_version": draft.lock_version, "reason": "Not helping", "stop_date": "2026-12-20"},
+        {
+            "lock_version": draft.lock_version,
+            "stop_reason": "no_response",
+            "reason": "Not helping",
+            "stop_date": "2026-12-20",
+        },
     )
     taper = Plan.objects.get(kind="taper")
     assert response["Location"] == taper.get_absolute_url()

@@ -45,11 +45,21 @@ def test_each_decision_makes_the_right_new_version(active, clinician, decision, 
 
 
 def test_the_response_is_judged_against_the_baseline(active, clinician):
-    record(active, clinician, "continue", outcome_score=Decimal(8), visit_date=START + timedelta(days=1))
+    active.baseline_score = Decimal(8)  # as recorded with the plan
+    active.save()
+    record(active, clinician, "continue", outcome_score=Decimal(7), visit_date=START + timedelta(days=1))
     new = Plan.objects.get(version=2)
+    assert new.baseline_score == Decimal(8)  # carried to the new version
     visit, _ = record(new, clinician, "continue", outcome_score=Decimal(5), visit_date=VISIT_DAY)
     assert "meets the response threshold" in visit.response_text
-    assert "(38%)" in visit.response_text
+    assert "(37%)" in visit.response_text
+
+
+def test_a_later_review_score_is_not_a_baseline(active, clinician):
+    first, _ = record(active, clinician, "continue", outcome_score=Decimal(8), visit_date=START + timedelta(days=1))
+    new = Plan.objects.get(version=2)
+    visit, _ = record(new, clinician, "continue", outcome_score=Decimal(5), visit_date=VISIT_DAY)
+    assert first.response_text == visit.response_text == ""
 
 
 def test_a_new_qtc_updates_the_risk_profile_and_the_check(active, clinician, young_patient):

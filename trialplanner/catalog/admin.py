@@ -34,6 +34,14 @@ class OutcomeMeasureAdmin(CitedAdmin):
     search_fields = ["name", "slug", "short_name"]
 
 
+@admin.register(m.PublishedOutcome)
+class PublishedOutcomeAdmin(CitedAdmin):
+    list_display = [
+        "indication", "definition", "measure", "response_threshold", "treated_percent", "comparator_percent"
+    ]  # fmt: skip
+    search_fields = ["slug", "definition"]
+
+
 class ProtocolInline(admin.StackedInline):
     model = m.Protocol
     filter_horizontal = ["sources"]

@@ -139,6 +139,7 @@ class _Loader:
         self.load_conditions(rules)
         self.load_interacting_drugs()
         self.load_observation_codes()
+        self.load_published_outcomes(indications, measures)
 
     def load_sources(self):
         default_review = self.data.get("reviewed_on")
@@ -315,6 +316,35 @@ class _Loader:
             )
         self.note_missing("rules", m.Rule.objects.exclude(code__in=rules))
         return rules
+
+    def load_published_outcomes(self, indications, measures):
+        seen = set()
+        for i, row in enumerate(self.rows("published_outcomes")):
+            where = f"published_outcomes[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "indication", "definition", "timepoint", "treated_percent")
+            if row["indication"] not in indications:
+                raise CatalogError(f"{where}: unknown indication {row['indication']!r}")
+            if row.get("measure") and row["measure"] not in measures:
+                raise CatalogError(f"{where}: unknown measure {row['measure']!r}")
+            values = {
+                "indication": indications[row["indication"]],
+                "definition": row["definition"],
+                "measure": measures[row["measure"]] if row.get("measure") else None,
+                "response_rule": row.get("response_rule", ""),
+                "response_threshold": _decimal(where, "response_threshold", row.get("response_threshold")),
+                "timepoint": row["timepoint"],
+                "treated_percent": _decimal(where, "treated_percent", row["treated_percent"]),
+                "comparator": row.get("comparator", ""),
+                "comparator_percent": _decimal(where, "comparator_percent", row.get("comparator_percent")),
+                "participants": row.get("participants", ""),
+                **self.cited(row),
+            }
+            self.save(
+                "published_outcomes", m.PublishedOutcome, {"slug": row["slug"]}, values, where,
+                self.source_objects(where, row),
+            )  # fmt: skip
+            seen.add(row["slug"])
+        self.note_missing("published_outcomes", m.PublishedOutcome.objects.exclude(slug__in=seen))
 
     def load_parameters(self):
         seen = set()

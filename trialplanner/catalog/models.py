@@ -199,6 +199,50 @@ class Indication(CitedModel):
         return reverse("catalog:indication_detail", args=[self.slug])
 
 
+class PublishedOutcome(CitedModel):
+    """A published response rate for an indication, with the definition it was measured under.
+
+    The clinic outcome review sets a clinic's rate beside it only when the definitions match:
+    the same measure, rule and threshold as the indication's catalog definition.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True)
+    indication = models.ForeignKey("Indication", on_delete=models.PROTECT, related_name="published_outcomes")
+    definition = models.CharField(max_length=200, help_text="The response definition in words, as published.")
+    measure = models.ForeignKey(
+        OutcomeMeasure, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The catalog measure the figure used, if it is one.",
+    )  # fmt: skip
+    response_rule = models.CharField(max_length=20, choices=OutcomeMeasure.ResponseRule.choices, blank=True)
+    response_threshold = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    timepoint = models.CharField(max_length=80, help_text="When response was judged, e.g. 'trials of 4-12 weeks'.")
+    treated_percent = models.DecimalField(max_digits=4, decimal_places=1, validators=[MaxValueValidator(100)])
+    comparator = models.CharField(max_length=60, blank=True, help_text="e.g. placebo")
+    comparator_percent = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    participants = models.CharField(max_length=80, blank=True, help_text="e.g. '4 studies, 275 people'.")
+
+    class Meta:
+        ordering = ["indication__display_order", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(treated_percent__gte=0, treated_percent__lte=100), name="published_treated_percent_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.indication}: {self.definition}"
+
+    def matches(self, measure) -> bool:
+        """True when this figure's response definition is the catalog's definition for `measure`."""
+        return (
+            self.measure_id == measure.pk
+            and self.response_rule == measure.response_rule
+            and self.response_threshold == measure.response_threshold
+        )
+
+
 class Protocol(CitedModel):
     """Dose range and review timing for one indication. All doses are mg at night."""
 

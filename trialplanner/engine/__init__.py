@@ -25,7 +25,7 @@ from trialplanner.engine.plan_types import (
     StrengthFacts,
     TabletCount,
 )
-from trialplanner.engine.response import MeasureFacts, ResponseJudgement, judge_response
+from trialplanner.engine.response import MeasureFacts, ResponseJudgement, judge_response, response_level
 from trialplanner.engine.risk import assess_risk
 from trialplanner.engine.titration import build_plan, build_taper, dispense, replan
 from trialplanner.engine.types import (
@@ -50,6 +50,7 @@ __all__ = [
     "MeasureFacts",
     "ResponseJudgement",
     "judge_response",
+    "response_level",
     "replan",
     "Adjustment",
     "Dispense",

@@ -1,7 +1,7 @@
 """Judging response on an outcome measure against the catalog's response threshold."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class ResponseJudgement:
     percent: Decimal | None  # improvement as a percentage of baseline
     responded: bool
     text: str
+    summary: str = ""  # one line for the chart, e.g. "IBS-SSS down 42% from baseline: response"
 
 
 def judge_response(measure: MeasureFacts, baseline: Decimal, current: Decimal) -> ResponseJudgement | None:
@@ -30,10 +31,12 @@ def judge_response(measure: MeasureFacts, baseline: Decimal, current: Decimal) -
     if baseline is None or current is None:
         return None
     improvement = (baseline - current) if measure.higher_is_worse else (current - baseline)
-    percent = None if baseline == 0 else (improvement / baseline * 100).quantize(Decimal("1"))
+    # Shown rounded toward zero, so a 29.6% fall never reads as meeting a 30% threshold; the
+    # comparison itself is exact (the clinic review computes the same test in SQL).
+    percent = None if baseline == 0 else (improvement / baseline * 100).quantize(Decimal("1"), ROUND_DOWN)
     threshold = measure.response_threshold
     if measure.response_rule == "percent_fall":
-        responded = percent is not None and percent >= threshold
+        responded = baseline > 0 and improvement * 100 >= threshold * baseline
         rule = f"a fall of at least {threshold.normalize():f}%"
     else:
         responded = improvement >= threshold
@@ -43,4 +46,36 @@ def judge_response(measure: MeasureFacts, baseline: Decimal, current: Decimal) -
     text = f"{measure.short_name} improved by {shown} from baseline; this {verdict} the response threshold ({rule})."
     if improvement < 0:
         text = f"{measure.short_name} is worse than at baseline by {(-improvement).normalize():f} points."
-    return ResponseJudgement(change=improvement, percent=percent, responded=responded, text=text)
+    return ResponseJudgement(
+        change=improvement, percent=percent, responded=responded, text=text,
+        summary=_summary(measure, improvement, percent, responded, rule),
+    )  # fmt: skip
+
+
+def _summary(measure, improvement, percent, responded, rule):
+    better = "down" if measure.higher_is_worse else "up"
+    worse = "up" if measure.higher_is_worse else "down"
+    size = abs(improvement).normalize()
+    if measure.response_rule == "percent_fall" and percent is not None:
+        moved = f"{abs(percent)}%"
+    else:
+        moved = f"{size:f} points" + (f" ({abs(percent)}%)" if percent is not None else "")
+    if improvement < 0:
+        return f"{measure.short_name} {worse} {moved} from baseline: worse"
+    if improvement == 0:
+        return f"{measure.short_name} unchanged from baseline: no response yet ({rule} needed)"
+    verdict = "response" if responded else f"not yet a response ({rule} needed)"
+    return f"{measure.short_name} {better} {moved} from baseline: {verdict}"
+
+
+def response_level(measure: MeasureFacts, baseline: Decimal | None) -> Decimal | None:
+    """The score at which the response threshold is met from `baseline` (None without a numeric rule)."""
+    if measure.response_rule not in ("percent_fall", "points_fall") or measure.response_threshold is None:
+        return None
+    if baseline is None:
+        return None
+    if measure.response_rule == "percent_fall":
+        delta = baseline * measure.response_threshold / 100
+    else:
+        delta = measure.response_threshold
+    return baseline - delta if measure.higher_is_worse else baseline + delta

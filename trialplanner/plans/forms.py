@@ -9,7 +9,7 @@ from trialplanner.catalog.models import Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.engine.titration import dose_grid
 from trialplanner.patients.forms import DateInput
-from trialplanner.plans.models import FollowUp, Visit
+from trialplanner.plans.models import FollowUp, Plan, Visit
 
 # Engine input names -> the form field that caused the error.
 ENGINE_FIELDS = {
@@ -49,6 +49,7 @@ def _label(value, protocol):
 class PlanForm(forms.Form):
     error_messages = {
         "past_start": "The start date cannot be more than 30 days in the past.",
+        "score_range": "Enter a score from {low} to {high}.",
     }
 
     start_date = forms.DateField(widget=DateInput(), help_text="The first night of the first dose.")
@@ -66,8 +67,16 @@ class PlanForm(forms.Form):
         help_text="Leave empty for the minimum the protocol and the findings allow.",
     )  # fmt: skip
 
-    def __init__(self, *args, protocol, today=None, **kwargs):
+    def __init__(self, *args, protocol, today=None, measure=None, **kwargs):
+        """With `measure` (a new plan), the form also asks for the baseline score on it."""
         super().__init__(*args, **kwargs)
+        self.measure = measure
+        if measure is not None:
+            self.fields["baseline_score"] = forms.DecimalField(
+                required=False, max_digits=6, decimal_places=1, label=f"Baseline {measure.short_name}",
+                help_text=_scale_text(measure) + " Before the first dose; leave empty to record it at the baseline "
+                "visit. Response is judged against it.",
+            )  # fmt: skip
         self.today = today or timezone.localdate()
         self.fields["target_mg"].choices = target_choices(protocol)
         self.fields["target_mg"].initial = f"{protocol.default_target_mg.normalize():f}"
@@ -84,6 +93,25 @@ class PlanForm(forms.Form):
             raise forms.ValidationError(self.error_messages["past_start"], code="past_start")
         return start
 
+    def clean_baseline_score(self):
+        return clean_score(self.cleaned_data.get("baseline_score"), self.measure, self.error_messages)
+
+
+def _scale_text(measure):
+    if measure.scale_min is None or measure.scale_max is None:
+        return f"{measure.name}."
+    return f"{measure.short_name}: {measure.scale_min.normalize():f} to {measure.scale_max.normalize():f} " \
+        f"{measure.unit}".rstrip() + "."  # fmt: skip
+
+
+def clean_score(score, measure, error_messages):
+    """The score if it lies on the measure's scale, else a ValidationError with code score_range."""
+    low, high = measure.scale_min, measure.scale_max
+    if score is not None and low is not None and high is not None and not low <= score <= high:
+        message = error_messages["score_range"].format(low=f"{low.normalize():f}", high=f"{high.normalize():f}")
+        raise forms.ValidationError(message, code="score_range")
+    return score
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
@@ -91,7 +119,25 @@ class ReasonForm(forms.Form):
 
 
 class StopForm(ReasonForm):
+    error_messages = {"other_missing": "Describe why the trial is stopped."}
+
+    stop_reason = forms.ChoiceField(
+        choices=Plan.StopReason.choices, widget=forms.RadioSelect, label="Why is the trial stopped?",
+        error_messages={"required": "Choose why the trial is stopped."},
+    )  # fmt: skip
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label="Details",
+        help_text="Which side effect or finding, or what the patient decided. Required for Other.",
+    )  # fmt: skip
     stop_date = forms.DateField(widget=DateInput(), label="First day of the taper")
+
+    field_order = ["stop_reason", "reason", "stop_date", "lock_version"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("stop_reason") == Plan.StopReason.OTHER and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", forms.ValidationError(self.error_messages["other_missing"], code="other_missing"))
+        return cleaned
 
 
 class ActivateForm(forms.Form):

@@ -29,6 +29,13 @@ class Plan(models.Model):
         TITRATION = "titration", "Titration"
         TAPER = "taper", "Taper to stop"
 
+    class StopReason(models.TextChoices):
+        SIDE_EFFECT = "side_effect", "Side effects"
+        NO_RESPONSE = "no_response", "No response"
+        PATIENT_CHOICE = "patient_choice", "Patient's choice"
+        FINDING = "finding", "A finding at a visit (e.g. ECG, sodium)"
+        OTHER = "other", "Other"
+
     uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     series = models.UUIDField(default=uuid4, editable=False, help_text="Shared by every version of one plan.")
     version = models.PositiveIntegerField(default=1)
@@ -76,6 +83,13 @@ class Plan(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.TextField(blank=True)
+    stop_reason = models.CharField(
+        max_length=20, choices=StopReason.choices, blank=True, help_text="Why the trial was stopped (stopped only)."
+    )
+    baseline_score = models.DecimalField(
+        max_digits=6, decimal_places=1, null=True, blank=True,
+        help_text="Outcome score before the first dose, on the indication's measure; carried to every version.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-version"]
@@ -90,6 +104,9 @@ class Plan(models.Model):
             ),
             models.CheckConstraint(condition=Q(target_mg__lte=F("ceiling_mg")), name="plan_target_lte_ceiling"),
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="plan_end_after_start"),
+            models.CheckConstraint(
+                condition=~Q(stop_reason="other") | ~Q(end_reason=""), name="plan_stop_reason_other_has_text"
+            ),
         ]
         indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status_idx")]
 
@@ -222,6 +239,8 @@ class FollowUp(models.Model):
         ordering = ["due_date", "id"]
         indexes = [
             models.Index(fields=["status", "due_date"], name="followup_status_due_idx"),
+            # The clinic outcome review counts follow-ups due in a period.
+            models.Index(fields=["clinic", "due_date"], name="followup_clinic_due_idx"),
             models.Index(
                 fields=["clinic", "worklist_date"],
                 condition=Q(worklist_date__isnull=False),

@@ -156,7 +156,7 @@ def _protocol_snapshot(protocol):
 
 
 def _save(*, patient, indication, user, draft, assessment, profile, options, kind, series=None, previous=None,
-          status=Plan.Status.DRAFT, start_date, built_from=None) -> Plan:  # fmt: skip
+          status=Plan.Status.DRAFT, start_date, built_from=None, baseline_score=None) -> Plan:  # fmt: skip
     version = 1
     if series is not None:
         version = (Plan.objects.filter(series=series).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -196,6 +196,7 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
         monitoring=list(draft.monitoring),
         clinician=previous.clinician if previous is not None else user,
         created_by=user,
+        baseline_score=previous.baseline_score if previous is not None else baseline_score,
     )
     if series is not None:
         plan.series = series
@@ -250,11 +251,11 @@ def _close_followups(plan, user, after=None):
     )
 
 
-def _end(plan, user, status, reason=""):
+def _end(plan, user, status, reason="", stop_reason=""):
     plan.status = status
-    plan.ended_by, plan.ended_at, plan.end_reason = user, timezone.now(), reason
+    plan.ended_by, plan.ended_at, plan.end_reason, plan.stop_reason = user, timezone.now(), reason, stop_reason
     plan.lock_version = F("lock_version") + 1  # a form shown before this is stale
-    plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason", "lock_version"])
+    plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason", "stop_reason", "lock_version"])
     plan.refresh_from_db(fields=["lock_version"])
     plan.followups.refresh_worklist()
     audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"version {plan.version} now {status}")
@@ -265,7 +266,7 @@ def _end(plan, user, status, reason=""):
 
 @transaction.atomic
 def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet_strength_mg=None,
-                days_per_step=None) -> Plan:  # fmt: skip
+                days_per_step=None, baseline_score=None) -> Plan:  # fmt: skip
     """Build a draft plan through the engine; raises engine errors instead of saving a bad plan."""
     _lock_patient(patient.pk)
     options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
@@ -276,7 +277,7 @@ def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet
     )
     return _save(
         patient=patient, indication=indication, user=user, draft=draft, assessment=assessment, profile=profile,
-        options=options, kind=Plan.Kind.TITRATION, start_date=start_date,
+        options=options, kind=Plan.Kind.TITRATION, start_date=start_date, baseline_score=baseline_score,
     )  # fmt: skip
 
 
@@ -357,8 +358,12 @@ def dose_on(plan, day: date) -> Decimal:
 
 
 @transaction.atomic
-def plan_stop(*, plan, user, lock_version, reason, stop_date) -> Plan | None:
+def plan_stop(*, plan, user, lock_version, reason, stop_date, stop_reason=Plan.StopReason.OTHER) -> Plan | None:
     """Stop an active plan and create its taper (the new active version). Returns the taper."""
+    if stop_reason not in Plan.StopReason.values:
+        raise PlanError("Choose why the trial is stopped.")
+    if stop_reason == Plan.StopReason.OTHER and not reason.strip():
+        raise PlanError("Describe why the trial is stopped.")
     _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if plan.status != Plan.Status.ACTIVE or plan.kind != Plan.Kind.TITRATION:
@@ -368,7 +373,7 @@ def plan_stop(*, plan, user, lock_version, reason, stop_date) -> Plan | None:
     current = dose_on(plan, stop_date)
     first_start = Plan.objects.filter(series=plan.series).order_by("version").values_list("start_date", flat=True)[0]
     weeks = (stop_date - first_start).days // 7
-    _end(plan, user, Plan.Status.STOPPED, reason)
+    _end(plan, user, Plan.Status.STOPPED, reason.strip(), stop_reason)
     _close_followups(plan, user)
     if current <= 0:
         return None
@@ -453,9 +458,16 @@ def measure_facts(measure) -> engine.MeasureFacts:
 
 
 def baseline_score(plan):
-    """The first outcome score recorded for this plan series (its baseline)."""
+    """The series' baseline score: recorded with the plan, else the score at its baseline visit.
+
+    A score from a later review is not a baseline: the patient is already on the drug.
+    """
+    if plan.baseline_score is not None:
+        return plan.baseline_score
     return (
-        Visit.objects.filter(plan__series=plan.series, outcome_score__isnull=False)
+        Visit.objects.filter(
+            plan__series=plan.series, followup__kind=FollowUp.Kind.BASELINE, outcome_score__isnull=False
+        )  # fmt: skip
         .order_by("visit_date", "id")
         .values_list("outcome_score", flat=True)
         .first()

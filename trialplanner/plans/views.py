@@ -39,7 +39,7 @@ def plan_new(request, patient_uuid):
     # a GET with options still previews, for links. Only a POST without preview creates a plan.
     previewing = request.method == "GET" or "preview" in request.POST
     data = request.POST if request.method == "POST" else (request.GET if "start_date" in request.GET else None)
-    form = PlanForm(data, protocol=indication.protocol)
+    form = PlanForm(data, protocol=indication.protocol, measure=indication.outcome_measure)
     # What the page showed last time, so a bad value keeps the last good preview on screen.
     shown = PlanForm(data, protocol=indication.protocol, prefix="shown") if data is not None else None
     attempted = not previewing and form.is_valid()
@@ -174,6 +174,7 @@ def plan_stop(request, plan_uuid):
             taper = services.plan_stop(
                 plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"],
                 reason=form.cleaned_data["reason"], stop_date=form.cleaned_data["stop_date"],
+                stop_reason=form.cleaned_data["stop_reason"],
             )  # fmt: skip
         except (services.PlanError, EngineError) as exc:
             return _action_failed(request, plan, exc, {"stop": form})

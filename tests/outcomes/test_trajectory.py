@@ -1,0 +1,110 @@
+"""The trajectory on the plan page: the SVG holds the doses in force and the scores (parsed, not
+compared as an image), the response status is in words, and the visit history is listed."""
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from tests.plans.conftest import START
+from trialplanner.plans import services
+from trialplanner.plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def record(plan, user, decision, day, **fields):
+    followup = plan.followups.filter(status="due").first()
+    values = {"visit_date": day, "outcome_score": None, "side_effects": [], "side_effects_other": "",
+              "adherence": "all", "qtc_ms": None, "decision": decision, "notes": ""}  # fmt: skip
+    values.update(fields)
+    return services.followup_record_visit(followup=followup, user=user, **values)
+
+
+def chart(body):
+    match = re.search(r'<svg class="trajectory-chart".*?</svg>', body, re.S)
+    assert match, "no trajectory chart on the page"
+    return ET.fromstring(match.group(0))  # noqa: S314 (our own page)
+
+
+def doses(svg):
+    return [
+        (p.get("data-start"), p.get("data-end"), p.get("data-dose-mg"), p.get("data-version"))
+        for p in svg.iter(f"{SVG}path")
+        if p.get("data-dose-mg") is not None
+    ]
+
+
+@time_machine.travel("2026-12-20 12:00Z", tick=False)
+def test_the_chart_holds_the_doses_in_force_and_the_scores(client, clinician, active):
+    active.baseline_score = Decimal(8)
+    active.save()
+    record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),
+           side_effects=["dry_mouth"], adherence="most")  # fmt: skip
+    new = Plan.objects.get(series=active.series, version=2)
+    client.force_login(clinician)
+    body = client.get(new.get_absolute_url()).content.decode()
+    svg = chart(body)
+    # Version 1 ran 1-15 Dec (its 30 mg step cut short by the visit); version 2 from 16 Dec.
+    # The day the chart is drawn (20 Dec) splits the 30 mg step into taken and planned.
+    assert doses(svg)[:5] == [
+        ("2026-12-01", "2026-12-07", "10", "1"),
+        ("2026-12-08", "2026-12-14", "20", "1"),
+        ("2026-12-15", "2026-12-15", "30", "1"),
+        ("2026-12-16", "2026-12-19", "30", "2"),
+        ("2026-12-20", "2026-12-22", "30", "2"),
+    ]
+    assert {d[2] for d in doses(svg)[5:]} == {"40", "50"}
+    scores = [(c.get("data-date"), c.get("data-score"), c.get("class")) for c in svg.iter(f"{SVG}circle")
+              if c.get("data-score")]  # fmt: skip
+    assert scores == [("2026-12-16", "5", "score score-response")]
+    assert [line.get("data-baseline") for line in svg.iter(f"{SVG}line") if line.get("data-baseline")] == ["8"]
+    assert [(m.get("data-date"), m.get("data-kind")) for m in svg.iter(f"{SVG}polygon")] == [
+        ("2026-12-16", "side-effect")
+    ]
+    assert [c.get("data-adherence") for c in svg.iter(f"{SVG}circle") if c.get("data-adherence")] == ["most"]
+    assert "Pain NRS down 37% from baseline: response" in body
+    assert ' style="' not in re.search(r'<section class="trajectory.*?</section>', body, re.S).group(0)
+    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    assert "16 Dec 2026" in history and "Dry mouth" in history and "alice" in history
+
+
+@time_machine.travel("2026-12-20 12:00Z", tick=False)
+def test_without_a_baseline_the_chart_says_so(client, clinician, active):
+    record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5))
+    client.force_login(clinician)
+    body = client.get(active.get_absolute_url()).content.decode()
+    svg = chart(body)
+    assert "No baseline score" in "".join(svg.itertext())
+    assert "No baseline score: response cannot be judged." in body
+
+
+@time_machine.travel("2026-12-20 12:00Z", tick=False)
+def test_a_stop_shows_its_reason_and_the_taper(client, clinician, active):
+    taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="Drowsy",
+                               stop_date=date(2026, 12, 10), stop_reason=Plan.StopReason.SIDE_EFFECT)  # fmt: skip
+    client.force_login(clinician)
+    svg = chart(client.get(taper.get_absolute_url()).content.decode())
+    stops = [m.find(f"{SVG}title").text for m in svg.iter(f"{SVG}polygon") if m.get("data-kind") == "stop"]
+    assert stops == ["10 Dec 2026: Stopped: Side effects"]
+    tapers = [p for p in svg.iter(f"{SVG}path") if "dose-taper" in p.get("class") and p.get("data-dose-mg")]
+    assert tapers[0].get("data-start") == "2026-12-10" and tapers[0].get("data-dose-mg") == "20"
+
+
+def test_a_baseline_score_is_asked_for_when_the_plan_is_created(client, clinician, young_patient, indication,
+                                                               with_profile):  # fmt: skip
+    with_profile(young_patient)
+    client.force_login(clinician)
+    url = f"/patients/{young_patient.uuid}/plans/new/?indication={indication.slug}"
+    data = {"indication": indication.slug, "start_date": "2026-12-01", "target_mg": "50", "tablet_strength_mg": "10"}
+    with time_machine.travel("2026-12-01 12:00Z", tick=False):
+        response = client.post(url, {**data, "baseline_score": "11"})
+        assert response.status_code == 200
+        assert "Enter a score from 0 to 10." in response.content.decode()
+        response = client.post(url, {**data, "baseline_score": "7.5"})
+    assert response.status_code == 302
+    assert Plan.objects.get(patient=young_patient).baseline_score == Decimal("7.5")
