@@ -16,6 +16,7 @@ CATALOG_MODELS = [
     m.OutcomeMeasure,
     m.Indication,
     m.Protocol,
+    m.PublishedOutcome,
     m.MonitoringItem,
     m.Rule,
     m.RuleParameter,
@@ -41,8 +42,9 @@ A1_PROTOCOLS = {
 @pytest.fixture
 def empty_catalog(db):
     """Start from an empty catalog (the session loads one for every other test)."""
-    for model in [m.MonitoringItem, m.Condition, m.Rule, m.Protocol, m.Indication, m.OutcomeMeasure, m.Strength,
-                  m.Drug, m.InteractingDrug, m.RuleParameter, m.Source, m.CatalogVersion]:  # fmt: skip
+    for model in [m.MonitoringItem, m.Condition, m.Rule, m.Protocol, m.PublishedOutcome, m.Indication,
+                  m.OutcomeMeasure, m.Strength, m.Drug, m.InteractingDrug, m.RuleParameter, m.Source,
+                  m.CatalogVersion]:  # fmt: skip
         model.objects.all().delete()
 
 
