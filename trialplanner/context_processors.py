@@ -32,4 +32,9 @@ def worklist_counts(request):
     }
 
 
-NAV_SECTIONS = [("worklist", "/worklist/"), ("patients", "/patients/"), ("library", "/library/")]
+NAV_SECTIONS = [
+    ("worklist", "/worklist/"),
+    ("patients", "/patients/"),
+    ("library", "/library/"),
+    ("outcomes", "/outcomes/"),
+]

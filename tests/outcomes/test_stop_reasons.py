@@ -13,7 +13,7 @@ from trialplanner.plans.forms import StopForm
 from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db
-migration = importlib.import_module("trialplanner.plans.migrations.0006_plan_stop_reason_baseline")
+migration = importlib.import_module("trialplanner.plans.migrations.0007_plan_stop_reason_baseline")
 
 
 def stop(client, plan, **data):

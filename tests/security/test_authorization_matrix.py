@@ -99,6 +99,9 @@ MATRIX = {
             for m in ("GET", "POST")
         },
     ),  # fmt: skip
+    # Every signed-in user sees the review of their own clinic (the outsider: Beta Clinic's).
+    "outcomes:outcome_review": (None, signed_in(post=200)),
+    "outcomes:outcome_review_csv": (None, signed_in(post=200)),
     "admin:index": (None, {m: {"anonymous": {302}, **everyone(302)} for m in ("GET", "POST")}),  # staff only
 }
 

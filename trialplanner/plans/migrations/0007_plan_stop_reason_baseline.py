@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0002_codes"),
         ("patients", "0004_patient_search_trigram"),
-        ("plans", "0005_followup_appointment_time"),
+        ("plans", "0006_one_course_and_built_from"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,435 @@
+"""The clinic outcome review: how a clinic's trials went, counted in the database.
+
+A trial is a plan series (every version of one plan). It counts for a period when the first of
+its versions that was in force (activated, not entered in error) starts in the period. Every
+figure is a count with its denominator, aggregated in SQL: the number of queries and the rows
+they return do not grow with the number of patients (medians come from a histogram of days).
+
+Definitions, as shown on the page:
+- reached target: a target-dose step began while its version was in force, on or before today;
+- judged: a score was recorded at the judgement visit (the follow-up that judges response, at
+  the indication's judgement point) and the series has a baseline score;
+- responded: that score meets the catalog's response threshold for the indication's measure
+  against the baseline (the same exact test as engine.judge_response);
+- stopped: a version was stopped (a taper began, or the trial ended), with its recorded reason;
+- late: a follow-up seen more than the catalog's `followup_late_days` after its due date, or
+  still open that long after it; missed: marked as not attended.
+"""
+
+# ruff: noqa: S608 - the SQL below interpolates only table names from model metadata and fixed
+# fragments of this module; every value is passed as a query parameter.
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+
+from trialplanner.catalog.models import (
+    Indication,
+    OutcomeMeasure,
+    PublishedOutcome,
+    RuleParameter,
+)
+from trialplanner.outcomes.trajectory import threshold_text
+from trialplanner.patients.models import Patient
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
+
+SMALL_CELL = 5  # counts from 1 to 4 patients are suppressed in exports (disclosure control)
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    count: int | None
+    denominator: int | None = None
+    note: str = ""
+
+    @property
+    def percent(self) -> int | None:
+        if self.count is None or not self.denominator:
+            return None
+        return round(self.count * 100 / self.denominator)
+
+
+@dataclass
+class Review:
+    clinic: object
+    indication: Indication | None
+    start: date
+    end: date
+    today: date
+    late_days: int
+    started: int = 0
+    figures: list = field(default_factory=list)
+    stops: list = field(default_factory=list)
+    side_effects: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    reasons: list = field(default_factory=list)
+    followups: list = field(default_factory=list)
+    medians: list = field(default_factory=list)
+    by_indication: list = field(default_factory=list)
+    comparisons: list = field(default_factory=list)  # (PublishedOutcome, compared: bool, why)
+    response_definition: str = ""
+    responded: Figure | None = None
+
+
+def _t(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _days(later, earlier):
+    """SQL for the whole days from `earlier` to `later` (both DATE columns)."""
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _json_text(column):
+    return f"CAST({column} AS TEXT)" if connection.vendor == "postgresql" else column
+
+
+def _cohort_sql(indication):
+    """CTEs `versions` and `cohort` (series, started, indication_id) and their parameters."""
+    extra = " AND p.indication_id = %s" if indication is not None else ""
+    sql = f"""
+    versions AS (
+      SELECT p.id, p.series, p.version, p.start_date, p.indication_id, p.status, p.stop_reason
+      FROM {_t(Plan)} p JOIN {_t(Patient)} pt ON pt.id = p.patient_id
+      WHERE pt.clinic_id = %s AND p.activated_at IS NOT NULL AND p.status <> 'entered_in_error'{extra}
+    ),
+    cohort AS (
+      SELECT series, MIN(start_date) AS started, MIN(indication_id) AS indication_id
+      FROM versions GROUP BY series HAVING MIN(start_date) >= %s AND MIN(start_date) <= %s
+    )"""
+    return sql
+
+
+def _cohort_params(clinic, indication, start, end):
+    return [clinic.pk, *([indication.pk] if indication is not None else []), start, end]
+
+
+def _facts_sql(indication):
+    """CTEs down to `facts`: one row per trial of the cohort with what happened to it."""
+    improvement = "(CASE WHEN higher_is_worse THEN b10 - s10 ELSE s10 - b10 END)"
+    return f"""WITH {_cohort_sql(indication)},
+    bounded AS (
+      SELECT v.id, v.series,
+             LEAD(v.start_date) OVER (PARTITION BY v.series ORDER BY v.version) AS next_start
+      FROM versions v WHERE v.series IN (SELECT series FROM cohort)
+    ),
+    targets AS (
+      SELECT b.series, MIN(s.start_date) AS target_on
+      FROM bounded b JOIN {_t(Step)} s ON s.plan_id = b.id
+      WHERE s.kind = 'target' AND s.start_date <= %s AND (b.next_start IS NULL OR s.start_date < b.next_start)
+      GROUP BY b.series
+    ),
+    baselines AS (
+      SELECT c.series, COALESCE(
+        (SELECT p.baseline_score FROM {_t(Plan)} p WHERE p.series = c.series AND p.baseline_score IS NOT NULL
+         ORDER BY p.version LIMIT 1),
+        (SELECT v.outcome_score FROM {_t(Visit)} v JOIN {_t(FollowUp)} f ON f.id = v.followup_id
+           JOIN {_t(Plan)} p ON p.id = v.plan_id
+         WHERE p.series = c.series AND f.kind = 'baseline' AND v.outcome_score IS NOT NULL
+         ORDER BY v.visit_date, v.id LIMIT 1)) AS baseline
+      FROM cohort c
+    ),
+    scored AS (
+      SELECT p.series, v.id, v.visit_date, f.kind AS followup_kind, m.response_rule, m.higher_is_worse,
+             ROUND(v.outcome_score * 10) AS s10, ROUND(b.baseline * 10) AS b10, ROUND(m.response_threshold * 10) AS t10
+      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id JOIN {_t(FollowUp)} f ON f.id = v.followup_id
+        JOIN baselines b ON b.series = p.series
+        JOIN {_t(Indication)} i ON i.id = p.indication_id JOIN {_t(OutcomeMeasure)} m ON m.id = i.outcome_measure_id
+      WHERE v.outcome_score IS NOT NULL AND b.baseline IS NOT NULL AND m.response_threshold IS NOT NULL
+        AND m.response_rule IN ('percent_fall', 'points_fall')
+    ),
+    judged AS (
+      SELECT series, id, visit_date, followup_kind,
+        CASE WHEN response_rule = 'percent_fall'
+             THEN CASE WHEN b10 > 0 AND {improvement} * 1000 >= t10 * b10 THEN 1 ELSE 0 END
+             ELSE CASE WHEN {improvement} >= t10 THEN 1 ELSE 0 END END AS responded
+      FROM scored
+    ),
+    judgement AS (
+      SELECT series, responded FROM (
+        SELECT series, responded, ROW_NUMBER() OVER (PARTITION BY series ORDER BY visit_date, id) AS n
+        FROM judged WHERE followup_kind = 'response') first_judged
+      WHERE n = 1
+    ),
+    first_response AS (SELECT series, MIN(visit_date) AS response_on FROM judged WHERE responded = 1 GROUP BY series),
+    stops AS (SELECT series, MAX(stop_reason) AS stop_reason FROM versions WHERE status = 'stopped' GROUP BY series),
+    facts AS (
+      SELECT c.series, c.indication_id, c.started, t.target_on, r.response_on, s.stop_reason,
+             CASE WHEN s.series IS NULL THEN 0 ELSE 1 END AS stopped,
+             CASE WHEN b.baseline IS NULL THEN 0 ELSE 1 END AS has_baseline,
+             CASE WHEN j.series IS NULL THEN 0 ELSE 1 END AS judged,
+             COALESCE(j.responded, 0) AS responded
+      FROM cohort c LEFT JOIN targets t ON t.series = c.series LEFT JOIN baselines b ON b.series = c.series
+        LEFT JOIN judgement j ON j.series = c.series LEFT JOIN first_response r ON r.series = c.series
+        LEFT JOIN stops s ON s.series = c.series
+    )"""
+
+
+def _facts_query(indication):
+    """One statement: totals, day histograms, stop reasons and per-indication counts."""
+    return (
+        _facts_sql(indication)
+        + f"""
+    SELECT 'totals', '', COUNT(*), COUNT(target_on), SUM(judged), SUM(responded), SUM(has_baseline),
+           COUNT(response_on) FROM facts
+    UNION ALL
+    SELECT 'target_days', CAST({_days("target_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
+    FROM facts WHERE target_on IS NOT NULL GROUP BY {_days("target_on", "started")}
+    UNION ALL
+    SELECT 'response_days', CAST({_days("response_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
+    FROM facts WHERE response_on IS NOT NULL GROUP BY {_days("response_on", "started")}
+    UNION ALL
+    SELECT 'stop', COALESCE(stop_reason, ''), COUNT(*), 0, 0, 0, 0, 0 FROM facts WHERE stopped = 1
+    GROUP BY stop_reason
+    UNION ALL
+    SELECT 'indication', CAST(indication_id AS TEXT), COUNT(*), COUNT(target_on), SUM(judged), SUM(responded),
+           SUM(has_baseline), COUNT(response_on)
+    FROM facts GROUP BY indication_id"""
+    )
+
+
+def median(histogram: dict[int, int]) -> Decimal | None:
+    """The median of values given as {value: how many}; None when empty."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted = [(total - 1) // 2, total // 2]  # the middle position(s), 0-based
+    found, seen = [], 0
+    for value in sorted(histogram):
+        count = histogram[value]
+        for position in wanted:
+            if seen <= position < seen + count:
+                found.append(value)
+        seen += count
+    return Decimal(sum(found)) / len(found)
+
+
+def _rows(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def clinic_review(*, clinic, indication, start: date, end: date, today: date) -> Review:
+    """Every figure of the review for `clinic`'s trials started from `start` to `end` (inclusive)."""
+    late_days = int(RuleParameter.objects.get(key="followup_late_days").value)
+    review = Review(
+        clinic=clinic,
+        indication=indication,
+        start=start,
+        end=end,
+        today=today,
+        late_days=late_days,
+    )
+    cohort = _cohort_params(clinic, indication, start, end)
+
+    histograms = {"target_days": {}, "response_days": {}}
+    stops, per_indication, totals = {}, [], (0, 0, 0, 0, 0, 0)
+    for kind, key, *numbers in _rows(_facts_query(indication), [*cohort, today]):
+        numbers = [int(n or 0) for n in numbers]
+        if kind == "totals":
+            totals = numbers
+        elif kind in histograms:
+            histograms[kind][int(key)] = numbers[0]
+        elif kind == "stop":
+            stops[key or ""] = numbers[0]
+        else:
+            per_indication.append((int(key), numbers))
+    started, reached, judged, responded, with_baseline, ever_responded = totals
+    review.started = started
+    review.figures = [
+        Figure("started", "Trials started", started),
+        Figure("reached_target", "Reached the planned target dose", reached, started),
+        Figure("baseline", "Had a baseline score", with_baseline, started),
+        Figure("judged", "Scored at the judgement visit (with a baseline)", judged, started),
+        Figure("responded", "Responded at the judgement visit", responded, judged),
+        Figure(
+            "responded_any",
+            "Met the response threshold at any visit",
+            ever_responded,
+            started,
+        ),
+        Figure("stopped", "Stopped", sum(stops.values()), started),
+    ]
+    labels = dict(Plan.StopReason.choices)
+    review.stops = [
+        Figure(
+            f"stop_{reason or 'not_recorded'}",
+            labels.get(reason, "Not recorded (stopped at a visit)"),
+            count,
+            started,
+        )  # fmt: skip
+        for reason, count in sorted(stops.items(), key=lambda item: -item[1])
+    ]
+    days_to_target, days_to_response = (
+        median(histograms["target_days"]),
+        median(histograms["response_days"]),
+    )
+    review.medians = [
+        Figure(
+            "median_days_to_target",
+            "Median days from the first dose to the target dose",
+            None if days_to_target is None else int(days_to_target),
+            reached,
+        ),  # fmt: skip
+        Figure(
+            "median_days_to_response",
+            "Median days from the first dose to the first response",
+            None if days_to_response is None else int(days_to_response),
+            ever_responded,
+        ),  # fmt: skip
+    ]
+    names = dict(Indication.objects.values_list("id", "name"))
+    review.by_indication = [
+        (
+            names.get(pk, "?"),
+            Figure(f"indication_{pk}_responded", "Responded", numbers[3], numbers[2]),
+            numbers[0],
+        )
+        for pk, numbers in sorted(per_indication, key=lambda item: names.get(item[0], ""))
+    ]
+    review.side_effects = _side_effects(indication, cohort, started)
+    review.warnings, review.reasons = _warnings(indication, cohort, started)
+    review.followups = _followups(indication, cohort, today, late_days)
+    review.responded = review.figures[4]
+    if indication is not None:
+        review.comparisons = _comparisons(indication)
+        review.response_definition = threshold_text(indication.outcome_measure)
+    return review
+
+
+def _side_effects(indication, cohort, started):
+    keys = [key for key, _ in Visit.SIDE_EFFECTS]
+    counts = ", ".join("COUNT(DISTINCT CASE WHEN effects LIKE %s THEN series END)" for _ in keys)
+    sql = (
+        _facts_prefix(indication)
+        + f"""
+    SELECT COUNT(DISTINCT series), {counts} FROM (
+      SELECT p.series, {_json_text("v.side_effects")} AS effects
+      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id WHERE p.series IN (SELECT series FROM cohort)
+    ) seen"""
+    )
+    seen, *numbers = _rows(sql, [*cohort, *(f'%"{key}"%' for key in keys)])[0]
+    labels = dict(Visit.SIDE_EFFECTS)
+    figures = [
+        Figure(f"side_effect_{key}", labels[key], n or 0, seen or 0) for key, n in zip(keys, numbers, strict=True)
+    ]
+    return sorted([f for f in figures if f.count], key=lambda f: -f.count)
+
+
+def _facts_prefix(indication):
+    return f"WITH {_cohort_sql(indication)}"
+
+
+def _warnings(indication, cohort, started):
+    sql = (
+        _facts_prefix(indication)
+        + f"""
+    SELECT a.card_code, MIN(a.card_summary), COUNT(DISTINCT p.series)
+    FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
+    WHERE p.series IN (SELECT series FROM cohort)
+    GROUP BY a.card_code ORDER BY 3 DESC, 1 LIMIT 10"""
+    )
+    warnings = [Figure(f"warning_{code}", summary, n, started) for code, summary, n in _rows(sql, cohort)]
+    sql = (
+        _facts_prefix(indication)
+        + f"""
+    SELECT a.card_code, a.reason, COUNT(DISTINCT p.series)
+    FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
+    WHERE p.series IN (SELECT series FROM cohort)
+    GROUP BY a.card_code, a.reason ORDER BY 3 DESC, 1, 2 LIMIT 15"""
+    )
+    summaries = {f.key.removeprefix("warning_"): f.label for f in warnings}
+    reasons = [(summaries.get(code, code), reason, n) for code, reason, n in _rows(sql, cohort)]
+    return warnings, reasons
+
+
+def _followups(indication, cohort, today, late_days):
+    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out)."""
+    late_seen = _days("v.visit_date", "f.due_date")
+    late_open = "(CAST(%s AS DATE) - f.due_date)" if connection.vendor == "postgresql" else _days("%s", "f.due_date")
+    sql = (
+        _facts_prefix(indication)
+        + f"""
+    SELECT COUNT(*),
+      SUM(CASE WHEN f.status = 'done' AND {late_seen} <= %s THEN 1 ELSE 0 END),
+      SUM(CASE WHEN f.status = 'done' AND {late_seen} > %s THEN 1 ELSE 0 END),
+      SUM(CASE WHEN f.status IN ('due', 'snoozed') AND {late_open} > %s THEN 1 ELSE 0 END),
+      SUM(CASE WHEN f.status = 'missed' THEN 1 ELSE 0 END)
+    FROM {_t(FollowUp)} f JOIN {_t(Plan)} p ON p.id = f.plan_id
+      LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
+    WHERE p.series IN (SELECT series FROM cohort) AND f.due_date <= %s AND f.status <> 'cancelled'
+      AND p.status <> 'entered_in_error'"""
+    )
+    params = [*cohort, late_days, late_days, today, late_days, today]
+    due, on_time, late_seen_n, late_open_n, missed = (int(n or 0) for n in _rows(sql, params)[0])
+    return [
+        Figure("followups_due", "Follow-ups due up to today", due),
+        Figure("followups_on_time", f"Seen within {late_days} days of the due date", on_time, due),
+        Figure("followups_late", f"Seen more than {late_days} days late", late_seen_n, due),
+        Figure("followups_overdue", f"Not yet seen, more than {late_days} days overdue", late_open_n, due),
+        Figure("followups_missed", "Marked as missed", missed, due),
+    ]
+
+
+def _comparisons(indication):
+    measure = indication.outcome_measure
+    rows = []
+    for published in PublishedOutcome.objects.filter(indication=indication).select_related("measure"):
+        if not published.matches(measure):
+            why = f"Not compared: published as “{published.definition}”; this clinic judges {measure.short_name}."
+            rows.append((published, False, why))
+        elif measure.response_rule == OutcomeMeasure.ResponseRule.CATEGORY:
+            rows.append(
+                (
+                    published,
+                    False,
+                    "Same definition, but category ratings are not counted from scores.",
+                )
+            )
+        else:
+            rows.append((published, True, ""))
+    return rows
+
+
+def suppressed(value) -> str:
+    """A count for export: 1-4 become "<5" so no small group of patients can be singled out."""
+    if value is None:
+        return ""
+    return f"<{SMALL_CELL}" if 0 < value < SMALL_CELL else str(value)
+
+
+def export_rows(review):
+    """CSV rows (section, figure, count, denominator, percent) with small cells suppressed."""
+    sections = [
+        ("Trials", review.figures), ("Stopped, by reason", review.stops), ("Time", review.medians),
+        ("Side effects (patients with a visit)", review.side_effects), ("Warnings acknowledged", review.warnings),
+        ("Follow-ups", review.followups),
+    ]  # fmt: skip
+    for section, figures in sections:
+        for figure in figures:
+            if figure.key.startswith("median_"):
+                hidden = figure.denominator is not None and 0 < figure.denominator < SMALL_CELL
+                value = "" if hidden or figure.count is None else str(figure.count)
+                yield [section, figure.label, value, suppressed(figure.denominator), ""]
+                continue
+            small = any(v is not None and 0 < v < SMALL_CELL for v in (figure.count, figure.denominator))
+            percent = "" if small or figure.percent is None else f"{figure.percent}%"
+            yield [
+                section,
+                figure.label,
+                suppressed(figure.count),
+                suppressed(figure.denominator),
+                percent,
+            ]
+    for name, figure, _started in review.by_indication:
+        small = any(0 < v < SMALL_CELL for v in (figure.count or 0, figure.denominator or 0))
+        percent = "" if small or figure.percent is None else f"{figure.percent}%"
+        yield [f"By indication: {name}", "Responded at the judgement visit", suppressed(figure.count),
+               suppressed(figure.denominator), percent]  # fmt: skip
