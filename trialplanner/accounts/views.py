@@ -169,3 +169,12 @@ def two_factor_remove(request):
     required = " This installation requires it: set it up again to continue." if settings.REQUIRE_2FA else ""
     messages.success(request, "Two-factor sign-in is off." + required)
     return redirect("accounts:account")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out, and say so on the page that follows (the login page)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have signed out.")
+        return response

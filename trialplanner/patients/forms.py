@@ -40,7 +40,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["clinic", "display_name", "mrn", "date_of_birth", "sex", "preferred_language"]
+        fields = ["clinic", "display_name", "mrn", "date_of_birth", "sex", "preferred_language", "phone"]
         widgets = {"date_of_birth": DateInput()}
         help_texts = {"sex": "Used for the sex-specific QTc thresholds."}
 

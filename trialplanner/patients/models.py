@@ -96,6 +96,9 @@ class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     display_name = models.CharField(max_length=120, help_text="Name as the clinic uses it, or initials.")
     mrn = models.CharField("MRN", max_length=40, blank=True, help_text="Medical record number, if the clinic uses one.")
+    phone = models.CharField(
+        "Contact phone", max_length=40, blank=True, help_text="Optional: the number to call about follow-ups."
+    )
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, help_text="Sex used for QTc thresholds.")
     preferred_language = models.CharField(

@@ -11,7 +11,9 @@ from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
 
 
 @transaction.atomic
-def patient_create(*, user, clinic, display_name, mrn, date_of_birth, sex, preferred_language) -> Patient:
+def patient_create(
+    *, user, clinic, display_name, mrn, date_of_birth, sex, preferred_language, phone: str = ""
+) -> Patient:
     """Create a patient in one of the user's clinics."""
     patient = Patient.objects.create(
         clinic=clinic,
@@ -20,6 +22,7 @@ def patient_create(*, user, clinic, display_name, mrn, date_of_birth, sex, prefe
         date_of_birth=date_of_birth,
         sex=sex,
         preferred_language=preferred_language,
+        phone=phone,
         created_by=user,
     )
     audit_log(AuditEvent.Action.CREATE, patient, user=user)

@@ -24,7 +24,7 @@ from trialplanner.plans.forms import (
     WorklistFilterForm,
     add_engine_error,
 )
-from trialplanner.plans.models import Plan
+from trialplanner.plans.models import FollowUp, Plan
 
 PREVIEW_FIELDS = ("start_date", "target_mg", "tablet_strength_mg", "days_per_step")
 
@@ -112,6 +112,7 @@ def _render_plan(request, plan, forms, status=200):
         "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
         "versions": selectors.series_versions(plan),
         "today": today,
+        "open_statuses": FollowUp.OPEN,
         "record_key": selectors.record_key(request.user, plan, today),
     }
     stale = selectors.stale_draft(plan)

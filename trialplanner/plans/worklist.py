@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 
 from trialplanner.catalog.models import Indication
 from trialplanner.patients import access as patient_access
 from trialplanner.patients.versioned import TIMEOUT_SECONDS, cached_per_clinics, clinics_key
-from trialplanner.plans.models import FollowUp
+from trialplanner.plans.models import FollowUp, Step
 
 WEEK_DAYS = 7  # today and the six days after it
 LATER_DAYS = 30  # how far past this week the "later" group looks
@@ -107,6 +107,8 @@ class Row:
     kind: str
     patient_name: str
     mrn: str
+    phone: str
+    dose_mg: object  # Decimal, or None before the plan's first night
     patient_url: str
     plan_url: str
     plan_label: str
@@ -127,9 +129,19 @@ def _url_maker(name):
 
 ROW_COLUMNS = [
     "uuid", "clinic_id", "worklist_date", "kind", "status", "status_note", "plan__uuid", "plan__kind",
-    "plan__patient__uuid", "plan__patient__display_name", "plan__patient__mrn", "plan__indication__name",
+    "plan__patient__uuid", "plan__patient__display_name", "plan__patient__mrn", "plan__patient__phone",
+    "dose_today", "plan__indication__name",
     "plan__clinician__username", "plan__clinician__first_name", "plan__clinician__last_name",
 ]  # fmt: skip
+
+
+def _with_dose_today(rows, days):
+    """Each row's dose tonight: the plan's step covering its clinic's today (a subquery, same query)."""
+    today = Case(*[When(clinic_id=clinic, then=Value(day)) for clinic, day in days.items()], output_field=DateField())
+    tonight = Step.objects.filter(
+        plan_id=OuterRef("plan_id"), start_date__lte=OuterRef("row_today"), end_date__gte=OuterRef("row_today")
+    ).order_by("number")
+    return rows.annotate(row_today=today).annotate(dose_today=Subquery(tonight.values("dose_mg")[:1]))
 
 
 def _rows(rows, days, offset, size):
@@ -138,13 +150,16 @@ def _rows(rows, days, offset, size):
     plan_url = _url_maker("plans:plan_detail")
     visit_url = _url_maker("plans:followup_visit")
     result = []
-    query = rows.order_by("worklist_date", "plan__patient__display_name", "id").values_list(*ROW_COLUMNS)
-    for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, indication,
+    query = _with_dose_today(rows, days).order_by("worklist_date", "plan__patient__display_name", "id")
+    query = query.values_list(*ROW_COLUMNS)
+    for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, phone, dose,
+         indication,
          username, first_name, last_name) in query[offset : offset + size]:  # fmt: skip
         today = days[clinic_id]
         result.append(Row(
             uuid=str(uuid), effective=day, group=group_of(day, today), days_overdue=(today - day).days,
             snoozed=status == FollowUp.Status.SNOOZED, status_note=note, kind=kind, patient_name=name, mrn=mrn,
+            phone=phone, dose_mg=dose,
             patient_url=patient_url(patient_uuid), plan_url=plan_url(plan_uuid),
             plan_label=f"Taper: {indication}" if plan_kind == "taper" else indication,
             clinician_name=f"{first_name} {last_name}".strip() or username, visit_url=visit_url(uuid),
