@@ -36,6 +36,8 @@ def test_it_records_a_visit_that_steps_up(page, live_catalog, browser_user, log_
     expect(page.get_by_role("heading", name="Record visit: Ivy Worklist")).to_be_visible()
     page.get_by_label("Monthly headache days").fill("6")
     page.get_by_label("Dry mouth").check()
+    page.get_by_label("Usual for them").check()
+    page.get_by_label("No", exact=True).check()  # thoughts of self-harm: asked at every visit
     page.get_by_label("Step up one step").check()
     screenshot("visit-form")
     page.get_by_role("button", name="Save visit").click()

@@ -19,7 +19,8 @@ VISIT_DAY = START + timedelta(days=15)  # the third week: 30 mg
 def record(plan, user, decision, **fields):
     followup = plan.followups.filter(status="due").first()
     values = {"visit_date": VISIT_DAY, "outcome_score": None, "side_effects": [], "side_effects_other": "",
-              "adherence": "all", "qtc_ms": None, "decision": decision, "notes": ""}  # fmt: skip
+              "adherence": "all", "qtc_ms": None, "decision": decision, "notes": "", "mood": "usual",
+              "self_harm_thoughts": False}  # fmt: skip
     values.update(fields)
     return services.followup_record_visit(followup=followup, user=user, **values)
 
@@ -62,14 +63,32 @@ def test_a_later_review_score_is_not_a_baseline(active, clinician):
     assert first.response_text == visit.response_text == ""
 
 
-def test_a_new_qtc_updates_the_risk_profile_and_the_check(active, clinician, young_patient):
-    with pytest.raises(Exception) as exc:
+def test_a_qtc_over_500_refuses_continuing_and_offers_stop_now(active, clinician, young_patient):
+    with pytest.raises(services.DecisionRefused) as exc:
         record(active, clinician, "continue", qtc_ms=520)
-    assert "qtc-critical" in str(exc.value)
-    assert young_patient.risk_profiles.count() == 1  # rolled back with the visit
+    assert exc.value.fields == ("qtc_ms",) and "QTc 520 ms" in str(exc.value)
+    assert young_patient.risk_profiles.count() == 1  # nothing saved
     assert not Visit.objects.exists()
-    visit, new = record(active, clinician, "stop", qtc_ms=520)
-    assert young_patient.risk_profiles.count() == 2 and new.kind == "taper"
+    visit, new = record(active, clinician, "stop_now", qtc_ms=520)
+    active.refresh_from_db()
+    assert young_patient.risk_profiles.count() == 2 and young_patient.risk_profiles.first().qtc_ms == 520
+    assert (new.kind, new.status, new.start_date) == ("stop_now", "active", VISIT_DAY)
+    assert [s.dose_mg for s in new.steps.all()] == [0]  # the course ends that day, no taper
+    assert active.status == "stopped" and "QTc 520 ms" in active.end_reason  # the reason is recorded
+    assert new.cards[0]["code"] == "visit-qtc-critical"  # the finding is shown on the plan
+    assert visit.findings[0]["code"] == "visit-qtc-critical"
+    booked = new.followups.get()
+    assert booked.kind == "recheck" and booked.due_date == VISIT_DAY + timedelta(days=7)
+    assert "ecg-after-stop" in booked.assess
+
+
+@pytest.mark.parametrize("decision, doses_after", [("hold", [30]), ("step_down", [20])])
+def test_a_qtc_of_505_still_allows_hold_and_step_down_at_once(active, clinician, decision, doses_after):
+    visit, new = record(active, clinician, decision, qtc_ms=505)
+    active.refresh_from_db()
+    assert (new.status, active.status) == ("active", "revised")  # takes effect at once, no draft
+    assert doses(new) == doses_after
+    assert "visit-qtc-critical" in [c["code"] for c in new.cards]
 
 
 def test_a_new_warning_leaves_the_new_version_as_a_draft(active, clinician, young_patient, with_profile):
@@ -94,7 +113,7 @@ def test_snooze_and_missed(active, clinician):
 
 def visit_data(**overrides):
     data = {"visit_date": VISIT_DAY.isoformat(), "outcome_score": "6", "adherence": "all", "decision": "step_up",
-            "notes": "", "side_effects": ["dry_mouth"]}  # fmt: skip
+            "notes": "", "side_effects": ["dry_mouth"], "mood": "usual", "self_harm_thoughts": "no"}  # fmt: skip
     data.update(overrides)
     return data
 

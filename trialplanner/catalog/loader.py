@@ -290,6 +290,7 @@ class _Loader:
                 "criteria": row["criteria"],
                 "applies_to_all": bool(row.get("applies_to_all", True)),
                 "display_order": row.get("display_order", 0),
+                "validity_days": row.get("validity_days"),
                 **self.cited(row),
             }
             item = self.save(

@@ -302,6 +302,11 @@ class MonitoringItem(CitedModel):
     applies_to_all = models.BooleanField(default=True)
     indications = models.ManyToManyField(Indication, blank=True, related_name="monitoring_items")
     display_order = models.PositiveSmallIntegerField(default=0)
+    validity_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="A result on file from this many days before a plan starts or re-plans counts as done, "
+        "so the check is not asked again. Empty: always asked.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["display_order", "name"]

@@ -32,6 +32,11 @@ def monitoring_for(indication=None):
     return items.filter(Q(applies_to_all=True) | Q(indications=indication)).distinct()
 
 
+def check_validity() -> dict[str, int]:
+    """Monitoring slug -> days a result on file stays valid (rows with a validity only)."""
+    return dict(m.MonitoringItem.objects.filter(validity_days__isnull=False).values_list("slug", "validity_days"))
+
+
 def rules():
     return m.Rule.objects.prefetch_related(SOURCES, "conditions")
 

@@ -7,10 +7,12 @@ Public entry points:
     replan(decision, ...) -> PlanDraft            re-planning from a visit decision
     judge_response(measure, baseline, current) -> ResponseJudgement
     with_active_course(assessment, rules, active_course) -> Assessment   duplicate-therapy card
+    assess_findings(findings, rules) -> findings of a visit (reference A.3)
 """
 
 from trialplanner.engine.courses import with_active_course
 from trialplanner.engine.errors import EngineError, EngineInputError, PlanBlocked
+from trialplanner.engine.findings import Finding, VisitFindings, assess_findings
 from trialplanner.engine.plan_types import (
     Adjustment,
     Decision,
@@ -27,7 +29,7 @@ from trialplanner.engine.plan_types import (
 )
 from trialplanner.engine.response import MeasureFacts, ResponseJudgement, judge_response, response_level
 from trialplanner.engine.risk import assess_risk
-from trialplanner.engine.titration import build_plan, build_taper, dispense, replan
+from trialplanner.engine.titration import build_plan, build_stop_now, build_taper, dispense, replan
 from trialplanner.engine.types import (
     Action,
     Assessment,
@@ -46,6 +48,10 @@ from trialplanner.engine.types import (
 )
 
 __all__ = [
+    "Finding",
+    "VisitFindings",
+    "assess_findings",
+    "build_stop_now",
     "Decision",
     "MeasureFacts",
     "ResponseJudgement",

@@ -92,6 +92,7 @@ class FollowUpKind(StrEnum):
     RESPONSE = "response"
     PERIODIC = "periodic"
     TAPER_REVIEW = "taper-review"
+    RECHECK = "recheck"  # booked by a visit finding (reference A.3)
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,4 @@ class PlanDraft:
     adjustments: tuple[Adjustment, ...]
     cards: tuple[Card, ...]
     monitoring: tuple[str, ...]
+    supply_limit_mg: Decimal | None = None

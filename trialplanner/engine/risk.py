@@ -382,11 +382,20 @@ def check_self_harm(ctx):
             "self-harm",
             Effects(
                 supply_limit_days=ctx.rules.int_param("supply_limit_days"),
+                supply_limit_mg=_supply_limit_mg(ctx),
                 early_first_review=True,
                 monitoring=(MOOD,),
             ),
             subjects=["self-harm or suicidal thoughts in the last 12 months"],
         )
+
+
+def _supply_limit_mg(ctx):
+    """The lower of the catalog's total and, with a recorded weight, mg per kg x weight (AAPCC)."""
+    limit = ctx.rules.param("supply_limit_mg")
+    if ctx.profile.weight_kg:
+        limit = min(limit, ctx.rules.param("supply_limit_mg_per_kg") * ctx.profile.weight_kg)
+    return limit
 
 
 def check_indication(ctx):
@@ -440,6 +449,7 @@ def _summarise(ctx) -> Assessment:
     starts = [e.start for e in effects]
     days = [e.min_days_per_step for e in effects if e.min_days_per_step]
     limits = [e.supply_limit_days for e in effects if e.supply_limit_days]
+    mg_limits = [e.supply_limit_mg for e in effects if e.supply_limit_mg]
     earliest = [e.earliest_start for e in effects if e.earliest_start]
     monitoring = []
     for e in effects:
@@ -459,6 +469,7 @@ def _summarise(ctx) -> Assessment:
         hold_at_start=any(e.hold_at_start for e in effects),
         early_first_review=any(e.early_first_review for e in effects),
         supply_limit_days=min(limits) if limits else None,
+        supply_limit_mg=min(mg_limits) if mg_limits else None,
         baseline_checks=tuple(k for k in monitoring if k in BASELINE_KEYS),
         monitoring=tuple(monitoring),
     )

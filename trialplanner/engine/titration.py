@@ -193,7 +193,10 @@ def _build(protocol, assessment, start_date, options, rules, *, replanned=False)
             adjustments.append(Adjustment("first-review", text, because))
     if assessment.supply_limit_days:
         because = _because(assessment, lambda e: e.supply_limit_days)
-        text = f"Prescribe at most {assessment.supply_limit_days} days' supply at a time."
+        text = f"Prescribe at most {assessment.supply_limit_days} days' supply at a time"
+        if assessment.supply_limit_mg:
+            text += f", and no more than {mg(assessment.supply_limit_mg)} of amitriptyline in one supply"
+        text += "."
         adjustments.append(Adjustment("supply-limit", text, because))
 
     target_date = start_date + timedelta(days=days * (len(doses) - 1))
@@ -226,6 +229,7 @@ def _build(protocol, assessment, start_date, options, rules, *, replanned=False)
         target_date=target_date,
         response_date=response_date,
         supply_limit_days=assessment.supply_limit_days,
+        supply_limit_mg=assessment.supply_limit_mg,
         steps=steps,
         followups=followups,
         adjustments=tuple(adjustments),

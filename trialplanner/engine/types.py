@@ -212,6 +212,7 @@ class PatientProfile:
     cyp2c19: Phenotype | None = None
     qtc_ms: int | None = None
     previous_qtc_ms: int | None = None
+    weight_kg: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class Effects:
     early_first_review: bool = False
     monitoring: tuple[str, ...] = ()
     supply_limit_days: int | None = None
+    supply_limit_mg: Decimal | None = None
     earliest_start: date | None = None
 
 
@@ -266,6 +268,7 @@ class Assessment:
     supply_limit_days: int | None
     baseline_checks: tuple[str, ...]
     monitoring: tuple[str, ...]
+    supply_limit_mg: Decimal | None = None
 
     @property
     def blocked(self) -> bool:

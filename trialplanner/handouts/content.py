@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from trialplanner.plans import selectors
 from trialplanner.plans.models import FollowUp
 
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -35,6 +36,7 @@ APPOINTMENT_PURPOSES = {
     FollowUp.Kind.RESPONSE: gettext_lazy("Decide together if the medicine helps"),
     FollowUp.Kind.PERIODIC: gettext_lazy("Regular check-up"),
     FollowUp.Kind.TAPER_REVIEW: gettext_lazy("Check after stopping"),
+    FollowUp.Kind.RECHECK: gettext_lazy("Extra check after your last visit"),
 }
 PAPERS = {"a4": "A4", "letter": "Letter"}
 WEEK = 7
@@ -124,8 +126,9 @@ def handout_context(plan, *, language, large, paper, today):
         "purpose": PLAIN_PURPOSES.get(plan.indication.slug)
         or _("to treat %(condition)s") % {"condition": plan.indication.name},
         "rows": rows,
+        "dose_rows": selectors.dose_rows_from_steps(steps, selectors.supply_terms(plan)),
         "appointments": upcoming,
-        "is_taper": plan.kind == plan.Kind.TAPER,
+        "is_taper": plan.kind != plan.Kind.TITRATION,
         "first_dose": steps[0] if steps else None,
         "language": language,
         "large": large,

@@ -17,6 +17,8 @@ BP_RANGE = (40, 300)
 POTASSIUM_RANGE = (Decimal("1.0"), Decimal("10.0"))
 MAGNESIUM_RANGE = (Decimal("0.10"), Decimal("5.00"))
 SODIUM_RANGE = (100, 200)
+WEIGHT_RANGE = (Decimal("20"), Decimal("350"))
+GLUCOSE_RANGE = (Decimal("1.0"), Decimal("50.0"))
 
 
 def _range(low, high, what):
@@ -90,6 +92,7 @@ class ConditionChoiceField(forms.ModelMultipleChoiceField):
 class RiskProfileForm(forms.ModelForm):
     error_messages = {
         "future_ecg": "The ECG date cannot be in the future.",
+        "future_date": "This date cannot be in the future.",
         "ecg_without_qtc": "Enter the QTc from this ECG, or clear the ECG date.",
         "qtc_without_ecg": "Enter the date of the ECG this QTc comes from.",
         "bp_pair": "Enter both the systolic and the diastolic value.",
@@ -131,21 +134,30 @@ class RiskProfileForm(forms.ModelForm):
         validators=_range(*MAGNESIUM_RANGE, "a magnesium"),
     )  # fmt: skip
     sodium = forms.IntegerField(label="Sodium (mmol/L)", required=False, validators=_range(*SODIUM_RANGE, "a sodium"))
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+        validators=_range(*WEIGHT_RANGE, "a weight"),
+        help_text="Used for the self-harm supply limit (mg per kg).",
+    )  # fmt: skip
 
     class Meta:
         model = RiskProfile
         fields = [
             "conditions", "frail", "falls", "pregnant", "breastfeeding", "alcohol", "self_harm_last_12_months",
             "cyp2d6", "cyp2c19", "qtc_ms", "ecg_date", "heart_rate", "bp_lying_systolic", "bp_lying_diastolic",
-            "bp_standing_systolic", "bp_standing_diastolic", "potassium", "magnesium", "sodium", "notes",
+            "bp_standing_systolic", "bp_standing_diastolic", "bp_date", "potassium", "magnesium", "sodium",
+            "bloods_date", "weight_kg", "notes",
         ]  # fmt: skip
-        widgets = {"ecg_date": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"ecg_date": DateInput(), "bp_date": DateInput(), "bloods_date": DateInput(),
+                   "notes": forms.Textarea(attrs={"rows": 3})}  # fmt: skip
         help_texts = {
             "frail": "Clinician's judgement of frailty.",
             "alcohol": "Heavy use adds a sedation and falls warning.",
             "self_harm_last_12_months": "Limits each supply and prompts a mental-health review.",
             "cyp2d6": "Only if a pharmacogenomic result is on record.",
             "notes": "Anything else relevant to the trial (not shown on handouts).",
+            "bloods_date": "With a date, recent results count as done and are not asked for again.",
+            "bp_date": "With a date, a recent lying and standing reading is not asked for again.",
         }
 
     def __init__(self, *args, today=None, **kwargs):
@@ -161,8 +173,9 @@ class RiskProfileForm(forms.ModelForm):
             Fieldset("Pharmacogenomics", Row(Column("cyp2d6"), Column("cyp2c19"))),
             Fieldset("ECG and observations", Row(Column("qtc_ms"), Column("ecg_date"), Column("heart_rate")),
                      Row(Column("bp_lying_systolic"), Column("bp_lying_diastolic"), Column("bp_standing_systolic"),
-                         Column("bp_standing_diastolic"))),
-            Fieldset("Blood tests (if known)", Row(Column("potassium"), Column("magnesium"), Column("sodium"))),
+                         Column("bp_standing_diastolic"), Column("bp_date")), Row(Column("weight_kg"))),
+            Fieldset("Blood tests (if known)", Row(Column("potassium"), Column("magnesium"), Column("sodium"),
+                                                   Column("bloods_date"))),
             Fieldset("Notes", "notes"),
         )  # fmt: skip
 
@@ -181,6 +194,18 @@ class RiskProfileForm(forms.ModelForm):
         if day and day > self.today:
             raise forms.ValidationError(self.error_messages["future_ecg"], code="future_ecg")
         return day
+
+    def _not_future(self, name):
+        day = self.cleaned_data.get(name)
+        if day and day > self.today:
+            raise forms.ValidationError(self.error_messages["future_date"], code="future_date")
+        return day
+
+    def clean_bloods_date(self):
+        return self._not_future("bloods_date")
+
+    def clean_bp_date(self):
+        return self._not_future("bp_date")
 
     def clean(self):
         cleaned = super().clean()

@@ -31,6 +31,10 @@ class Clinic(models.Model):
     phone = models.CharField(max_length=40, help_text="Shown to patients on handouts.")
     address = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, choices=time_zone_choices, default="Europe/London")
+    dispensing_interval_days = models.PositiveSmallIntegerField(
+        "Dispensing interval (days)", choices=[(28, "28 days"), (30, "30 days")], default=28,
+        help_text="How many nights one prescription covers; plans show quantities per interval.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     data_version = models.PositiveBigIntegerField(
         default=0, editable=False, help_text="Rises whenever a patient or follow-up of this clinic changes."
@@ -173,6 +177,11 @@ class RiskProfile(models.Model):
     potassium = models.DecimalField("Potassium (mmol/L)", max_digits=4, decimal_places=1, null=True, blank=True)
     magnesium = models.DecimalField("Magnesium (mmol/L)", max_digits=4, decimal_places=2, null=True, blank=True)
     sodium = models.PositiveSmallIntegerField("Sodium (mmol/L)", null=True, blank=True)
+    bloods_date = models.DateField(
+        "Blood test date", null=True, blank=True, help_text="When potassium, magnesium and sodium were measured."
+    )
+    bp_date = models.DateField("Blood pressure date", null=True, blank=True)
+    weight_kg = models.DecimalField("Weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -184,6 +193,10 @@ class RiskProfile(models.Model):
             models.UniqueConstraint(fields=["patient", "version"], name="riskprofile_unique_version"),
             models.CheckConstraint(
                 condition=Q(qtc_ms__isnull=True) | Q(qtc_ms__gte=200, qtc_ms__lte=800), name="riskprofile_qtc_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=350),
+                name="riskprofile_weight_range",
             ),
         ]
 

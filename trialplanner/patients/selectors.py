@@ -5,6 +5,8 @@ from datetime import date
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import MonitoringItem
+from trialplanner.engine import risk
+from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.types import Alcohol, Phenotype, Sex
 from trialplanner.patients.models import RiskProfile
 
@@ -45,18 +47,43 @@ def engine_profile(patient, profile: RiskProfile | None, on: date) -> engine.Pat
         cyp2c19=Phenotype(profile.cyp2c19) if profile.cyp2c19 else None,
         qtc_ms=profile.qtc_ms,
         previous_qtc_ms=baseline_qtc(patient, profile),
+        weight_kg=profile.weight_kg,
     )
 
 
+def checks_on_file(profile: RiskProfile | None) -> dict[str, date]:
+    """Baseline checks with a dated result on this profile version: monitoring slug -> date.
+
+    Values entered without a date are used by the rules but never count as a check done.
+    """
+    if profile is None:
+        return {}
+    done = {}
+    if profile.qtc_ms is not None and profile.ecg_date:
+        done[risk.BASELINE_ECG] = profile.ecg_date
+    if profile.bloods_date:
+        if profile.potassium is not None and profile.magnesium is not None:
+            done[risk.ELECTROLYTES] = profile.bloods_date
+        if profile.sodium is not None:
+            done[risk.SODIUM] = profile.bloods_date
+    bp = (profile.bp_lying_systolic, profile.bp_lying_diastolic, profile.bp_standing_systolic,
+          profile.bp_standing_diastolic)  # fmt: skip
+    if profile.bp_date and all(v is not None for v in bp):
+        done[risk.LYING_STANDING_BP] = profile.bp_date
+    return done
+
+
 def assess(patient, profile, indication, on: date) -> engine.Assessment:
-    """Run the engine's risk assessment for one indication, planned to start on `on`."""
-    return engine.assess_risk(
+    """Run the engine's risk assessment for one indication, planned to start on `on`; baseline
+    checks with a valid result on file are not asked again."""
+    assessment = engine.assess_risk(
         engine_profile(patient, profile, on),
         catalog.indication_facts(indication),
         catalog.protocol_facts(indication.protocol),
         catalog.rulebook(),
         on,
     )
+    return without_checks_on_file(assessment, checks_on_file(profile), catalog.check_validity(), on)
 
 
 def monitoring_items(keys):

@@ -8,11 +8,22 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.engine.titration import dose_grid
-from trialplanner.patients.forms import DateInput
+from trialplanner.patients.forms import (
+    BP_RANGE,
+    GLUCOSE_RANGE,
+    HEART_RATE_RANGE,
+    MAGNESIUM_RANGE,
+    POTASSIUM_RANGE,
+    QTC_RANGE,
+    SODIUM_RANGE,
+    WEIGHT_RANGE,
+    DateInput,
+)
 from trialplanner.plans.models import FollowUp, Plan, Visit
 
 # Engine input names -> the form field that caused the error.
 ENGINE_FIELDS = {
+    "decision": "decision",
     "target_mg": "target_mg",
     "start_date": "start_date",
     "days_per_step": "days_per_step",
@@ -24,7 +35,11 @@ def add_engine_error(form, exc):
     """The one adapter from engine errors to form errors, attached to the field at fault."""
     if isinstance(exc, PlanBlocked):
         titles = "; ".join(card.title for card in exc.cards)
-        form.add_error(None, f"The plan is blocked by critical findings: {titles}.")
+        if "decision" in form.fields:  # at a visit: only the rise is refused, a safer decision is not
+            form.add_error("decision", f"No continuing or rising while a critical finding stands: {titles}. "
+                                       "Choose hold, step down or stop.")  # fmt: skip
+        else:
+            form.add_error(None, f"The plan is blocked by critical findings: {titles}.")
     elif isinstance(exc, EngineInputError) and ENGINE_FIELDS.get(exc.field) in form.fields:
         form.add_error(ENGINE_FIELDS[exc.field], f"This {exc.message}.".replace("This must", "Must"))
     else:
@@ -159,12 +174,27 @@ class ActivateForm(forms.Form):
         return {card.code: self.cleaned_data.get(f"reason_{card.code}", "") for card in self.warnings}
 
 
+YES_NO = [("no", "No"), ("yes", "Yes")]
+
+
+def _int_range(low, high, what):
+    message = f"Enter {what} between {low} and {high}."
+    return [MinValueValidator(low, message), MaxValueValidator(high, message)]
+
+
 class VisitForm(forms.Form):
+    """A visit: outcome, side effects, the findings of reference A.3, and the decision."""
+
     error_messages = {
         "future_visit": "The visit date cannot be in the future.",
         "before_plan": "The visit date cannot be before the plan started.",
         "score_range": "Enter a score from {low} to {high}.",
         "other_missing": "Describe the other side effect.",
+        "future_ecg": "The ECG date cannot be in the future.",
+        "ecg_without_qtc": "Enter the QTc from this ECG, or clear the ECG date.",
+        "bp_pair": "Enter both the systolic and the diastolic value.",
+        "bp_order": "The systolic value must be higher than the diastolic value.",
+        "bp_lying_standing": "Enter the lying and the standing blood pressure, to check for a fall on standing.",
     }
 
     visit_date = forms.DateField(widget=DateInput())
@@ -175,21 +205,68 @@ class VisitForm(forms.Form):
     )  # fmt: skip
     side_effects_other = forms.CharField(max_length=200, required=False, label="Other side effect")
     adherence = forms.ChoiceField(choices=Visit.Adherence.choices, widget=forms.RadioSelect, initial="all")
+    # Asked at every visit (reference A.3; S4 S47).
+    mood = forms.ChoiceField(choices=Visit.Mood.choices, widget=forms.RadioSelect, label="Mood since the last visit")
+    self_harm_thoughts = forms.TypedChoiceField(
+        choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+        label="Thoughts of self-harm or suicide since the last visit?",
+        error_messages={"required": "Ask about thoughts of self-harm or suicide at every visit; record the answer."},
+    )  # fmt: skip
+    # Measurements: each optional, range-checked against plausible values (typos), not clinical thresholds.
+    bp_lying_systolic = forms.IntegerField(label="Lying systolic (mmHg)", required=False,
+                                           validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
+    bp_lying_diastolic = forms.IntegerField(label="Lying diastolic (mmHg)", required=False,
+                                            validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
+    bp_standing_systolic = forms.IntegerField(
+        label="Standing systolic (mmHg)", required=False, validators=_int_range(*BP_RANGE, "a pressure in mmHg"),
+        help_text="Within 3 minutes of standing.",
+    )  # fmt: skip
+    bp_standing_diastolic = forms.IntegerField(label="Standing diastolic (mmHg)", required=False,
+                                               validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
+    heart_rate = forms.IntegerField(label="Heart rate (beats/min)", required=False,
+                                    validators=_int_range(*HEART_RATE_RANGE, "a heart rate"))  # fmt: skip
+    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+                                   validators=_int_range(*WEIGHT_RANGE, "a weight in kg"))  # fmt: skip
+    sodium = forms.IntegerField(label="Sodium (mmol/L)", required=False,
+                                validators=_int_range(*SODIUM_RANGE, "a sodium"))  # fmt: skip
+    potassium = forms.DecimalField(label="Potassium (mmol/L)", required=False, max_digits=4, decimal_places=1,
+                                   validators=_int_range(*POTASSIUM_RANGE, "a potassium"))  # fmt: skip
+    magnesium = forms.DecimalField(label="Magnesium (mmol/L)", required=False, max_digits=4, decimal_places=2,
+                                   validators=_int_range(*MAGNESIUM_RANGE, "a magnesium"))  # fmt: skip
+    glucose_mmol = forms.DecimalField(label="Blood glucose (mmol/L)", required=False, max_digits=4, decimal_places=1,
+                                      validators=_int_range(*GLUCOSE_RANGE, "a glucose"))  # fmt: skip
     qtc_ms = forms.IntegerField(
-        label="QTc from a new ECG (ms)", required=False,
-        validators=[MinValueValidator(200, "Enter a QTc between 200 and 800."),
-                    MaxValueValidator(800, "Enter a QTc between 200 and 800.")],
+        label="QTc from a new ECG (ms)", required=False, validators=_int_range(*QTC_RANGE, "a QTc"),
         help_text="Only if an ECG was done: it updates the risk profile and the safety check.",
+    )  # fmt: skip
+    ecg_date = forms.DateField(label="ECG date", required=False, widget=DateInput(),
+                               help_text="Leave empty if the ECG was done today.")  # fmt: skip
+    fall = forms.BooleanField(required=False, label="A fall since the last visit")
+    confusion = forms.BooleanField(required=False, label="New confusion")
+    urinary_retention = forms.BooleanField(required=False, label="Urinary retention (cannot pass urine fully)")
+    cardiac_symptoms = forms.BooleanField(required=False, label="New palpitations, fainting or chest pain")
+    hyponatraemia_symptoms = forms.BooleanField(required=False, label="Nausea or headache (low sodium symptoms)")
+    serotonin_symptoms = forms.BooleanField(
+        required=False, label="Serotonin toxicity symptoms",
+        help_text="Agitation, tremor, clonus, raised temperature or sweating.",
     )  # fmt: skip
     decision = forms.ChoiceField(choices=Visit.Decision.choices, widget=forms.RadioSelect)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
 
-    def __init__(self, *args, plan, measure, today=None, **kwargs):
+    MEASUREMENTS = ("bp_lying_systolic", "bp_lying_diastolic", "bp_standing_systolic", "bp_standing_diastolic",
+                    "heart_rate", "weight_kg", "sodium", "potassium", "magnesium", "glucose_mmol", "qtc_ms",
+                    "ecg_date")  # fmt: skip
+    SYMPTOMS = ("fall", "confusion", "urinary_retention", "cardiac_symptoms", "hyponatraemia_symptoms",
+                "serotonin_symptoms")  # fmt: skip
+
+    def __init__(self, *args, plan, measure, today=None, has_diabetes=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
         self.measure = measure
         self.today = today or timezone.localdate()
         self.fields["visit_date"].initial = self.today
+        if not has_diabetes:
+            del self.fields["glucose_mmol"]
         score = self.fields["outcome_score"]
         score.label = f"{measure.name}"
         if measure.scale_min is not None and measure.scale_max is not None:
@@ -200,7 +277,17 @@ class VisitForm(forms.Form):
         if plan.kind == plan.Kind.TAPER:
             self.fields["decision"].choices = [
                 (Visit.Decision.CONTINUE, "Continue the taper"), (Visit.Decision.HOLD, "Hold at the current dose"),
+                (Visit.Decision.STOP_NOW, Visit.Decision.STOP_NOW.label),
             ]  # fmt: skip
+        elif plan.kind == plan.Kind.STOP_NOW:
+            stays = "Record the review (the course stays stopped)"
+            self.fields["decision"].choices = [(Visit.Decision.CONTINUE, stays)]
+
+    def measurement_fields(self):
+        return [self[name] for name in self.MEASUREMENTS if name in self.fields]
+
+    def symptom_fields(self):
+        return [self[name] for name in self.SYMPTOMS]
 
     def clean_visit_date(self):
         day = self.cleaned_data["visit_date"]
@@ -208,6 +295,12 @@ class VisitForm(forms.Form):
             raise forms.ValidationError(self.error_messages["future_visit"], code="future_visit")
         if day < self.plan.start_date:
             raise forms.ValidationError(self.error_messages["before_plan"], code="before_plan")
+        return day
+
+    def clean_ecg_date(self):
+        day = self.cleaned_data.get("ecg_date")
+        if day and day > self.today:
+            raise forms.ValidationError(self.error_messages["future_ecg"], code="future_ecg")
         return day
 
     def clean_outcome_score(self):
@@ -220,12 +313,29 @@ class VisitForm(forms.Form):
             raise forms.ValidationError(message, code="score_range")
         return score
 
+    def _error(self, field, code):
+        self.add_error(field, forms.ValidationError(self.error_messages[code], code=code))
+
     def clean(self):
         cleaned = super().clean()
         if "other" in (cleaned.get("side_effects") or []) and not (cleaned.get("side_effects_other") or "").strip():
-            self.add_error(
-                "side_effects_other", forms.ValidationError(self.error_messages["other_missing"], code="other_missing")
-            )
+            self._error("side_effects_other", "other_missing")
+        if cleaned.get("ecg_date") and cleaned.get("qtc_ms") is None and "qtc_ms" not in self.errors:
+            self._error("qtc_ms", "ecg_without_qtc")
+        pairs = {}
+        for position in ("lying", "standing"):
+            systolic, diastolic = f"bp_{position}_systolic", f"bp_{position}_diastolic"
+            if systolic in self.errors or diastolic in self.errors:
+                continue
+            sys_value, dia_value = cleaned.get(systolic), cleaned.get(diastolic)
+            if (sys_value is None) != (dia_value is None):
+                self._error(systolic if sys_value is None else diastolic, "bp_pair")
+            elif sys_value is not None and sys_value <= dia_value:
+                self._error(systolic, "bp_order")
+            else:
+                pairs[position] = sys_value is not None
+        if len(pairs) == 2 and pairs["lying"] != pairs["standing"]:
+            self._error("bp_standing_systolic" if pairs["lying"] else "bp_lying_systolic", "bp_lying_standing")
         return cleaned
 
 

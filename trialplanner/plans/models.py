@@ -28,6 +28,7 @@ class Plan(models.Model):
     class Kind(models.TextChoices):
         TITRATION = "titration", "Titration"
         TAPER = "taper", "Taper to stop"
+        STOP_NOW = "stop_now", "Stopped at once (no taper)"
 
     class StopReason(models.TextChoices):
         SIDE_EFFECT = "side_effect", "Side effects"
@@ -60,6 +61,9 @@ class Plan(models.Model):
     days_per_step = models.PositiveSmallIntegerField()
     tablet_strength_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     supply_limit_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    supply_limit_mg = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, help_text="Most amitriptyline in one supply (mg)."
+    )
     target_date = models.DateField()
     response_date = models.DateField()
     protocol_snapshot = models.JSONField(help_text="The protocol row as it was when the plan was built.")
@@ -200,6 +204,7 @@ class FollowUp(models.Model):
         RESPONSE = "response", "Judge response"
         PERIODIC = "periodic", "Periodic review"
         TAPER_REVIEW = "taper-review", "Review after stopping"
+        RECHECK = "recheck", "Recheck after a visit finding"
 
     class Status(models.TextChoices):
         DUE = "due", "Due"
@@ -286,6 +291,12 @@ class Visit(models.Model):
         HOLD = "hold", "Hold at the current dose"
         STEP_DOWN = "step_down", "Step down one step"
         STOP = "stop", "Stop (taper off)"
+        STOP_NOW = "stop_now", "Stop now, no taper (critical finding)"
+
+    class Mood(models.TextChoices):
+        USUAL = "usual", "Usual for them"
+        LOW = "low", "Low or anxious"
+        HIGH = "high", "Elated or agitated (possible mania)"
 
     class Adherence(models.TextChoices):
         ALL = "all", "Took every dose"
@@ -318,6 +329,27 @@ class Visit(models.Model):
     side_effects_other = models.CharField(max_length=200, blank=True)
     adherence = models.CharField(max_length=10, choices=Adherence.choices)
     qtc_ms = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Findings measured or asked at the visit (reference A.3); empty when not recorded.
+    ecg_date = models.DateField(null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_lying_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_lying_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_standing_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_standing_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    sodium = models.PositiveSmallIntegerField(null=True, blank=True)
+    potassium = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    magnesium = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    glucose_mmol = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    fall = models.BooleanField(default=False)
+    confusion = models.BooleanField(default=False)
+    urinary_retention = models.BooleanField(default=False)
+    cardiac_symptoms = models.BooleanField(default=False)
+    hyponatraemia_symptoms = models.BooleanField(default=False)
+    serotonin_symptoms = models.BooleanField(default=False)
+    self_harm_thoughts = models.BooleanField(null=True, help_text="Asked at every visit; empty on older records.")
+    mood = models.CharField(max_length=10, choices=Mood.choices, blank=True)
+    findings = models.JSONField(default=list, help_text="The finding cards of reference A.3, as recorded.")
     decision = models.CharField(max_length=10, choices=Decision.choices)
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -325,6 +357,18 @@ class Visit(models.Model):
 
     class Meta:
         ordering = ["-visit_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(qtc_ms__isnull=True) | Q(qtc_ms__gte=200, qtc_ms__lte=800), name="visit_qtc_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(sodium__isnull=True) | Q(sodium__gte=100, sodium__lte=200), name="visit_sodium_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=350),
+                name="visit_weight_range",
+            ),
+        ]
 
     def __str__(self):
         return f"Visit on {self.visit_date}: {self.get_decision_display()}"

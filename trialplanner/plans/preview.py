@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
+from trialplanner.engine.checks import without_checks_on_file
+from trialplanner.engine.risk import BASELINE_ECG
 from trialplanner.engine.types import Alcohol, Phenotype, Sex
 from trialplanner.plans import services
 
@@ -133,6 +135,10 @@ def preview(text: str) -> dict:
             profile, catalog.indication_facts(indication), catalog.protocol_facts(indication.protocol), rules,
             start_date,
         )  # fmt: skip
+        if profile.qtc_ms is not None:  # the QTc supplied comes from an ECG on file
+            assessment = without_checks_on_file(
+                assessment, {BASELINE_ECG: start_date}, catalog.check_validity(), start_date
+            )
         draft = None
         if not assessment.blocked:
             draft = engine.build_plan(

@@ -10,7 +10,10 @@ from trialplanner.catalog.models import MonitoringItem
 from trialplanner.engine import dosetext
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.access import memberships_for
+from trialplanner.patients.models import Clinic
 from trialplanner.plans.models import Plan
+
+DEFAULT_INTERVAL_DAYS = Clinic._meta.get_field("dispensing_interval_days").default
 
 
 def monitoring_names():
@@ -102,8 +105,9 @@ def plans_for_patient(patient):
     return patient.plans.select_related("indication").order_by("-created_at", "-version")
 
 
-def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label):
+def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label, per_supply):
     nights = (end - start).days + 1
+    nights_each = dosetext.nights_per_supply(dose_mg, *per_supply)
     return {
         "number": number,
         "kind": kind,
@@ -112,24 +116,36 @@ def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label):
         "nights": nights,
         "dose_mg": dose_mg,
         "per_night": dosetext.per_night_text(tablets, liquid_ml, liquid_label),
-        "supply": dosetext.supply_text(tablets, liquid_ml, nights),
+        "supply": dosetext.supply_per_interval_text(tablets, liquid_ml, nights, nights_each),
+        "directions": dosetext.step_directions(tablets, liquid_ml, liquid_label, dose_mg, nights, stop=kind == "stop"),
     }
 
 
-def dose_rows_from_steps(steps):
-    """Rows of the shared dose table from saved steps."""
+def directions(rows) -> str:
+    """The whole plan as one prescription direction, from the dose-table rows."""
+    return dosetext.directions(row["directions"] for row in rows)
+
+
+def supply_terms(plan) -> tuple:
+    """(dispensing interval, day limit, mg limit) for a saved plan's quantities."""
+    return (plan.patient.clinic.dispensing_interval_days, plan.supply_limit_days, plan.supply_limit_mg)
+
+
+def dose_rows_from_steps(steps, per_supply=(DEFAULT_INTERVAL_DAYS, None, None)):
+    """Rows of the shared dose table from saved steps; `per_supply` from supply_terms()."""
     return [
         _row(s.number, s.kind, s.start_date, s.end_date, s.dose_mg,
-             [(Decimal(t["strength_mg"]), t["count"]) for t in s.tablets], s.liquid_ml, s.liquid_label)
+             [(Decimal(t["strength_mg"]), t["count"]) for t in s.tablets], s.liquid_ml, s.liquid_label, per_supply)
         for s in steps
     ]  # fmt: skip
 
 
-def dose_rows_from_draft(draft):
+def dose_rows_from_draft(draft, interval_days=DEFAULT_INTERVAL_DAYS):
     """Rows of the shared dose table from an unsaved engine draft (the preview)."""
+    per_supply = (interval_days, draft.supply_limit_days, draft.supply_limit_mg)
     return [
         _row(s.number, s.kind.value, s.start, s.end, s.dose_mg,
              [(t.strength_mg, t.count) for t in s.tablets], s.liquid_ml,
-             s.dispense.liquid_strength.label if s.dispense.liquid_strength else "")
+             s.dispense.liquid_strength.label if s.dispense.liquid_strength else "", per_supply)
         for s in draft.steps
     ]  # fmt: skip

@@ -11,6 +11,7 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
+from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients import versioned
 from trialplanner.plans import access, selectors, services
 from trialplanner.plans import worklist as wl
@@ -60,7 +61,7 @@ def plan_new(request, patient_uuid):
         "shown_form": PlanForm(initial=options, protocol=indication.protocol, prefix="shown"),
         "assessment": assessment,
         "draft": draft,
-        "rows": selectors.dose_rows_from_draft(draft) if draft else [],
+        "rows": selectors.dose_rows_from_draft(draft, patient.clinic.dispensing_interval_days) if draft else [],
     }
     return render(request, "plans/plan_new.html", ctx)
 
@@ -92,6 +93,7 @@ def _preview(patient, indication, form, shown, *, report):
     return assessment, None, defaults
 
 
+DIABETES = "diabetes"
 PAGE_DEFER = ("engine_input", "protocol_snapshot")  # kept for rebuilding a plan, never shown on its page
 
 
@@ -107,7 +109,7 @@ def _render_plan(request, plan, forms, status=200):
         "plan": plan,
         "patient": plan.patient,
         # Callables, so the queries run only when the cached record below has to be rendered.
-        "rows": partial(selectors.dose_rows_from_steps, plan.steps.all()),
+        "rows": partial(selectors.dose_rows_from_steps, plan.steps.all(), selectors.supply_terms(plan)),
         "followups": partial(selectors.followups_with_names, plan),
         "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
         "versions": selectors.series_versions(plan),
@@ -267,18 +269,28 @@ def followup_visit(request, followup_uuid):
     followup = access.get_followup_for_user(request.user, followup_uuid)
     plan = followup.plan
     measure = plan.indication.outcome_measure
-    form = VisitForm(request.POST or None, plan=plan, measure=measure)
+    profile = patient_selectors.current_profile(plan.patient)
+    has_diabetes = profile is not None and any(c.slug == DIABETES for c in profile.conditions.all())
+    form = VisitForm(request.POST or None, plan=plan, measure=measure, has_diabetes=has_diabetes)
     if followup.status not in services.OPEN_FOLLOWUP or plan.status != Plan.Status.ACTIVE:
         messages.info(request, "This follow-up is no longer open.")
         return redirect(plan)
     if request.method == "POST" and form.is_valid():
         try:
             visit, new_plan = services.followup_record_visit(followup=followup, user=request.user, **form.cleaned_data)
+        except services.DecisionRefused as exc:
+            # Next to the decision and next to every finding that refuses it.
+            for field in ("decision", *exc.fields):
+                if field in form.fields:
+                    form.add_error(field, str(exc))
         except services.PlanError as exc:
             form.add_error(None, str(exc))
         except EngineError as exc:
             add_engine_error(form, exc)
         else:
+            if visit.findings:
+                titles = "; ".join(card["title"] for card in visit.findings)
+                messages.warning(request, f"Findings recorded: {titles}. Their follow-ups are booked below.")
             if visit.response_text:
                 messages.info(request, visit.response_text)
             if new_plan is not None and new_plan.status == Plan.Status.DRAFT:
