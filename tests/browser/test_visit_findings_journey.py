@@ -50,5 +50,5 @@ def test_a_critical_finding_is_refused_for_continuing_and_stopped_now(page, live
     expect(card).to_be_visible()
     expect(card).to_contain_text("Source: S41")
     expect(page.locator("table.dose-table tbody tr")).to_have_count(1)
-    expect(page.get_by_text("Recheck after a visit finding")).to_be_visible()
+    expect(page.get_by_role("cell", name="Recheck after a visit finding", exact=True)).to_be_visible()
     screenshot("stopped-now")
