@@ -207,3 +207,31 @@ def test_the_command_prints_what_it_did(capsys, empty_catalog):
     assert "indications: 9 created, 0 updated, 0 unchanged" in out
     call_command("load_catalog")
     assert "indications: 0 created, 0 updated, 9 unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_it_rejects_internal_markers_in_clinician_facing_text(tmp_path):
+    path = write_variant(
+        tmp_path, 'summary = "Known hypersensitivity', 'summary = "UNCONFIRMED: known hypersensitivity'
+    )
+    with pytest.raises(CatalogError, match=r"rules\[hypersensitivity\]\.summary: .*'UNCONFIRMED'"):
+        load_catalog(path)
+    path = write_variant(tmp_path, 'note = "Thyroid hormone', 'note = "See DESIGN.md. Thyroid hormone')
+    with pytest.raises(CatalogError, match=r"levothyroxine\]\.note"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_a_combination_takes_its_facts_from_its_ingredients(tmp_path):
+    path = write_variant(tmp_path, 'ingredients = "codeine, paracetamol"', 'ingredients = "codeine, nosuchdrug"')
+    with pytest.raises(CatalogError, match=r"co-codamol\]: ingredient nosuchdrug"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_an_maoi_persists_for_its_washout(catalog):
+    for drug in m.InteractingDrug.objects.filter(is_maoi=True):
+        assert drug.persistence_days >= drug.washout_days, drug.slug
+    assert m.InteractingDrug.objects.get(slug="fluoxetine").persistence_days == 63
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.InteractingDrug.objects.filter(slug="phenelzine").update(persistence_days=3)

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from trialplanner.engine.types import (
+    DRUG_FACT_CHOICES,
+    DRUG_FACT_FLAGS,
     Action,
     ConditionFacts,
     DrugFacts,
@@ -19,11 +21,8 @@ from trialplanner.engine.types import (
 )
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "trialplanner" / "catalog" / "data" / "catalog.toml"
-DRUG_FLAGS = [
-    "is_maoi", "contraindicated", "lowers_seizure_threshold", "cns_depressant", "cns_active",
-    "lowers_electrolytes", "sympathomimetic", "lowers_blood_pressure", "avoid_combination",
-]  # fmt: skip
-DRUG_CHOICES = ["serotonergic", "cyp2d6_inhibition", "raises_levels", "qt_risk"]
+DRUG_FLAGS = DRUG_FACT_FLAGS
+DRUG_CHOICES = DRUG_FACT_CHOICES
 
 
 def load_file():
@@ -49,9 +48,11 @@ def rulebook_from(data):
     }  # fmt: skip
     drugs = tuple(
         DrugFacts(
-            slug=d["slug"], name=d["name"], drug_class=d["drug_class"], note=d.get("note", ""),
+            slug=d["slug"], name=d["name"], drug_class=d["drug_class"], note=d.get("note", ""), action=d["action"],
             aliases=tuple(a.strip() for a in d.get("aliases", "").split(",") if a.strip()),
-            washout_days=d.get("washout_days"), anticholinergic_score=d.get("anticholinergic_score", 0),
+            ingredients=tuple(a.strip() for a in d.get("ingredients", "").split(",") if a.strip()),
+            washout_days=d.get("washout_days"), persistence_days=d.get("persistence_days", d.get("washout_days") or 0),
+            anticholinergic_score=d.get("anticholinergic_score", 0),
             sources=refs(d),
             **{f: bool(d.get(f, False)) for f in DRUG_FLAGS}, **{f: d.get(f, "") for f in DRUG_CHOICES},
         )

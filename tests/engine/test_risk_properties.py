@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tests.engine.conftest import indications_from, load_file, rulebook_from
 from trialplanner.engine import Indicator, Medication, PatientProfile, assess_risk
-from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Sex
 
 DATA = load_file()
 RULES = rulebook_from(DATA)
@@ -16,7 +16,8 @@ CONDITIONS = sorted(RULES.conditions)
 DRUG_NAMES = sorted(d.name for d in RULES.drugs)
 ON = date(2026, 12, 1)
 
-phenotypes = st.one_of(st.none(), st.sampled_from(list(Phenotype)))
+cyp2d6_phenotypes = st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2d6"]))
+cyp2c19_phenotypes = st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2c19"]))
 stop_dates = st.one_of(st.none(), st.dates(min_value=ON - timedelta(days=60), max_value=ON + timedelta(days=60)))
 medications = st.builds(
     Medication,
@@ -35,8 +36,8 @@ profiles = st.builds(
     alcohol=st.sampled_from(list(Alcohol)),
     conditions=st.frozensets(st.sampled_from(CONDITIONS), max_size=5),
     medications=st.lists(medications, max_size=6).map(tuple),
-    cyp2d6=phenotypes,
-    cyp2c19=phenotypes,
+    cyp2d6=cyp2d6_phenotypes,
+    cyp2c19=cyp2c19_phenotypes,
     qtc_ms=st.one_of(st.none(), st.integers(300, 700)),
 )
 indication_slugs = st.sampled_from(sorted(INDICATIONS))

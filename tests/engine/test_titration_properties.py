@@ -18,7 +18,7 @@ from trialplanner.engine import (
     build_taper,
 )
 from trialplanner.engine.titration import dose_grid
-from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Sex
 
 DATA = load_file()
 RULES = rulebook_from(DATA)
@@ -45,8 +45,8 @@ profiles = st.builds(
     alcohol=st.sampled_from(list(Alcohol)),
     conditions=st.frozensets(st.sampled_from(SAFE_CONDITIONS), max_size=4),
     medications=st.lists(st.sampled_from(SAFE_DRUGS).map(Medication), max_size=5).map(tuple),
-    cyp2d6=st.one_of(st.none(), st.sampled_from(list(Phenotype))),
-    cyp2c19=st.one_of(st.none(), st.sampled_from(list(Phenotype))),
+    cyp2d6=st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2d6"])),
+    cyp2c19=st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2c19"])),
     qtc_ms=st.one_of(st.none(), st.integers(300, 500)),
 )
 

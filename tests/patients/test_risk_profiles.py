@@ -195,7 +195,8 @@ def test_the_patient_page_shows_sorted_cards_with_sources(client, clinician, pat
     positions = [body.index(f'data-code="{code}"') for code in ["recent-mi", "serotonergic-drug", "diabetes"]]
     assert positions == sorted(positions)
     assert 'href="/library/sources/#S3"' in body
-    assert "Unrecognised medicines:</strong> Unknownol" in body
+    assert 'data-code="medicine-not-checked"' in body
+    assert "Not checked: Unknownol" in body
     assert "Anticholinergic burden (ACB): 3" in body
     assert "Baseline ECG" in body  # age 66 with cardiac history
 
@@ -224,3 +225,52 @@ def test_a_qtc_rise_from_the_first_ecg_blocks(client, clinician, patient, catalo
     critical = response.context["assessment"].critical_cards
     assert [c.code for c in critical] == ["qtc-critical"]
     assert "from 400 to 465 ms" in critical[0].subjects[0]
+
+
+# --- medicines as written ------------------------------------------------------------------
+
+
+def test_the_profiles_measured_potassium_reaches_the_safety_check(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(potassium="3.1"))
+    response = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
+    low = next(c for c in response.context["assessment"].cards if c.code == "low-potassium-magnesium")
+    assert low.subjects == ("potassium 3.1 mmol/L",)
+
+
+def test_a_suggested_spelling_is_checked_once_confirmed_on_the_form(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    client.post(url, risk_data(meds=[{"name": "paroxetin 20mg"}]))
+    page = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
+    assert "did you mean Paroxetine?" in page.content.decode()
+    assert "medicine-not-checked" in [c.code for c in page.context["assessment"].cards]
+    client.post(url, risk_data(meds=[{"name": "paroxetin 20mg", "confirmed_as": "Paroxetine"}]))
+    entry = patient.risk_profiles.order_by("-version").first().medications.get()
+    assert (entry.name, entry.confirmed_as, entry.drug.slug) == ("paroxetin 20mg", "Paroxetine", "paroxetine")
+    page = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
+    codes = [c.code for c in page.context["assessment"].cards]
+    assert "medicine-not-checked" not in codes and "cyp2d6-reduced" in codes
+
+
+@pytest.mark.parametrize(
+    "med, field, code",
+    [
+        ({"name": "paroxetin", "confirmed_as": "Paroxetino"}, "confirmed_as", "unknown_confirmation"),
+        ({"confirmed_as": "Paroxetine"}, "confirmed_as", "confirmation_without_name"),
+        ({"name": "sertraline 50mg", "this_course": "on"}, "this_course", "not_amitriptyline"),
+    ],
+)
+def test_medicine_confirmations_are_field_errors(client, clinician, patient, catalog, med, field, code):
+    client.force_login(clinician)
+    response = client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(meds=[med]))
+    assert response.status_code == 200
+    assert response.context["formset"].forms[0].errors[field] == [MedicationForm.error_messages[code]]
+    assert not patient.risk_profiles.exists()
+
+
+def test_the_form_offers_no_rapid_cyp2d6_phenotype(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    response = client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(cyp2d6="rapid"))
+    assert "cyp2d6" in response.context["form"].errors
+    assert "rapid" in dict(RiskProfileForm().fields["cyp2c19"].choices)

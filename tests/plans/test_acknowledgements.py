@@ -35,7 +35,7 @@ def step_up(plan, user):
 
 def test_it_records_the_subjects_of_the_finding(on_sertraline):
     ack = on_sertraline.acknowledgements.get()
-    assert (ack.card_code, ack.subjects) == ("serotonergic-drug", ["sertraline"])
+    assert (ack.card_code, ack.subjects) == ("serotonergic-drug", ["Sertraline"])
 
 
 def test_it_carries_a_reason_over_to_the_same_finding(on_sertraline, clinician, young_patient, with_profile):
@@ -44,7 +44,7 @@ def test_it_carries_a_reason_over_to_the_same_finding(on_sertraline, clinician, 
     assert new.status == "active"
     carried = new.acknowledgements.get()
     assert (carried.card_code, carried.subjects, carried.reason) == (
-        "serotonergic-drug", ["sertraline"], "Low dose; warned about serotonin symptoms."
+        "serotonergic-drug", ["Sertraline"], "Low dose; warned about serotonin symptoms."
     )  # fmt: skip
 
 

@@ -79,6 +79,11 @@ def test_it_reports_cards_washouts_and_unknown_medicines(tmp_path):
         ({"medications": [{"name": "phenelzine", "stopped_on": "yesterday"}]}, "medications[0].stopped_on"),
         ({"conditions": ["lycanthropy"]}, "conditions"),
         ({"cyp2d6": "turbo"}, "cyp2d6"),
+        ({"cyp2d6": "rapid"}, "cyp2d6"),
+        ({"cyp2c19": "slow"}, "cyp2c19"),
+        ({"potassium_mmol_l": "low"}, "potassium_mmol_l"),
+        ({"medications": [{"name": "Prozac", "this_course": "yes"}]}, "medications[0].this_course"),
+        ({"medications": [{"name": "Prozac", "dose": "20mg"}]}, "medications[0]"),
     ],
 )
 def test_invalid_requests_fail_with_one_line_naming_the_field(tmp_path, overrides, field):
@@ -137,3 +142,44 @@ def test_a_target_off_the_dose_grid_is_refused_naming_the_allowed_ones(tmp_path)
 def test_each_step_is_prescribable_in_one_strength(tmp_path):
     result = run(tmp_path, request(options={"target_mg": 50}))
     assert result["steps"][-1]["tablets"] == [{"strength_mg": "50", "count": 1}]
+
+
+def test_each_medicine_line_comes_back_with_its_match_or_suggestion(tmp_path):
+    body = request(
+        medications=["co-codamol 30/500 2 tabs qds", "paroxetin 20mg", "paracetamol 1g", {"name": "Prozac 20 mg OD"}]
+    )
+    result = run(tmp_path, body)
+    lines = {m["entered"]: m for m in result["medications"]}
+    combination = lines["co-codamol 30/500 2 tabs qds"]
+    assert (combination["name"], combination["dose_text"], combination["product"]) == (
+        "co-codamol", "30/500 2 tabs qds", "Co-codamol"
+    )  # fmt: skip
+    assert [m["slug"] for m in combination["matches"]] == ["codeine", "paracetamol"]
+    assert combination["matches"][0]["facts"]["cns_depressant"] is True
+    assert combination["matches"][1]["interaction"] == "No interaction listed"
+    assert lines["paroxetin 20mg"]["status"] == "suggested" and lines["paroxetin 20mg"]["checked"] is False
+    assert lines["paroxetin 20mg"]["suggestions"] == ["Paroxetine"]
+    assert lines["Prozac 20 mg OD"]["matches"][0]["facts"]["persistence_days"] == 63
+    not_checked = next(c for c in result["cards"] if c["code"] == "medicine-not-checked")
+    assert not_checked["indicator"] == "warning"
+    assert not_checked["subjects"] == ["paroxetin 20mg (did you mean Paroxetine?)"]
+
+
+def test_a_confirmed_suggestion_is_checked(tmp_path):
+    result = run(tmp_path, request(medications=[{"name": "paroxetin 20mg", "confirmed_as": "paroxetine"}]))
+    assert result["medications"][0]["status"] == "confirmed"
+    assert "medicine-not-checked" not in [c["code"] for c in result["cards"]]
+    assert "cyp2d6-reduced" in [c["code"] for c in result["cards"]]
+
+
+def test_measured_low_potassium_holds_the_dose_and_asks_for_an_ecg(tmp_path):
+    result = run(tmp_path, request(potassium_mmol_l=3.1, magnesium_mmol_l=0.8))
+    assert "low-potassium-magnesium" in [c["code"] for c in result["cards"]]
+    assert "baseline-ecg" in result["baseline_checks"]
+    assert [s["dose_mg"] for s in result["steps"]] == ["10"]
+
+
+def test_linezolid_stopped_on_the_start_day_gives_the_next_day(tmp_path):
+    result = run(tmp_path, request(medications=[{"name": "linezolid 600mg bd", "stopped_on": "2026-12-01"}]))
+    assert result["blocked"] is True
+    assert result["earliest_start"] == "2026-12-02"

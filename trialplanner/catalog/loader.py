@@ -5,6 +5,7 @@ so re-running never duplicates and saved plans keep pointing at the same rows.
 The whole load is one transaction: a bad row leaves the database as it was.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -14,12 +15,23 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from trialplanner.catalog import models as m
+from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "catalog.toml"
 
 
 class CatalogError(Exception):
     """A row of the catalog file is invalid; the message names the table and row."""
+
+
+DRUG_FIELDS = {
+    "slug", "name", "aliases", "drug_class", "action", "note", "ingredients", "washout_days", "persistence_days",
+    "anticholinergic_score", "sources", "catalog_note", "rxnorm_code", "dmd_vtm_code",
+    *DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES,
+}  # fmt: skip
+
+# Clinician-facing text never names the app's internal files or the reference's markers.
+INTERNAL_MARKERS = re.compile(r"UNCONFIRMED|DISAGREEMENT|DESIGN\.md|\.md\b|§")
 
 
 @dataclass
@@ -127,7 +139,24 @@ class _Loader:
         """Code fields, empty when the file has none; the model validators check their digits."""
         return {name: str(row.get(name, "")).strip() for name in names}
 
+    def check_text(self):
+        """Reject internal markers in any text shown to clinicians (sources keep their own flag)."""
+        for table, rows in self.data.items():
+            if table == "sources" or not isinstance(rows, list):
+                continue
+            for i, row in enumerate(rows):
+                for where, text in _strings(
+                    row, f"{table}[{row.get('slug') or row.get('code') or row.get('key') or i}]"
+                ):
+                    found = INTERNAL_MARKERS.search(text)
+                    if found:
+                        raise CatalogError(
+                            f"{where}: clinician-facing text must not show {found.group(0)!r}; say it in plain words "
+                            "(e.g. 'evidence uncertain', 'sources disagree')"
+                        )
+
     def load(self):
+        self.check_text()
         self.load_sources()
         drugs = self.load_drugs()
         self.load_strengths(drugs)
@@ -385,32 +414,37 @@ class _Loader:
         self.note_missing("conditions", m.Condition.objects.exclude(slug__in=seen))
 
     def load_interacting_drugs(self):
-        flags = [
-            "is_maoi",
-            "contraindicated",
-            "lowers_seizure_threshold",
-            "cns_depressant",
-            "cns_active",
-            "lowers_electrolytes",
-            "sympathomimetic",
-            "lowers_blood_pressure",
-            "avoid_combination",
-        ]
-        choices = ["serotonergic", "cyp2d6_inhibition", "raises_levels", "qt_risk"]
+        rows = self.rows("interacting_drugs")
+        slugs = {row.get("slug") for row in rows}
+        combinations = {row.get("slug") for row in rows if row.get("ingredients")}
         seen = set()
-        for i, row in enumerate(self.rows("interacting_drugs")):
+        for i, row in enumerate(rows):
             where = f"interacting_drugs[{row.get('slug', i)}]"
             self.require(where, row, "slug", "name", "drug_class", "action")
+            unknown_fields = sorted(set(row) - DRUG_FIELDS)
+            if unknown_fields:
+                raise CatalogError(f"{where}: unknown field {', '.join(unknown_fields)}")
+            ingredients = [s.strip() for s in row.get("ingredients", "").split(",") if s.strip()]
+            if ingredients:
+                bad = [s for s in ingredients if s not in slugs or s in combinations]
+                if bad:
+                    raise CatalogError(f"{where}: ingredient {', '.join(bad)} is not a single catalogued medicine")
+                own = [f for f in (*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES) if row.get(f)]
+                if own or row.get("anticholinergic_score") or row.get("persistence_days"):
+                    raise CatalogError(f"{where}: a combination takes its facts from its ingredients; remove {own}")
+            washout = row.get("washout_days")
             values = {
                 "name": row["name"],
                 "aliases": row.get("aliases", ""),
                 "drug_class": row["drug_class"],
                 "action": row["action"],
                 "note": row.get("note", ""),
-                "washout_days": row.get("washout_days"),
+                "ingredients": ", ".join(ingredients),
+                "washout_days": washout,
+                "persistence_days": row.get("persistence_days", washout or 0),
                 "anticholinergic_score": row.get("anticholinergic_score", 0),
-                **{name: bool(row.get(name, False)) for name in flags},
-                **{name: row.get(name, "") for name in choices},
+                **{name: bool(row.get(name, False)) for name in DRUG_FACT_FLAGS},
+                **{name: row.get(name, "") for name in DRUG_FACT_CHOICES},
                 **self.codes(row, "rxnorm_code", "dmd_vtm_code"),
                 **self.cited(row),
             }
@@ -452,6 +486,17 @@ class _Loader:
         count = queryset.count()
         if count:
             self.report.not_in_file[table] = count
+
+
+def _strings(value, where):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, where)
 
 
 def _flatten(exc: ValidationError):

@@ -411,23 +411,38 @@ class InteractingDrug(CitedModel):
         REDUCE = "reduce", "Lower dose, slower steps"
         MONITOR = "monitor", "Allow with monitoring"
         COUNSEL = "counsel", "Patient advice"
+        NONE = "none", "No interaction listed"
 
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
     aliases = models.CharField(
-        max_length=300, blank=True, help_text="Other names, comma separated: brand names, US/UK spellings."
+        max_length=500, blank=True, help_text="Other names, comma separated: brand names, US/UK spellings."
     )
     drug_class = models.CharField(max_length=100)
     action = models.CharField(max_length=10, choices=Action.choices)
     note = models.TextField(blank=True, help_text="The interaction in one or two sentences.")
+    ingredients = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="A combination product: the slugs of its ingredients, comma separated. Its facts are theirs.",
+    )
+    is_amitriptyline = models.BooleanField(
+        default=False, help_text="Amitriptyline itself on a medicines list: duplicate therapy unless it is this course."
+    )
+    is_tricyclic = models.BooleanField(default=False, help_text="Another tricyclic: one tricyclic at a time.")
     is_maoi = models.BooleanField("MAO inhibitor", default=False)
     washout_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Days after stopping before amitriptyline may start."
+    )
+    persistence_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Days after the last dose that every flag of this medicine still applies (0: until the last dose).",
     )
     contraindicated = models.BooleanField(default=False, help_text="Blocks a plan while taken (e.g. cisapride).")
     serotonergic = models.CharField(max_length=4, choices=Serotonergic.choices, blank=True)
     lowers_seizure_threshold = models.BooleanField(default=False)
     cyp2d6_inhibition = models.CharField(max_length=10, choices=CYP2D6Inhibition.choices, blank=True)
+    cyp_inducer = models.BooleanField("CYP inducer", default=False, help_text="Lowers amitriptyline levels.")
     raises_levels = models.CharField(
         max_length=10,
         choices=RaisesLevels.choices,
@@ -441,9 +456,7 @@ class InteractingDrug(CitedModel):
     lowers_electrolytes = models.BooleanField(default=False, help_text="Can lower potassium or magnesium.")
     sympathomimetic = models.BooleanField(default=False)
     lowers_blood_pressure = models.BooleanField(default=False)
-    avoid_combination = models.BooleanField(
-        default=False, help_text="Advise against taking together (e.g. St John's wort)."
-    )
+    thyroid_hormone = models.BooleanField(default=False, help_text="Thyroid hormone therapy: arrhythmia risk.")
     rxnorm_code = rxnorm_field("the ingredient")
     dmd_vtm_code = sctid_field("dm+d VTM", "dm+d virtual therapeutic moiety")
 
@@ -452,6 +465,10 @@ class InteractingDrug(CitedModel):
         constraints = [
             models.CheckConstraint(condition=Q(is_maoi=False) | Q(washout_days__isnull=False), name="maoi_has_washout"),
             models.CheckConstraint(condition=Q(anticholinergic_score__lte=3), name="interacting_acb_0_to_3"),
+            models.CheckConstraint(
+                condition=Q(washout_days__isnull=True) | Q(persistence_days__gte=F("washout_days")),
+                name="interacting_persistence_covers_washout",
+            ),
         ]
 
     def __str__(self):
@@ -460,6 +477,10 @@ class InteractingDrug(CitedModel):
     @property
     def alias_list(self):
         return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
+    @property
+    def ingredient_list(self):
+        return [a.strip() for a in self.ingredients.split(",") if a.strip()]
 
 
 class ObservationCode(CitedModel):

@@ -5,15 +5,18 @@ this module decides only when each catalog rule fires and what it does to the pl
 """
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 from trialplanner.engine.errors import EngineInputError
+from trialplanner.engine.medicines import active_ingredients, read_medicine, window_days
 from trialplanner.engine.types import (
+    PHENOTYPES_BY_GENE,
     Alcohol,
     Assessment,
     Card,
     Effects,
     IndicationFacts,
+    Indicator,
     PatientProfile,
     Phenotype,
     ProtocolFacts,
@@ -46,9 +49,8 @@ class _Context:
         self.rules = rules
         self.on = on
         self.cards = []
-        self.current_drugs = []  # (entered name, DrugFacts, stopped_on) still taken on the planned start date
-        self.unrecognised = []
-        self.recognised = []
+        self.readings = []  # every entered line, matched or not
+        self.active = []  # catalogued ingredients still acting on the planned start date
 
     def add(self, code, effects=None, subjects=(), detail=None, indicator=None):
         rule = self.rules.rule(code)
@@ -76,7 +78,17 @@ class _Context:
         return self.profile.age >= self.rules.int_param("older_age_years")
 
     def drugs_where(self, predicate):
-        return [(name, drug) for name, drug, _ in self.current_drugs if predicate(drug)]
+        """(subject, DrugFacts) for each active ingredient the predicate accepts."""
+        return [(_subject(a), a.drug) for a in self.active if predicate(a.drug)]
+
+    def has_condition_for(self, rule_code):
+        return any(self.rules.conditions[slug].rule_code == rule_code for slug in self.profile.conditions)
+
+
+def _subject(active):
+    if active.current:
+        return active.label
+    return f"{active.label} (last dose {active.stopped_on.isoformat()})"
 
 
 def assess_risk(
@@ -89,7 +101,7 @@ def assess_risk(
     """Apply reference section A.2 to a profile for a plan starting on `on`."""
     _validate(profile, rules)
     ctx = _Context(profile, indication, protocol, rules, on)
-    _sort_medications(ctx)
+    _read_medications(ctx)
     for check in CHECKS:
         check(ctx)
     return _summarise(ctx)
@@ -107,28 +119,21 @@ def _validate(profile, rules):
     unknown = sorted(c for c in profile.conditions if c not in rules.conditions)
     if unknown:
         raise EngineInputError("conditions", f"unknown condition {', '.join(unknown)}")
+    for gene in ("cyp2d6", "cyp2c19"):
+        value = getattr(profile, gene)
+        allowed = PHENOTYPES_BY_GENE[gene]
+        if value is not None and value not in allowed:
+            raise EngineInputError(gene, f"must be one of {', '.join(p.value for p in allowed)} (or not known)")
+    for name in ("potassium", "magnesium"):
+        value = getattr(profile, name)
+        if value is not None and not 0 < value < 20:
+            raise EngineInputError(name, "must be a measured level in mmol/L")
 
 
-def _sort_medications(ctx):
-    seen = set()
-    for med in ctx.profile.medications:
-        name = med.name.strip()
-        if not name:
-            continue
-        drug = ctx.rules.find_drug(name)
-        if drug is None:
-            if name not in ctx.unrecognised:
-                ctx.unrecognised.append(name)
-            continue
-        ctx.recognised.append((name, drug.name))
-        if drug.is_maoi and med.stopped_on is not None:
-            # The washout runs from the last dose, whether that is past or planned.
-            _maoi_stopped(ctx, drug, med.stopped_on)
-        if drug.slug in seen:
-            continue
-        if med.stopped_on is None or med.stopped_on >= ctx.on:
-            seen.add(drug.slug)
-            ctx.current_drugs.append((name, drug, med.stopped_on))
+def _read_medications(ctx):
+    """Read every entered line; the persistence window runs from the last dose, past or planned."""
+    ctx.readings = [read_medicine(ctx.rules, med) for med in ctx.profile.medications if med.name.strip()]
+    ctx.active = active_ingredients(ctx.readings, ctx.on)
 
 
 # --- contraindications (critical) -------------------------------------------------
@@ -170,7 +175,7 @@ def check_conditions(ctx):
 
 
 # Rules whose conditions are joined with other triggers in their own check.
-JOINED_ELSEWHERE = {"electrolytes", "baseline-ecg"}
+JOINED_ELSEWHERE = {"electrolytes", "low-potassium-magnesium", "baseline-ecg"}
 
 
 def _no_effects(ctx):
@@ -224,31 +229,55 @@ def _qtc_warning_threshold(ctx):
     return ctx.rules.int_param(key)
 
 
-def _maoi_stopped(ctx, drug, stopped_on):
-    earliest = stopped_on + timedelta(days=drug.washout_days or 0)
-    if earliest > ctx.on:
+def _days(n):
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def check_blocking_drugs(ctx):
+    """An MAOI, linezolid, IV methylene blue or cisapride blocks while taken or within its window.
+
+    One card per medicine, however many lines name it; a stopped one shows the earliest safe start.
+    """
+    for active in ctx.active:
+        drug = active.drug
+        if not (drug.is_maoi or drug.contraindicated):
+            continue
+        code = "maoi-washout" if drug.is_maoi else "contraindicated-drug"
+        rule_detail = ctx.rules.rule(code).detail
+        days = window_days(drug)
+        note = f"{drug.note} " if drug.note and not drug.is_maoi else ""
+        if active.current:
+            detail = (
+                f"{drug.name} is being taken. Amitriptyline may start {_days(days)} after its last dose. "
+                f"{note}{rule_detail}"
+            )
+            ctx.add(code, subjects=[active.label], detail=detail.strip())
+            continue
         detail = (
-            f"{drug.name} was stopped on {stopped_on.isoformat()}; its washout is {drug.washout_days} "
-            f"day{'s' if drug.washout_days != 1 else ''}. The earliest safe start is {earliest.isoformat()}. "
-            f"{ctx.rules.rule('maoi-washout').detail}"
+            f"{drug.name}: last dose {active.stopped_on.isoformat()}; its effect lasts {_days(days)} after the "
+            f"last dose. The earliest safe start is {active.clear_from.isoformat()}. {note}{rule_detail}"
         )
-        ctx.add("maoi-washout", Effects(earliest_start=earliest), subjects=[drug.name], detail=detail)
+        ctx.add(code, Effects(earliest_start=active.clear_from), subjects=[_subject(active)], detail=detail.strip())
 
 
-def check_current_maois(ctx):
-    """An MAOI with no stop date blocks until it is stopped; stop dates are handled on sorting."""
-    for name, drug in [(n, d) for n, d, stopped in ctx.current_drugs if d.is_maoi and stopped is None]:
-        detail = (
-            f"{drug.name} is being taken. Amitriptyline may start {drug.washout_days} "
-            f"day{'s' if drug.washout_days != 1 else ''} after it is stopped. {ctx.rules.rule('maoi-washout').detail}"
-        )
-        ctx.add("maoi-washout", subjects=[name], detail=detail)
+def check_amitriptyline_on_list(ctx):
+    for subject, _ in ctx.drugs_where(lambda d: d.is_amitriptyline):
+        ctx.add("amitriptyline-on-list", subjects=[subject])
 
 
-def check_contraindicated_drugs(ctx):
-    for name, drug in ctx.drugs_where(lambda d: d.contraindicated):
-        detail = f"{drug.name}: {drug.note} {ctx.rules.rule('contraindicated-drug').detail}".strip()
-        ctx.add("contraindicated-drug", subjects=[name], detail=detail)
+def check_duplicate_tricyclic(ctx):
+    tricyclics = ctx.drugs_where(lambda d: d.is_tricyclic and not d.is_amitriptyline)
+    if tricyclics:
+        ctx.add("duplicate-tricyclic", subjects=_names(tricyclics))
+
+
+def check_not_checked(ctx):
+    """Every entered line the catalog could not match stays visible and needs a decision."""
+    unchecked = [r for r in ctx.readings if not r.checked]
+    if unchecked:
+        listed = "; ".join(r.not_checked_label() for r in unchecked)
+        detail = f"Not checked: {listed}. {ctx.rules.rule('medicine-not-checked').detail}"
+        ctx.add("medicine-not-checked", subjects=[r.not_checked_label() for r in unchecked], detail=detail)
 
 
 # --- interactions -------------------------------------------------------------------
@@ -273,6 +302,17 @@ def check_qt_drugs(ctx):
             subjects=_names(known),
             detail=_detail_with_notes(ctx, "qt-drug", known),
         )
+    other = ctx.drugs_where(lambda d: d.qt_risk in ("possible", "conditional"))
+    if other:
+        ctx.add("qt-possible", subjects=[f"{name} ({drug.qt_risk} risk)" for name, drug in other])
+
+
+def check_seizure_threshold(ctx):
+    """Warning with epilepsy or a seizure history, information otherwise (A.2)."""
+    lowering = ctx.drugs_where(lambda d: d.lowers_seizure_threshold)
+    if lowering:
+        indicator = None if ctx.has_condition_for("epilepsy") else Indicator.INFO
+        ctx.add("seizure-threshold", subjects=_names(lowering), indicator=indicator)
 
 
 def check_serotonergic(ctx):
@@ -304,6 +344,21 @@ def check_cyp2d6(ctx):
         other.append(f"CYP2C19 {ctx.profile.cyp2c19.value} metaboliser")
     if other:
         ctx.add("cyp-ultrarapid-poor-2c19", subjects=other)
+    moderate = ctx.drugs_where(lambda d: d.cyp2d6_inhibition == "moderate")
+    if moderate:
+        ctx.add("cyp2d6-moderate", subjects=_names(moderate))
+
+
+def check_inducers(ctx):
+    inducers = ctx.drugs_where(lambda d: d.cyp_inducer)
+    if inducers:
+        ctx.add("cyp-inducer", subjects=_names(inducers))
+
+
+def check_thyroid_hormone(ctx):
+    thyroid = ctx.drugs_where(lambda d: d.thyroid_hormone)
+    if thyroid:
+        ctx.add("thyroid-hormone", subjects=_names(thyroid))
 
 
 def check_cns(ctx):
@@ -321,8 +376,12 @@ def check_cns(ctx):
 
 
 def anticholinergic_items(ctx):
+    """Amitriptyline's ACB score plus every other active medicine's score (1, 2 or 3)."""
     items = [("amitriptyline", ctx.rules.amitriptyline_acb)]
-    items += [(name, drug.anticholinergic_score) for name, drug in ctx.drugs_where(lambda d: d.anticholinergic_score)]
+    items += [
+        (name, drug.anticholinergic_score)
+        for name, drug in ctx.drugs_where(lambda d: d.anticholinergic_score and not d.is_amitriptyline)
+    ]
     return items
 
 
@@ -346,15 +405,32 @@ def check_raised_levels(ctx):
         ctx.add("raised-levels", subjects=_names(monitor))
 
 
-def check_electrolytes(ctx):
-    subjects = _names(ctx.drugs_where(lambda d: d.lowers_electrolytes))
-    subjects += [
+def low_electrolytes(ctx):
+    """Low potassium or magnesium: ticked as a condition or measured below the catalog's levels."""
+    found = [
         ctx.rules.conditions[slug].name
         for slug in sorted(ctx.profile.conditions)
-        if ctx.rules.conditions[slug].rule_code == "electrolytes"
+        if ctx.rules.conditions[slug].rule_code == "low-potassium-magnesium"
     ]
-    if subjects:
-        ctx.add("electrolytes", Effects(monitoring=(ELECTROLYTES,)), subjects=subjects)
+    potassium, magnesium = ctx.profile.potassium, ctx.profile.magnesium
+    if potassium is not None and potassium < ctx.rules.param("potassium_low_mmol_l"):
+        found.append(f"potassium {potassium} mmol/L")
+    if magnesium is not None and magnesium < ctx.rules.param("magnesium_low_mmol_l"):
+        found.append(f"magnesium {magnesium} mmol/L")
+    return found
+
+
+def check_electrolytes(ctx):
+    diuretics = _names(ctx.drugs_where(lambda d: d.lowers_electrolytes))
+    if diuretics:
+        ctx.add("electrolytes", Effects(monitoring=(ELECTROLYTES,)), subjects=diuretics)
+    low = low_electrolytes(ctx)
+    if low:
+        ctx.add(
+            "low-potassium-magnesium",
+            Effects(hold_at_start=True, monitoring=(BASELINE_ECG, ELECTROLYTES, REPEAT_ECG)),
+            subjects=low,
+        )
 
 
 def check_blood_pressure_and_sympathomimetics(ctx):
@@ -405,19 +481,31 @@ def check_indication(ctx):
 
 
 def check_baseline_ecg(ctx):
-    """Baseline ECG: age over the ECG age, any cardiac history, or any QT risk found above."""
+    """Baseline ECG on the explicit triggers of A.2 (reference 8.1).
+
+    Age over the ECG age, any cardiac condition, a known-risk QT drug, a QTc above the sex
+    threshold, low potassium or magnesium, or a diuretic. A possible- or conditional-risk QT
+    drug counts only together with another torsades risk factor (female sex, another such drug);
+    female sex alone does not.
+    """
     reasons = []
     if ctx.profile.age > ctx.rules.int_param("ecg_age_over_years"):
         reasons.append(f"age {ctx.profile.age}")
-    cardiac = [
+    reasons += [
         ctx.rules.conditions[slug].name
         for slug in sorted(ctx.profile.conditions)
-        if ctx.rules.conditions[slug].group == CARDIAC_GROUP
+        if ctx.rules.conditions[slug].group == CARDIAC_GROUP or ctx.rules.conditions[slug].rule_code == "other-cardiac"
     ]
-    reasons += cardiac
     if ctx.profile.qtc_ms is not None and ctx.profile.qtc_ms > _qtc_warning_threshold(ctx):
         reasons.append(f"QTc {ctx.profile.qtc_ms} ms")
+    reasons += low_electrolytes(ctx)
     reasons += _names(ctx.drugs_where(lambda d: d.qt_risk == "known"))
+    reasons += _names(ctx.drugs_where(lambda d: d.lowers_electrolytes))
+    other_qt = _names(ctx.drugs_where(lambda d: d.qt_risk in ("possible", "conditional")))
+    if other_qt and (reasons or ctx.profile.sex == Sex.FEMALE or len(other_qt) > 1):
+        if not reasons and ctx.profile.sex == Sex.FEMALE:
+            reasons.append("female sex")
+        reasons += other_qt
     if reasons:
         ctx.add("baseline-ecg", Effects(monitoring=(BASELINE_ECG, REPEAT_ECG)), subjects=reasons)
 
@@ -426,11 +514,16 @@ CHECKS = (
     check_age,
     check_conditions,
     check_qtc,
-    check_current_maois,
-    check_contraindicated_drugs,
+    check_blocking_drugs,
+    check_amitriptyline_on_list,
+    check_duplicate_tricyclic,
+    check_not_checked,
     check_qt_drugs,
+    check_seizure_threshold,
     check_serotonergic,
     check_cyp2d6,
+    check_inducers,
+    check_thyroid_hormone,
     check_cns,
     check_anticholinergic,
     check_raised_levels,
@@ -451,6 +544,8 @@ def _summarise(ctx) -> Assessment:
     limits = [e.supply_limit_days for e in effects if e.supply_limit_days]
     mg_limits = [e.supply_limit_mg for e in effects if e.supply_limit_mg]
     earliest = [e.earliest_start for e in effects if e.earliest_start]
+    if any(c.indicator is Indicator.CRITICAL and c.effects.earliest_start is None for c in cards):
+        earliest = []  # a block with no end date: no start date is safe yet
     monitoring = []
     for e in effects:
         for key in e.monitoring:
@@ -459,8 +554,11 @@ def _summarise(ctx) -> Assessment:
     items = anticholinergic_items(ctx)
     return Assessment(
         cards=cards,
-        unrecognised_medications=tuple(ctx.unrecognised),
-        recognised_medications=tuple(ctx.recognised),
+        unrecognised_medications=tuple(r.entered for r in ctx.readings if not r.checked),
+        recognised_medications=tuple(
+            (r.entered, ", ".join(d.name for d in r.ingredients)) for r in ctx.readings if r.ingredients
+        ),
+        medicines=tuple(ctx.readings),
         anticholinergic_total=sum(score for _, score in items),
         anticholinergic_items=tuple(items),
         earliest_start=max(earliest) if earliest else None,

@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
 
 from trialplanner.engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from trialplanner.engine.medicines import MedicineReading
 
 
 class Indicator(StrEnum):
@@ -56,6 +60,13 @@ class Phenotype(StrEnum):
     POOR = "poor"
 
 
+# CPIC phenotypes per gene (reference 7.2-7.3): CYP2D6 has no "rapid" metaboliser.
+PHENOTYPES_BY_GENE = {
+    "cyp2d6": (Phenotype.ULTRARAPID, Phenotype.NORMAL, Phenotype.INTERMEDIATE, Phenotype.POOR),
+    "cyp2c19": (Phenotype.ULTRARAPID, Phenotype.RAPID, Phenotype.NORMAL, Phenotype.INTERMEDIATE, Phenotype.POOR),
+}
+
+
 @dataclass(frozen=True)
 class SourceRef:
     key: str
@@ -81,19 +92,25 @@ class RuleText:
 
 @dataclass(frozen=True)
 class DrugFacts:
-    """An interacting medicine's catalog row: the flags the rules read."""
+    """A catalogued medicine: the facts the rules read (reference A.2, sections 6.1-6.7)."""
 
     slug: str
     name: str
     aliases: tuple[str, ...] = ()
     drug_class: str = ""
     note: str = ""
+    action: str = ""  # the catalog's interaction class: "ci", "avoid", "reduce", "monitor", "counsel", "none"
+    ingredients: tuple[str, ...] = ()  # a combination product: the slugs of its ingredients
+    is_amitriptyline: bool = False
+    is_tricyclic: bool = False
     is_maoi: bool = False
     washout_days: int | None = None
+    persistence_days: int = 0  # days after the last dose that every flag still applies
     contraindicated: bool = False
     serotonergic: str = ""  # "", "low", "yes"
     lowers_seizure_threshold: bool = False
     cyp2d6_inhibition: str = ""  # "", "moderate", "strong"
+    cyp_inducer: bool = False
     raises_levels: str = ""  # "", "info", "warning"
     qt_risk: str = ""  # "", "known", "possible", "conditional"
     anticholinergic_score: int = 0
@@ -102,8 +119,31 @@ class DrugFacts:
     lowers_electrolytes: bool = False
     sympathomimetic: bool = False
     lowers_blood_pressure: bool = False
-    avoid_combination: bool = False
+    thyroid_hormone: bool = False
     sources: tuple[SourceRef, ...] = ()
+
+    @property
+    def is_combination(self) -> bool:
+        return bool(self.ingredients)
+
+
+# The facts the rules read, by kind: every one has a rule that fires from it (tests/engine).
+DRUG_FACT_FLAGS = (
+    "is_amitriptyline",
+    "is_tricyclic",
+    "is_maoi",
+    "contraindicated",
+    "lowers_seizure_threshold",
+    "cyp_inducer",
+    "cns_depressant",
+    "cns_active",
+    "lowers_electrolytes",
+    "sympathomimetic",
+    "lowers_blood_pressure",
+    "thyroid_hormone",
+)
+DRUG_FACT_CHOICES = ("serotonergic", "cyp2d6_inhibition", "raises_levels", "qt_risk")
+DRUG_FACT_NUMBERS = ("anticholinergic_score", "washout_days", "persistence_days")
 
 
 def normalise_name(name: str) -> str:
@@ -156,6 +196,17 @@ class RuleBook:
     def find_drug(self, name) -> DrugFacts | None:
         return self._drug_index.get(normalise_name(name))
 
+    def drug_by_slug(self, slug) -> DrugFacts:
+        for drug in self.drugs:
+            if drug.slug == slug:
+                return drug
+        raise EngineError(f"The catalog has no medicine {slug!r}; reload the catalog.")
+
+    @property
+    def known_names(self) -> Mapping[str, DrugFacts]:
+        """Every normalised name, brand and spelling variant, mapped to its catalog row."""
+        return self._drug_index
+
 
 @dataclass(frozen=True)
 class IndicationFacts:
@@ -190,8 +241,17 @@ class ProtocolFacts:
 
 @dataclass(frozen=True)
 class Medication:
+    """One entered medicine line, as written ("tramadol 50mg qds"), with its last dose if stopped.
+
+    `confirmed_as` is a catalog name the clinician confirmed for a line the catalog did not
+    recognise (a suggested spelling); `this_course` marks an amitriptyline line as the course
+    being planned.
+    """
+
     name: str
     stopped_on: date | None = None
+    confirmed_as: str = ""
+    this_course: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +273,8 @@ class PatientProfile:
     qtc_ms: int | None = None
     previous_qtc_ms: int | None = None
     weight_kg: Decimal | None = None
+    potassium: Decimal | None = None  # mmol/L, latest measured
+    magnesium: Decimal | None = None  # mmol/L, latest measured
 
 
 @dataclass(frozen=True)
@@ -258,6 +320,7 @@ class Assessment:
     cards: tuple[Card, ...]
     unrecognised_medications: tuple[str, ...]
     recognised_medications: tuple[tuple[str, str], ...]  # (name as entered, catalog name)
+    medicines: tuple["MedicineReading", ...]
     anticholinergic_total: int
     anticholinergic_items: tuple[tuple[str, int], ...]
     earliest_start: date | None

@@ -7,7 +7,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from trialplanner.catalog.models import Condition
+from trialplanner.engine import Medication
+from trialplanner.engine.medicines import read_medicine
+from trialplanner.engine.types import PHENOTYPES_BY_GENE
 from trialplanner.patients.models import Patient, RiskProfile
+from trialplanner.patients.services import medication_row
 
 # Plausibility bounds for data entry (catching typos such as a QTc of 4500), not
 # clinical thresholds: those live in the catalog.
@@ -163,6 +167,9 @@ class RiskProfileForm(forms.ModelForm):
     def __init__(self, *args, today=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today or timezone.localdate()
+        for gene, allowed in PHENOTYPES_BY_GENE.items():
+            values = {p.value for p in allowed}
+            self.fields[gene].choices = [(v, label) for v, label in self.fields[gene].choices if not v or v in values]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -235,11 +242,23 @@ class MedicationForm(forms.Form):
         "stop_before_start": "The stop date cannot be before the start date.",
         "future_start": "The start date cannot be in the future.",
         "dates_without_name": "Enter the medicine's name, or clear the dates.",
+        "unknown_confirmation": "Confirm with a medicine name from the catalog list.",
+        "confirmation_without_name": "Enter the medicine as written before confirming what it is.",
+        "not_amitriptyline": "Only an amitriptyline line can be marked as this course.",
     }
 
     name = forms.CharField(
-        max_length=120, required=False, label="Medicine",
+        max_length=120, required=False, label="Medicine and dose as written",
+        widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off", "data-medicine-name": ""}),
+    )  # fmt: skip
+    confirmed_as = forms.CharField(
+        max_length=100, required=False, label="Confirmed as",
+        help_text="Only for a name the catalog did not recognise: the catalog medicine you confirm it is.",
         widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
+    )  # fmt: skip
+    this_course = forms.BooleanField(
+        required=False, label="This course",
+        help_text="Tick if this amitriptyline line is the course being planned here, not a second course.",
     )  # fmt: skip
     started_on = forms.DateField(required=False, label="Started", widget=DateInput())
     stopped_on = forms.DateField(
@@ -247,11 +266,13 @@ class MedicationForm(forms.Form):
         help_text="Only for recently stopped medicines, e.g. an MAOI.",
     )  # fmt: skip
 
-    def __init__(self, *args, today=None, **kwargs):
+    def __init__(self, *args, today=None, rules=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today or timezone.localdate()
+        self.rules = rules
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control"
+        self.fields["this_course"].widget.attrs["class"] = "form-check-input"
 
     def full_clean(self):
         super().full_clean()
@@ -279,16 +300,30 @@ class MedicationForm(forms.Form):
             self.add_error(
                 "stopped_on", forms.ValidationError(self.error_messages["stop_before_start"], code="stop_before_start")
             )
+        confirmed = (cleaned.get("confirmed_as") or "").strip()
+        cleaned["confirmed_as"] = confirmed
+        if confirmed and not name:
+            self.add_error("confirmed_as", self._error("confirmation_without_name"))
+        elif confirmed and self.rules is not None and self.rules.find_drug(confirmed) is None:
+            self.add_error("confirmed_as", self._error("unknown_confirmation"))
+        if cleaned.get("this_course") and self.rules is not None and name:
+            reading = read_medicine(self.rules, Medication(name, confirmed_as=confirmed))
+            if not any(d.is_amitriptyline for d in reading.ingredients):
+                self.add_error("this_course", self._error("not_amitriptyline"))
         return cleaned
+
+    def _error(self, code):
+        return forms.ValidationError(self.error_messages[code], code=code)
 
 
 class BaseMedicationFormSet(forms.BaseFormSet):
-    def __init__(self, *args, today=None, **kwargs):
+    def __init__(self, *args, today=None, rules=None, **kwargs):
         self.today = today
+        self.rules = rules
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "today": self.today}
+        return {**super().get_form_kwargs(index), "today": self.today, "rules": self.rules}
 
     def entries(self):
         """Cleaned, non-empty rows as dicts."""
@@ -296,11 +331,11 @@ class BaseMedicationFormSet(forms.BaseFormSet):
 
 
 MedicationFormSet = forms.formset_factory(
-    MedicationForm, formset=BaseMedicationFormSet, extra=5, max_num=40, validate_max=True
+    MedicationForm, formset=BaseMedicationFormSet, extra=5, max_num=200, validate_max=True
 )
 
 
 def medication_initial(profile):
     if profile is None:
         return []
-    return [{"name": m.name, "started_on": m.started_on, "stopped_on": m.stopped_on} for m in profile.medications.all()]
+    return [medication_row(m) for m in profile.medications.all()]

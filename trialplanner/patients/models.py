@@ -198,6 +198,8 @@ class RiskProfile(models.Model):
                 condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=350),
                 name="riskprofile_weight_range",
             ),
+            # CPIC defines no "rapid" CYP2D6 metaboliser (reference 7.2); CYP2C19 has one.
+            models.CheckConstraint(condition=~Q(cyp2d6="rapid"), name="riskprofile_cyp2d6_phenotype"),
         ]
 
     def __str__(self):
@@ -214,6 +216,14 @@ class MedicationEntry(models.Model):
     name = models.CharField(max_length=120, help_text="As written; matched against the catalog's interacting drugs.")
     drug = models.ForeignKey(
         "catalog.InteractingDrug", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_as = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="A catalog medicine the clinician confirmed for a name the catalog did not recognise.",
+    )
+    this_course = models.BooleanField(
+        default=False, help_text="Amitriptyline on the list that is the course being planned (not a second course)."
     )
     started_on = models.DateField(null=True, blank=True)
     stopped_on = models.DateField(null=True, blank=True, help_text="Last dose, for recently stopped medicines.")

@@ -42,12 +42,24 @@ def engine_profile(patient, profile: RiskProfile | None, on: date) -> engine.Pat
         self_harm_last_12_months=profile.self_harm_last_12_months,
         alcohol=Alcohol(profile.alcohol),
         conditions=frozenset(c.slug for c in profile.conditions.all()),
-        medications=tuple(engine.Medication(m.name, m.stopped_on) for m in profile.medications.all()),
+        medications=tuple(medication_facts(m) for m in profile.medications.all()),
         cyp2d6=Phenotype(profile.cyp2d6) if profile.cyp2d6 else None,
         cyp2c19=Phenotype(profile.cyp2c19) if profile.cyp2c19 else None,
         qtc_ms=profile.qtc_ms,
         previous_qtc_ms=baseline_qtc(patient, profile),
         weight_kg=profile.weight_kg,
+        potassium=profile.potassium,
+        magnesium=profile.magnesium,
+    )
+
+
+def medication_facts(entry) -> engine.Medication:
+    """One saved medicine line as the engine reads it."""
+    return engine.Medication(
+        entry.name,
+        entry.stopped_on,
+        confirmed_as=getattr(entry, "confirmed_as", ""),
+        this_course=getattr(entry, "this_course", False),
     )
 
 

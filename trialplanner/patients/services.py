@@ -5,8 +5,10 @@ from django.db.models import Max
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import InteractingDrug
-from trialplanner.engine.types import normalise_name
+from trialplanner.engine import Medication
+from trialplanner.engine.medicines import read_medicine
 from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
 
 
@@ -42,12 +44,21 @@ def patient_update(*, patient, user, **fields) -> Patient:
     return patient
 
 
-def _drug_lookup():
-    index = {}
-    for drug in InteractingDrug.objects.all():
-        for name in (drug.name, drug.slug, *drug.alias_list):
-            index.setdefault(normalise_name(name), drug)
-    return index
+def _matched_drug(rules, slugs, entry):
+    """The catalog row a line reads as (its own row for a combination), or None when not checked."""
+    reading = read_medicine(rules, Medication(entry["name"], confirmed_as=entry.get("confirmed_as", "")))
+    return slugs.get(reading.drug.slug) if reading.drug is not None and reading.checked else None
+
+
+def medication_row(entry):
+    """A saved medicine line as form or service input: every field carried to the next version."""
+    return {
+        "name": entry.name,
+        "confirmed_as": entry.confirmed_as,
+        "this_course": entry.this_course,
+        "started_on": entry.started_on,
+        "stopped_on": entry.stopped_on,
+    }
 
 
 @transaction.atomic
@@ -58,12 +69,15 @@ def risk_profile_create(*, patient, user, fields, conditions, medications) -> Ri
     latest = patient.risk_profiles.aggregate(v=Max("version"))["v"] or 0
     profile = RiskProfile.objects.create(patient=patient, version=latest + 1, created_by=user, **fields)
     profile.conditions.set(conditions)
-    lookup = _drug_lookup()
+    rules = catalog.rulebook()
+    slugs = {d.slug: d for d in InteractingDrug.objects.all()}
     MedicationEntry.objects.bulk_create(
         MedicationEntry(
             profile=profile,
             name=entry["name"],
-            drug=lookup.get(normalise_name(entry["name"])),
+            drug=_matched_drug(rules, slugs, entry),
+            confirmed_as=entry.get("confirmed_as", ""),
+            this_course=bool(entry.get("this_course", False)),
             started_on=entry.get("started_on"),
             stopped_on=entry.get("stopped_on"),
         )

@@ -8,6 +8,7 @@ from django.utils.functional import cached_property
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication, InteractingDrug
 from trialplanner.engine import EngineError
 from trialplanner.patients import access, selectors, services, versioned
@@ -111,11 +112,13 @@ def risk_profile_edit(request, patient_uuid):
     today = timezone.localdate()
     if request.method == "POST":
         form = RiskProfileForm(request.POST, today=today)
-        formset = MedicationFormSet(request.POST, prefix="meds", today=today)
+        formset = MedicationFormSet(request.POST, prefix="meds", today=today, rules=catalog_selectors.rulebook())
     else:
         # An edit starts from the current version's values and saves a new version.
         form = RiskProfileForm(initial=model_to_dict(current) if current else None, today=today)
-        formset = MedicationFormSet(initial=medication_initial(current), prefix="meds", today=today)
+        formset = MedicationFormSet(
+            initial=medication_initial(current), prefix="meds", today=today, rules=catalog_selectors.rulebook()
+        )
         audit_log(AuditEvent.Action.VIEW, current or patient, patient=patient, detail="risk profile form")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "conditions"}

@@ -12,7 +12,7 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.risk import BASELINE_ECG
-from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
 from trialplanner.plans import services
 
 PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
@@ -56,6 +56,15 @@ def _choice(field, raw, enum, allow_none=False):
         raise RequestError(field, f"must be one of {allowed}{' or null' if allow_none else ''}") from None
 
 
+def _phenotype(gene, raw, allowed):
+    if raw is None:
+        return None
+    if raw not in [p.value for p in allowed]:
+        names = ", ".join(repr(p.value) for p in allowed)
+        raise RequestError(gene, f"must be one of {names} or null (the {gene.upper()} phenotypes)")
+    return Phenotype(raw)
+
+
 def parse(text: str):
     """Return (indication, start_date, profile, options) from a JSON request."""
     try:
@@ -94,8 +103,11 @@ def parse(text: str):
     if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
         raise RequestError("qtc_ms", "must be a whole number of ms or null")
     fields["qtc_ms"] = qtc
-    fields["cyp2d6"] = _choice("cyp2d6", request.get("cyp2d6"), Phenotype, allow_none=True)
-    fields["cyp2c19"] = _choice("cyp2c19", request.get("cyp2c19"), Phenotype, allow_none=True)
+    for gene, allowed in PHENOTYPES_BY_GENE.items():
+        fields[gene] = _phenotype(gene, request.get(gene), allowed)
+    for name in ("potassium", "magnesium"):
+        raw = request.get(f"{name}_mmol_l")
+        fields[name] = None if raw is None else _decimal(f"{name}_mmol_l", raw)
 
     raw_options = request.get("options", {})
     if not isinstance(raw_options, dict):
@@ -108,22 +120,43 @@ def parse(text: str):
     return indication, start_date, engine.PatientProfile(**fields), options
 
 
+MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course"}
+
+
 def _medications(raw):
     if not isinstance(raw, list):
-        raise RequestError("medications", "must be a list of names or {name, stopped_on} objects")
+        raise RequestError("medications", "must be a list of lines or {name, stopped_on, ...} objects")
     for i, item in enumerate(raw):
         if isinstance(item, str) and item.strip():
             yield engine.Medication(item.strip())
         elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
+            unknown = sorted(set(item) - MEDICATION_KEYS)
+            if unknown:
+                raise RequestError(f"medications[{i}]", f"unknown field {', '.join(unknown)}")
             stopped = item.get("stopped_on")
+            confirmed = item.get("confirmed_as") or ""
+            if not isinstance(confirmed, str):
+                raise RequestError(f"medications[{i}].confirmed_as", "must be a catalog medicine name")
+            this_course = item.get("this_course", False)
+            if not isinstance(this_course, bool):
+                raise RequestError(f"medications[{i}].this_course", "must be true or false")
             yield engine.Medication(
-                item["name"].strip(), _date(f"medications[{i}].stopped_on", stopped) if stopped else None
+                item["name"].strip(),
+                _date(f"medications[{i}].stopped_on", stopped) if stopped else None,
+                confirmed_as=confirmed.strip(),
+                this_course=this_course,
             )
         else:
-            raise RequestError(f"medications[{i}]", "must be a name or an object with a name")
+            raise RequestError(f"medications[{i}]", "must be a line of text or an object with a name")
 
 
-ENGINE_FIELD_NAMES = {"target_mg": "options.target_mg", "strength_mg": "options.strength_mg", "age": "patient.age"}
+ENGINE_FIELD_NAMES = {
+    "target_mg": "options.target_mg",
+    "strength_mg": "options.strength_mg",
+    "age": "patient.age",
+    "potassium": "potassium_mmol_l",
+    "magnesium": "magnesium_mmol_l",
+}
 
 
 def preview(text: str) -> dict:

@@ -12,10 +12,11 @@ from trialplanner import engine
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
-from trialplanner.catalog.models import Condition, Strength
+from trialplanner.catalog.models import Condition, InteractingDrug, Strength
+from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS, DRUG_FACT_NUMBERS
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.models import Patient
-from trialplanner.patients.services import risk_profile_create
+from trialplanner.patients.services import medication_row, risk_profile_create
 from trialplanner.plans import selectors
 from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit, finding_key
 
@@ -131,6 +132,9 @@ def followup_json(followup: engine.FollowUp) -> dict:
     return {"due": followup.due.isoformat(), "kind": followup.kind.value, "assess": list(followup.assess)}
 
 
+INTERACTION_LABELS = dict(InteractingDrug.Action.choices)
+
+
 def draft_json(assessment: engine.Assessment | None, draft: engine.PlanDraft | None) -> dict:
     """The plan (or the reason there is none) as the JSON documented in docs/plan-request.md."""
     return {
@@ -144,6 +148,38 @@ def draft_json(assessment: engine.Assessment | None, draft: engine.PlanDraft | N
         "baseline_checks": list(assessment.baseline_checks) if assessment else [],
         "anticholinergic_total": assessment.anticholinergic_total if assessment else None,
         "unrecognised_medications": list(assessment.unrecognised_medications) if assessment else [],
+        "medications": [medicine_json(r) for r in assessment.medicines] if assessment else [],
+    }
+
+
+def drug_facts_json(drug: engine.DrugFacts) -> dict:
+    """The facts the rules read, only those that are set."""
+    facts = {name: getattr(drug, name) for name in (*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES, *DRUG_FACT_NUMBERS)}
+    return {name: value for name, value in facts.items() if value}
+
+
+def medicine_json(reading) -> dict:
+    """One entered line: how it was read, what it matched (or the suggestion), and the facts checked."""
+    return {
+        "entered": reading.entered,
+        "name": reading.name,
+        "dose_text": reading.dose_text,
+        "status": reading.status.value,
+        "checked": reading.checked,
+        "product": reading.drug.name if reading.drug is not None and reading.drug.is_combination else None,
+        "matches": [
+            {
+                "slug": d.slug,
+                "name": d.name,
+                "interaction": INTERACTION_LABELS.get(d.action, d.action),
+                "facts": drug_facts_json(d),
+            }
+            for d in reading.ingredients
+        ],
+        "not_recognised": list(reading.unmatched_parts),
+        "suggestions": list(reading.suggestions),
+        "stopped_on": reading.stopped_on.isoformat() if reading.stopped_on else None,
+        "this_course": reading.this_course,
     }
 
 
@@ -516,8 +552,7 @@ def _profile_from_visit(patient, user, visit_date, values):
                   {"id", "patient", "version", "created_by", "created_at"}]  # fmt: skip
         fields = {name: getattr(current, name) for name in copied}
         conditions = list(current.conditions.all())
-        medications = [{"name": m.name, "started_on": m.started_on, "stopped_on": m.stopped_on}
-                       for m in current.medications.all()]  # fmt: skip
+        medications = [medication_row(m) for m in current.medications.all()]
     new_condition = add_condition and URINARY_RETENTION_CONDITION not in {c.slug for c in conditions}
     if not new_condition and all(fields.get(k) == v for k, v in updates.items()):
         return current

@@ -1,0 +1,391 @@
+"""Medicines as clinicians write them: reading lines, matching, persistence and every A.2 medicine rule."""
+
+from dataclasses import fields
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.engine.conftest import indications_from, load_file, rulebook_from
+from trialplanner.engine import EngineInputError, Indicator, Medication, PatientProfile, StartDose, assess_risk
+from trialplanner.engine.medicines import MatchStatus, read_medicine, split_line
+from trialplanner.engine.types import (
+    DRUG_FACT_CHOICES,
+    DRUG_FACT_FLAGS,
+    DRUG_FACT_NUMBERS,
+    DrugFacts,
+    Phenotype,
+    Sex,
+)
+
+ON = date(2026, 12, 1)
+DATA = load_file()
+RULES = rulebook_from(DATA)
+INDICATIONS = indications_from(DATA)
+
+
+def assess(meds=(), conditions=(), indication="peripheral-neuropathic-pain", **profile):
+    profile.setdefault("age", 30)
+    profile.setdefault("sex", Sex.MALE)
+    medications = tuple(m if isinstance(m, Medication) else Medication(m) for m in meds)
+    person = PatientProfile(conditions=frozenset(conditions), medications=medications, **profile)
+    facts, protocol = INDICATIONS[indication]
+    return assess_risk(person, facts, protocol, RULES, ON)
+
+
+def cards(result, code):
+    return [c for c in result.cards if c.code == code]
+
+
+def card(result, code):
+    found = cards(result, code)
+    assert len(found) == 1, f"{len(found)} {code} cards in {[c.code for c in result.cards]}"
+    return found[0]
+
+
+def codes(result):
+    return {c.code for c in result.cards}
+
+
+# --- reading a line ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, name, dose",
+    [
+        ("phenelzine 15 mg", "phenelzine", "15 mg"),
+        ("tramadol 50mg qds", "tramadol", "50mg qds"),
+        ("Prozac 20 mg OD", "Prozac", "20 mg OD"),
+        ("co-codamol 30/500 2 tabs qds", "co-codamol", "30/500 2 tabs qds"),
+        ("St John's wort 300mg", "St John's wort", "300mg"),
+        ("  levothyroxine   100 micrograms  ", "levothyroxine", "100 micrograms"),
+        ("omeprazole", "omeprazole", ""),
+        ("senna two at night", "senna", "two at night"),
+    ],
+)
+def test_it_splits_a_line_into_name_and_dose_as_written(line, name, dose):
+    assert (split_line(line).name, split_line(line).dose_text) == (name, dose)
+
+
+@pytest.mark.parametrize(
+    "line, slugs",
+    [
+        ("phenelzine 15 mg", ["phenelzine"]),
+        ("Prozac 20 mg OD", ["fluoxetine"]),
+        ("Tegretol 200mg bd", ["carbamazepine"]),
+        ("tramadol MR 100mg", ["tramadol"]),
+        ("co-codamol 30/500 2 tabs qds", ["codeine", "paracetamol"]),
+        ("Co codamol", ["codeine", "paracetamol"]),
+        ("paracetamol/codeine 500/30", ["paracetamol", "codeine"]),
+        ("frusemide 40mg", ["furosemide"]),
+        ("acetaminophen 1 g prn", ["paracetamol"]),
+    ],
+)
+def test_it_matches_generic_brand_spelling_and_every_ingredient(line, slugs):
+    reading = read_medicine(RULES, Medication(line))
+    assert reading.checked
+    assert [d.slug for d in reading.ingredients] == slugs
+
+
+@pytest.mark.parametrize(
+    "line, suggestion",
+    [("paroxetin 20mg", "Paroxetine"), ("sertralin", "Sertraline"), ("amitriptylin", "Amitriptyline")],
+)
+def test_a_misspelling_is_suggested_but_not_checked(line, suggestion):
+    reading = read_medicine(RULES, Medication(line))
+    assert reading.status == MatchStatus.SUGGESTED
+    assert not reading.checked and reading.ingredients == ()
+    assert suggestion in reading.suggestions
+
+
+def test_a_confirmed_suggestion_counts_as_checked():
+    result = assess([Medication("paroxetin 20mg", confirmed_as="paroxetine")])
+    assert "medicine-not-checked" not in codes(result)
+    assert card(result, "cyp2d6-reduced").subjects == ("Paroxetine",)
+    assert result.medicines[0].status == MatchStatus.CONFIRMED
+
+
+def test_quinine_is_never_read_as_quinidine():
+    reading = read_medicine(RULES, Medication("quinine 300mg nocte"))
+    assert not reading.checked
+    result = assess(["quinine 300mg nocte"])
+    assert "cyp2d6-reduced" not in codes(result)
+    assert card(result, "medicine-not-checked").indicator == Indicator.WARNING
+    assert "quinine 300mg nocte" in card(result, "medicine-not-checked").subjects[0]
+
+
+def test_an_unknown_line_is_on_the_not_checked_card_with_its_suggestion():
+    result = assess(["paroxetin 20mg", "Zorblatrex 5 mg", "metformin 500mg bd"])
+    not_checked = card(result, "medicine-not-checked")
+    assert not_checked.subjects == ("paroxetin 20mg (did you mean Paroxetine?)", "Zorblatrex 5 mg")
+    assert "Not checked: paroxetin 20mg (did you mean Paroxetine?); Zorblatrex 5 mg." in not_checked.detail
+    assert result.unrecognised_medications == ("paroxetin 20mg", "Zorblatrex 5 mg")
+
+
+def test_a_common_medicine_with_no_listed_interaction_is_checked_and_quiet():
+    result = assess(["paracetamol 1g qds", "metformin 500mg bd", "atorvastatin 20mg"])
+    assert result.cards == ()
+    assert all(r.checked and r.ingredients[0].action == "none" for r in result.medicines)
+
+
+# --- the issue's examples ---------------------------------------------------------------------------
+
+
+def test_phenelzine_with_a_dose_blocks():
+    result = assess(["phenelzine 15 mg"])
+    assert result.blocked
+    assert card(result, "maoi-washout").subjects == ("Phenelzine",)
+    assert result.earliest_start is None
+
+
+def test_tramadol_with_a_dose_keeps_all_its_warnings():
+    result = assess(["tramadol 50mg qds"], conditions=["epilepsy"])
+    assert {"serotonergic-drug", "cns-depressant", "seizure-threshold", "qt-possible"} <= codes(result)
+    assert card(result, "seizure-threshold").indicator == Indicator.WARNING
+
+
+def test_seizure_threshold_is_information_without_epilepsy():
+    assert card(assess(["bupropion 150mg"]), "seizure-threshold").indicator == Indicator.INFO
+    result = assess(["tramadol 50mg", "bupropion 150mg"], conditions=["epilepsy"])
+    assert card(result, "seizure-threshold").subjects == ("Tramadol", "Bupropion")
+
+
+def test_fluoxetine_stopped_a_week_ago_still_inhibits_cyp2d6():
+    result = assess([Medication("Prozac 20 mg OD", stopped_on=ON - timedelta(days=7))])
+    inhibition = card(result, "cyp2d6-reduced")
+    assert inhibition.subjects == (f"Fluoxetine (last dose {(ON - timedelta(days=7)).isoformat()})",)
+    assert (result.start, result.min_days_per_step) == (StartDose.OLDER, 14)
+    assert "serotonergic-drug" in codes(result)
+
+
+def test_fluoxetine_stops_counting_after_its_persistence_window():
+    window = RULES.drug_by_slug("fluoxetine").persistence_days
+    assert "cyp2d6-reduced" in codes(assess([Medication("fluoxetine", stopped_on=ON - timedelta(days=window - 1))]))
+    assert "cyp2d6-reduced" not in codes(assess([Medication("fluoxetine", stopped_on=ON - timedelta(days=window))]))
+
+
+def test_terbinafine_is_a_strong_inhibitor_that_lasts():
+    result = assess([Medication("terbinafine 250mg", stopped_on=ON - timedelta(days=60))])
+    assert card(result, "cyp2d6-reduced").indicator == Indicator.WARNING
+
+
+@pytest.mark.parametrize(
+    "drug, code",
+    [
+        ("levothyroxine 100 micrograms", "thyroid-hormone"),
+        ("mirabegron 50mg", "cyp2d6-moderate"),
+        ("Tegretol 200mg", "cyp-inducer"),
+        ("trazodone 50mg", "qt-possible"),
+        ("tamoxifen 20mg", "qt-possible"),
+        ("cinacalcet 30mg", "cyp2d6-moderate"),
+        ("abiraterone 1g", "cyp2d6-moderate"),
+        ("mirtazapine 15mg", "qt-possible"),
+        ("metoclopramide 10mg", "qt-possible"),
+        ("omeprazole 20mg", "qt-possible"),
+        ("rifampicin 600mg", "cyp-inducer"),
+    ],
+)
+def test_catalogued_medicines_that_gave_no_card_now_inform(drug, code):
+    assert card(assess([drug]), code).indicator == Indicator.INFO
+
+
+@pytest.mark.parametrize(
+    "drug",
+    ["quinidine", "chlorpromazine", "azithromycin", "levofloxacin", "moxifloxacin", "hydroxychloroquine",
+     "donepezil", "flecainide", "pimozide", "sulpiride"],
+)  # fmt: skip
+def test_known_risk_qt_drugs_warn_and_ask_for_an_ecg(drug):
+    result = assess([drug])
+    assert card(result, "qt-drug").indicator == Indicator.WARNING
+    assert "baseline-ecg" in result.baseline_checks
+
+
+def test_citalopram_says_the_smpc_contraindicates_it_with_qt_drugs():
+    assert "contraindicates it with other QT-prolonging drugs" in card(assess(["citalopram 20mg"]), "qt-drug").detail
+
+
+@pytest.mark.parametrize("drug", ["nortriptyline 10mg", "imipramine", "dosulepin 75mg", "lofepramine"])
+def test_another_tricyclic_blocks(drug):
+    result = assess([drug])
+    assert result.blocked
+    assert card(result, "duplicate-tricyclic").indicator == Indicator.CRITICAL
+
+
+def test_amitriptyline_on_the_list_blocks_unless_it_is_this_course():
+    assert card(assess(["amitriptyline 10mg nocte"]), "amitriptyline-on-list").indicator == Indicator.CRITICAL
+    this_course = assess([Medication("Elavil 10mg", this_course=True)])
+    assert not this_course.blocked
+    assert this_course.anticholinergic_total == 3
+
+
+def test_every_anticholinergic_score_counts_toward_the_total():
+    result = assess(["furosemide 40mg", "codeine 30mg", "diazepam 2mg"], age=80)
+    assert result.anticholinergic_total == 6
+    assert card(result, "anticholinergic-burden").indicator == Indicator.WARNING
+
+
+@pytest.mark.parametrize("measured", [{"potassium": Decimal("3.2")}, {"magnesium": Decimal("0.6")}])
+def test_measured_low_potassium_or_magnesium_warns_and_asks_for_an_ecg(measured):
+    result = assess(**measured)
+    low = card(result, "low-potassium-magnesium")
+    assert low.indicator == Indicator.WARNING
+    assert low.effects.hold_at_start
+    assert "baseline-ecg" in result.baseline_checks
+
+
+def test_normal_potassium_and_magnesium_say_nothing():
+    assert assess(potassium=Decimal("3.5"), magnesium=Decimal("0.7")).cards == ()
+
+
+def test_linezolid_stopped_on_the_start_day_can_start_the_next_day():
+    result = assess([Medication("linezolid 600mg bd", stopped_on=ON)])
+    assert result.blocked
+    assert result.earliest_start == ON + timedelta(days=1)
+    assert "linezolid" not in str(codes(assess([Medication("linezolid", stopped_on=ON - timedelta(days=1))])))
+
+
+def test_the_same_maoi_current_and_stopped_gives_one_card():
+    result = assess(["phenelzine", Medication("phenelzine 15mg", stopped_on=ON - timedelta(days=3))])
+    assert len(cards(result, "maoi-washout")) == 1
+    assert result.earliest_start is None  # still taken: no safe date yet
+
+
+def test_an_maoi_stopped_twice_uses_the_latest_stop():
+    result = assess(
+        [
+            Medication("phenelzine", stopped_on=ON - timedelta(days=10)),
+            Medication("Nardil", stopped_on=ON - timedelta(days=3)),
+        ]
+    )
+    assert len(cards(result, "maoi-washout")) == 1
+    assert result.earliest_start == ON + timedelta(days=11)
+
+
+def test_phenotypes_are_checked_per_gene():
+    with pytest.raises(EngineInputError) as raised:
+        assess(cyp2d6=Phenotype.RAPID)
+    assert raised.value.field == "cyp2d6"
+    assert "cyp-ultrarapid-poor-2c19" in codes(assess(cyp2c19=Phenotype.RAPID))
+
+
+def test_a_diuretic_triggers_the_baseline_ecg_and_a_conditional_qt_drug_alone_does_not():
+    assert "baseline-ecg" in codes(assess(["bendroflumethiazide 2.5mg"]))
+    assert "baseline-ecg" not in codes(assess(["omeprazole"], sex=Sex.MALE))
+    assert "baseline-ecg" not in codes(assess(sex=Sex.FEMALE))
+    assert "baseline-ecg" in codes(assess(["omeprazole"], sex=Sex.FEMALE))
+    assert "baseline-ecg" in codes(assess(["omeprazole", "trazodone"], sex=Sex.MALE))
+
+
+# --- every fact is read: properties over the catalog ----------------------------------------------------
+
+FACT_CASES = {
+    # fact -> (value that flags it, rule code, extra profile needed for it to show)
+    "is_amitriptyline": (True, "amitriptyline-on-list", {}),
+    "is_tricyclic": (True, "duplicate-tricyclic", {}),
+    "is_maoi": (True, "maoi-washout", {}),
+    "contraindicated": (True, "contraindicated-drug", {}),
+    "lowers_seizure_threshold": (True, "seizure-threshold", {}),
+    "cyp_inducer": (True, "cyp-inducer", {}),
+    "cns_depressant": (True, "cns-depressant", {}),
+    "cns_active": (True, "cns-active-older", {"age": 70, "meds": ["diazepam"]}),
+    "lowers_electrolytes": (True, "electrolytes", {}),
+    "sympathomimetic": (True, "sympathomimetic", {}),
+    "lowers_blood_pressure": (True, "blood-pressure-drugs", {}),
+    "thyroid_hormone": (True, "thyroid-hormone", {}),
+    "serotonergic:yes": ("yes", "serotonergic-drug", {}),
+    "serotonergic:low": ("low", "serotonergic-low", {}),
+    "cyp2d6_inhibition:strong": ("strong", "cyp2d6-reduced", {}),
+    "cyp2d6_inhibition:moderate": ("moderate", "cyp2d6-moderate", {}),
+    "raises_levels:warning": ("warning", "raised-levels-avoid", {}),
+    "raises_levels:info": ("info", "raised-levels", {}),
+    "qt_risk:known": ("known", "qt-drug", {}),
+    "qt_risk:possible": ("possible", "qt-possible", {}),
+    "qt_risk:conditional": ("conditional", "qt-possible", {}),
+    "anticholinergic_score": (None, "anticholinergic-burden", {}),
+}
+
+
+def _fact_of(key):
+    return key.split(":")[0]
+
+
+def test_every_fact_the_engine_carries_has_a_rule():
+    declared = {f.name for f in fields(DrugFacts)} - {
+        "slug", "name", "aliases", "drug_class", "note", "action", "ingredients", "sources",
+    }  # fmt: skip
+    assert declared == {*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES, *DRUG_FACT_NUMBERS}
+    covered = {_fact_of(k) for k in FACT_CASES} | {"washout_days", "persistence_days"}
+    assert covered == declared
+
+
+def _flagged(key):
+    fact = _fact_of(key)
+    value = FACT_CASES[key][0]
+    for drug in RULES.drugs:
+        if fact == "is_tricyclic" and drug.is_amitriptyline:
+            continue  # amitriptyline itself has its own rule
+        current = getattr(drug, fact)
+        if (value is None and current) or (value is not None and current == value):
+            yield drug
+
+
+@pytest.mark.parametrize("key", sorted(FACT_CASES))
+def test_each_flagged_catalog_medicine_produces_its_card(key):
+    _, code, extra = FACT_CASES[key]
+    flagged = list(_flagged(key))
+    if key in {"sympathomimetic", "serotonergic:low"}:
+        assert flagged  # every fact is used by at least one medicine ...
+    for drug in flagged:
+        others = [m for m in extra.get("meds", []) if m != drug.name.casefold()] or ["sertraline"] * bool(extra)
+        meds = [f"{drug.name} 10mg daily", *others]
+        result = assess(meds, age=extra.get("age", 30))
+        found = cards(result, code)
+        assert found, f"{drug.name}: no {code} card"
+        assert any(drug.name in " ".join(c.subjects) for c in found), (drug.name, code)
+
+
+def test_every_fact_is_carried_by_some_catalog_medicine():
+    unused = [key for key in FACT_CASES if not list(_flagged(key))]
+    assert unused == []
+
+
+def test_persistence_applies_to_every_flag_of_the_medicine():
+    for drug in RULES.drugs:
+        if drug.persistence_days < 2 or drug.is_maoi:
+            continue
+        current = assess([drug.name])
+        recently = assess([Medication(drug.name, stopped_on=ON - timedelta(days=drug.persistence_days - 1))])
+        assert {c.code for c in current.cards} == {c.code for c in recently.cards}, drug.name
+
+
+# --- nothing entered is dropped -----------------------------------------------------------------------
+
+CATALOG_NAMES = sorted({n for d in RULES.drugs for n in (d.name, *d.aliases)})
+lines = st.one_of(
+    st.sampled_from(CATALOG_NAMES),
+    st.builds(
+        lambda n, dose: f"{n} {dose}",
+        st.sampled_from(CATALOG_NAMES),
+        st.sampled_from(["10mg", "2 tabs qds", "1g prn", ""]),
+    ),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30),
+    st.builds(lambda a, b: f"{a}/{b}", st.sampled_from(CATALOG_NAMES), st.text(min_size=1, max_size=10)),
+)
+stops = st.one_of(st.none(), st.dates(min_value=ON - timedelta(days=120), max_value=ON + timedelta(days=30)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.builds(Medication, name=lines, stopped_on=stops), max_size=8))
+def test_no_entered_medicine_is_ever_dropped(meds):
+    result = assess(meds)
+    entered = [m for m in meds if m.name.strip()]
+    assert len(result.medicines) == len(entered)
+    not_checked = [c for c in result.cards if c.code == "medicine-not-checked"]
+    for reading in result.medicines:
+        if reading.checked:
+            assert reading.ingredients
+        else:
+            assert len(not_checked) == 1
+            assert reading.not_checked_label() in not_checked[0].subjects

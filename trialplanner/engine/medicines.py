@@ -1,0 +1,226 @@
+"""Reading medicine lines as clinicians write them, and matching them to the catalog.
+
+A line is split into the medicine's name and the rest as written ("tramadol 50mg qds" ->
+"tramadol" + "50mg qds"). The name is matched by generic name, brand name or spelling
+variant only; a near miss is offered as a suggestion and counts as not checked until the
+clinician confirms it, because distinct medicines sit a few letters apart (quinine and
+quinidine, hydralazine and hydroxyzine). A combination product reads as every ingredient.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from difflib import SequenceMatcher
+from enum import StrEnum
+
+from trialplanner.engine.types import DrugFacts, Medication, RuleBook, normalise_name
+
+# A word that starts the dose or directions: the medicine's name ends before it.
+DOSE_WORDS = frozenset(
+    """
+    mg mcg microgram micrograms ug g gram grams ml unit units iu mmol
+    od om on bd bid tds tid qds qid qd prn nocte mane nightly daily weekly monthly once twice
+    stat every each at as when if per x times
+    tab tabs tablet tablets cap caps capsule capsules sachet sachets puff puffs drop drops
+    dose doses one two three four half
+    """.split()
+)
+
+# Formulation, route and salt words that do not change which medicine it is.
+QUALIFIERS = frozenset(
+    """
+    mr m r xl sr cr er xr la ec cd prolonged modified release retard
+    tablet tablets tab tabs capsule capsules cap caps oral solution suspension liquid syrup
+    injection inj iv im sc subcut infusion patch patches transdermal cream gel ointment spray
+    nasal inhaler dispersible soluble effervescent orodispersible sugar free
+    hydrochloride hcl maleate sulfate sulphate tartrate succinate besilate besylate mesilate mesylate
+    citrate fumarate bromide hydrobromide sodium potassium calcium
+    """.split()
+)
+
+# Separators between the ingredients of a combination written out ("paracetamol/codeine").
+COMBINATION_SPLIT = re.compile(r"\s*(?:\+|/|&|,|\band\b|\bwith\b)\s*", re.IGNORECASE)
+
+SUGGESTION_CUTOFF = 0.8
+SUGGESTION_MIN_LENGTH = 4
+MAX_SUGGESTIONS = 3
+
+
+class MatchStatus(StrEnum):
+    MATCHED = "matched"  # generic, brand name or spelling variant in the catalog
+    CONFIRMED = "confirmed"  # a suggested catalog name the clinician confirmed
+    SUGGESTED = "suggested"  # not checked: close to a catalog name, awaiting confirmation
+    UNRECOGNISED = "unrecognised"  # not checked: the catalog does not know the name
+
+
+@dataclass(frozen=True)
+class MedicineLine:
+    entered: str
+    name: str
+    dose_text: str
+
+
+@dataclass(frozen=True)
+class ActiveIngredient:
+    """One catalogued medicine the rules read, with when its effects end."""
+
+    drug: DrugFacts
+    label: str  # how cards name it: the catalog name, with the product for a combination
+    stopped_on: date | None
+    clear_from: date | None  # first day none of its flags apply; None while it is taken
+
+    @property
+    def current(self) -> bool:
+        return self.stopped_on is None
+
+
+@dataclass(frozen=True)
+class MedicineReading:
+    """What became of one entered line: its match (or suggestion) and its catalogued facts."""
+
+    entered: str
+    name: str
+    dose_text: str
+    status: MatchStatus
+    drug: DrugFacts | None = None
+    ingredients: tuple[DrugFacts, ...] = ()
+    unmatched_parts: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    stopped_on: date | None = None
+    this_course: bool = False
+
+    @property
+    def checked(self) -> bool:
+        return self.status in (MatchStatus.MATCHED, MatchStatus.CONFIRMED) and not self.unmatched_parts
+
+    def not_checked_label(self) -> str:
+        """The line as the not-checked card names it, with any suggested match."""
+        label = self.entered
+        if self.suggestions:
+            label += f" (did you mean {' or '.join(self.suggestions)}?)"
+        elif self.unmatched_parts and self.ingredients:
+            label += f" ({', '.join(self.unmatched_parts)} not recognised)"
+        return label
+
+
+def split_line(text: str) -> MedicineLine:
+    """Split 'Prozac 20 mg OD' into the name 'Prozac' and the rest '20 mg OD' as written."""
+    entered = " ".join(text.split())
+    tokens = entered.split(" ")
+    cut = len(tokens)
+    for i, token in enumerate(tokens):
+        if i == 0:
+            continue
+        bare = token.casefold().strip("().,;:-")
+        if bare[:1].isdigit() or bare in DOSE_WORDS:
+            cut = i
+            break
+    name = " ".join(tokens[:cut]).strip(" ,;:-")
+    return MedicineLine(entered=entered, name=name or entered, dose_text=" ".join(tokens[cut:]))
+
+
+def _strip_qualifiers(normalised: str) -> str:
+    words = normalised.split()
+    while len(words) > 1 and words[-1] in QUALIFIERS:
+        words.pop()
+    return " ".join(words)
+
+
+def _lookup(rules: RuleBook, name: str) -> DrugFacts | None:
+    drug = rules.find_drug(name)
+    if drug is None:
+        drug = rules.known_names.get(_strip_qualifiers(normalise_name(name)))
+    return drug
+
+
+def suggestions_for(rules: RuleBook, name: str) -> tuple[str, ...]:
+    """Catalog names a few letters from `name`: offered, never matched silently."""
+    wanted = _strip_qualifiers(normalise_name(name))
+    if len(wanted) < SUGGESTION_MIN_LENGTH:
+        return ()
+    scored = []
+    for known, drug in rules.known_names.items():
+        ratio = SequenceMatcher(None, wanted, known).ratio()
+        if ratio >= SUGGESTION_CUTOFF:
+            scored.append((-ratio, drug.name))
+    found = []
+    for _, drug_name in sorted(scored):
+        if drug_name not in found:
+            found.append(drug_name)
+    return tuple(found[:MAX_SUGGESTIONS])
+
+
+def _ingredients(rules: RuleBook, drug: DrugFacts) -> tuple[DrugFacts, ...]:
+    if not drug.ingredients:
+        return (drug,)
+    return tuple(rules.drug_by_slug(slug) for slug in drug.ingredients)
+
+
+def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
+    """Match one entered line: by name or spelling variant, else by its written-out ingredients."""
+    line = split_line(medication.name)
+    common = {
+        "entered": line.entered,
+        "name": line.name,
+        "dose_text": line.dose_text,
+        "stopped_on": medication.stopped_on,
+        "this_course": medication.this_course,
+    }
+    drug = _lookup(rules, line.name)
+    if drug is not None:
+        return MedicineReading(status=MatchStatus.MATCHED, drug=drug, ingredients=_ingredients(rules, drug), **common)
+    if medication.confirmed_as:
+        confirmed = _lookup(rules, medication.confirmed_as)
+        if confirmed is not None:
+            return MedicineReading(
+                status=MatchStatus.CONFIRMED, drug=confirmed, ingredients=_ingredients(rules, confirmed), **common
+            )
+    parts = [p for p in COMBINATION_SPLIT.split(line.name) if p.strip()]
+    if len(parts) > 1:
+        found, missing = [], []
+        for part in parts:
+            part_drug = _lookup(rules, part)
+            if part_drug is None:
+                missing.append(part.strip())
+            else:
+                found.extend(_ingredients(rules, part_drug))
+        if found:
+            return MedicineReading(
+                status=MatchStatus.MATCHED, ingredients=tuple(found), unmatched_parts=tuple(missing), **common
+            )
+    suggestions = suggestions_for(rules, line.name)
+    status = MatchStatus.SUGGESTED if suggestions else MatchStatus.UNRECOGNISED
+    return MedicineReading(status=status, suggestions=suggestions, **common)
+
+
+def window_days(drug: DrugFacts) -> int:
+    """Days from the last dose to the first day its flags no longer apply (at least the next day)."""
+    return max(drug.persistence_days, drug.washout_days or 0, 1)
+
+
+def active_ingredients(readings, on: date) -> list[ActiveIngredient]:
+    """Each catalogued ingredient still acting on `on`: taken, or stopped within its persistence window.
+
+    A medicine listed twice counts once: as taken if any line has no stop date, else from its latest stop.
+    """
+    latest: dict[str, ActiveIngredient] = {}
+    order = []
+    for reading in readings:
+        for drug in reading.ingredients:
+            if drug.is_amitriptyline and reading.this_course:
+                continue
+            label = drug.name
+            if reading.drug is not None and reading.drug.is_combination:
+                label = f"{drug.name} (in {reading.drug.name})"
+            stopped = reading.stopped_on
+            clear_from = None if stopped is None else stopped + timedelta(days=window_days(drug))
+            candidate = ActiveIngredient(drug=drug, label=label, stopped_on=stopped, clear_from=clear_from)
+            known = latest.get(drug.slug)
+            if known is None:
+                order.append(drug.slug)
+                latest[drug.slug] = candidate
+            elif known.current:
+                continue
+            elif candidate.current or candidate.clear_from > known.clear_from:
+                latest[drug.slug] = candidate
+    return [latest[slug] for slug in order if latest[slug].current or latest[slug].clear_from > on]
