@@ -211,9 +211,8 @@ def test_the_command_prints_what_it_did(capsys, empty_catalog):
 
 @pytest.mark.django_db
 def test_it_rejects_internal_markers_in_clinician_facing_text(tmp_path):
-    path = write_variant(
-        tmp_path, 'summary = "Known hypersensitivity', 'summary = "UNCONFIRMED: known hypersensitivity'
-    )
+    marked = 'summary = "UNCONFIRMED: known hypersensitivity'
+    path = write_variant(tmp_path, 'summary = "Known hypersensitivity', marked)
     with pytest.raises(CatalogError, match=r"rules\[hypersensitivity\]\.summary: .*'UNCONFIRMED'"):
         load_catalog(path)
     path = write_variant(tmp_path, 'note = "Thyroid hormone', 'note = "See DESIGN.md. Thyroid hormone')
