@@ -179,6 +179,12 @@ def test_measured_low_potassium_holds_the_dose_and_asks_for_an_ecg(tmp_path):
     assert [s["dose_mg"] for s in result["steps"]] == ["10"]
 
 
+def test_magnesium_is_also_read_without_the_unit_in_its_name(tmp_path):
+    result = run(tmp_path, request(magnesium=0.6))
+    low = next(c for c in result["cards"] if c["code"] == "low-potassium-magnesium")
+    assert low["subjects"] == ["magnesium 0.6 mmol/L"]
+
+
 def test_linezolid_stopped_on_the_start_day_gives_the_next_day(tmp_path):
     result = run(tmp_path, request(medications=[{"name": "linezolid 600mg bd", "stopped_on": "2026-12-01"}]))
     assert result["blocked"] is True

@@ -106,8 +106,10 @@ def parse(text: str):
     for gene, allowed in PHENOTYPES_BY_GENE.items():
         fields[gene] = _phenotype(gene, request.get(gene), allowed)
     for name in ("potassium", "magnesium"):
-        raw = request.get(f"{name}_mmol_l")
-        fields[name] = None if raw is None else _decimal(f"{name}_mmol_l", raw)
+        # Latest measured level in mmol/L; the unit-less key is accepted as the same field.
+        key = f"{name}_mmol_l" if f"{name}_mmol_l" in request else name
+        raw = request.get(key)
+        fields[name] = None if raw is None else _decimal(key, raw)
 
     raw_options = request.get("options", {})
     if not isinstance(raw_options, dict):
