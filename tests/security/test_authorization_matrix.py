@@ -102,6 +102,10 @@ MATRIX = {
     # Every signed-in user sees the review of their own clinic (the outsider: Beta Clinic's).
     "outcomes:outcome_review": (None, signed_in(post=200)),
     "outcomes:outcome_review_csv": (None, signed_in(post=200)),
+    "interop:plan_fhir": (
+        lambda w: [w["plan"].uuid],
+        {"GET": clinic_only({200}), "POST": {"anonymous": LOGIN, **everyone(405)}},
+    ),
     "admin:index": (None, {m: {"anonymous": {302}, **everyone(302)} for m in ("GET", "POST")}),  # staff only
 }
 
