@@ -102,6 +102,7 @@ MATRIX = {
     # Every signed-in user sees the review of their own clinic (the outsider: Beta Clinic's).
     "outcomes:outcome_review": (None, signed_in(post=200)),
     "outcomes:outcome_review_csv": (None, signed_in(post=200)),
+    "interop:patient_import": (None, signed_in(post=200)),
     "interop:plan_fhir": (
         lambda w: [w["plan"].uuid],
         {"GET": clinic_only({200}), "POST": {"anonymous": LOGIN, **everyone(405)}},

@@ -65,9 +65,15 @@ def ref(entry) -> dict:
 class _Builder:
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.patient = plan.patient
-        self.profile = plan.risk_profile
         self.entries = []
+
+    @property
+    def patient(self):
+        return self.plan.patient
+
+    @property
+    def profile(self):
+        return self.plan.risk_profile
 
     def add(self, resource_type, key, resource) -> dict:
         rid = str(uuid.uuid5(self.plan.uuid, f"{resource_type}/{key}"))
@@ -375,6 +381,13 @@ class _Builder:
                 "activity": [{"reference": ref(e)} for e in activities],
             },
         )
+
+
+def draft_medication_request(plan: Plan, steps, *, subject_reference: str) -> dict | None:
+    """One MedicationRequest for an unsaved plan and its unsaved steps (a CDS Hooks suggestion)."""
+    builder = _Builder(plan)
+    entries = builder.medication_requests({"fullUrl": subject_reference}, list(steps), per_step=False)
+    return entries[0]["resource"] if entries else None
 
 
 def plan_bundle(plan: Plan, *, per_step: bool = False) -> dict:

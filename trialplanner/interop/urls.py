@@ -6,4 +6,5 @@ app_name = "interop"
 
 urlpatterns = [
     path("plans/<uuid:plan_uuid>/fhir", views.plan_fhir, name="plan_fhir"),
+    path("patients/import/", views.patient_import, name="patient_import"),
 ]
