@@ -23,7 +23,15 @@ def dosed_steps(plan):
     return [step for step in plan.steps.order_by("number") if step.dose_mg > 0]
 
 
+def only_10_mg_tablets(plan):
+    for step in plan.steps.all():
+        step.tablets = [{"strength_mg": "10", "count": int(step.dose_mg / 10)}] if step.dose_mg else []
+        step.liquid_ml, step.liquid_label = None, ""
+        step.save()
+
+
 def test_it_writes_one_medication_request_with_a_dosage_per_step(active):
+    only_10_mg_tablets(active)
     bundle = plan_bundle(active)
     assert_valid(bundle)
     [request] = resources(bundle, "MedicationRequest")
@@ -105,6 +113,7 @@ def test_the_risk_profile_goes_out_as_conditions_statements_and_observations(pro
 
 
 def test_mixed_strengths_are_ordered_at_ingredient_level(active):
+    only_10_mg_tablets(active)
     step = active.steps.order_by("-number").first()
     step.tablets = [{"strength_mg": "25", "count": 1}, {"strength_mg": "10", "count": 1}]
     step.dose_mg = Decimal(35)
@@ -120,6 +129,7 @@ def test_mixed_strengths_are_ordered_at_ingredient_level(active):
 
 
 def test_per_step_layout_links_one_request_per_step(active):
+    only_10_mg_tablets(active)
     bundle = plan_bundle(active, per_step=True)
     assert_valid(bundle)
     requests = resources(bundle, "MedicationRequest")

@@ -42,7 +42,7 @@ def test_a_fresh_export_has_the_documented_shape(profiled_plan):
     shape = lambda b: sorted({e["resource"]["resourceType"] for e in b["entry"]})  # noqa: E731
     assert shape(fresh) == shape(documented)
     [doc_request], [request] = resources(documented, "MedicationRequest"), resources(fresh, "MedicationRequest")
-    assert set(doc_request) == set(request)
+    assert set(doc_request) - {"note"} == set(request) - {"note"}  # a note only when strengths are mixed
     assert set(doc_request["dosageInstruction"][0]) == set(request["dosageInstruction"][0])
 
 
