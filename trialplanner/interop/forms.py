@@ -1,6 +1,10 @@
+import json
+
 from django import forms
 
+from trialplanner.interop.cds_auth import public_keys
 from trialplanner.interop.fhir_import import MAX_BUNDLE_BYTES, BundleError, parse_bundle
+from trialplanner.interop.models import CdsClient
 
 
 class BundleUploadForm(forms.Form):
@@ -56,3 +60,41 @@ class ConfirmBundleForm(forms.Form):
             return parse_bundle(self.cleaned_data["bundle"])
         except BundleError as exc:
             raise forms.ValidationError(str(exc), code="bad_bundle") from None
+
+
+class CdsClientForm(forms.Form):
+    """A CDS client registration: who signs, with which public keys, for which MRN system."""
+
+    error_messages = {
+        "not_json": 'Paste the JWKS as JSON (an object with a "keys" list).',
+        "issuer_taken": "Another CDS client is already registered with this issuer.",
+    }
+
+    name = forms.CharField(max_length=120, help_text="What the EHR is called here, e.g. 'Main hospital EHR'.")
+    issuer = forms.CharField(max_length=300, help_text="The `iss` value in the EHR's JWTs.")
+    jwks = forms.CharField(
+        label="Public keys (JWKS)",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace", "spellcheck": "false"}),
+        max_length=50_000,
+        help_text="Paste the EHR's JSON Web Key Set. Keys are never fetched from a URL.",
+    )
+    patient_identifier_system = forms.CharField(
+        max_length=300, help_text="Identifier system of the EHR's MRNs; patients are matched on it only."
+    )
+
+    def clean_issuer(self):
+        issuer = self.cleaned_data["issuer"].strip()
+        if CdsClient.objects.filter(issuer=issuer).exists():
+            raise forms.ValidationError(self.error_messages["issuer_taken"], code="issuer_taken")
+        return issuer
+
+    def clean_jwks(self):
+        try:
+            jwks = json.loads(self.cleaned_data["jwks"])
+        except json.JSONDecodeError:
+            raise forms.ValidationError(self.error_messages["not_json"], code="not_json") from None
+        try:
+            public_keys(jwks)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="bad_key") from None
+        return jwks
