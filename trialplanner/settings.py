@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "trialplanner.audit",
     "trialplanner.ops",
     "trialplanner.outcomes",
+    "trialplanner.interop",
 ]
 
 MIDDLEWARE = [

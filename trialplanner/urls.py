@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("trialplanner.handouts.urls")),
     path("", include("trialplanner.audit.urls")),
     path("", include("trialplanner.outcomes.urls")),
+    path("", include("trialplanner.interop.urls")),
     path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]

@@ -110,3 +110,12 @@ def test_the_loader_rejects_a_loinc_code_with_a_wrong_check_digit(tmp_path, cata
     path = _variant(tmp_path, 'loinc_code = "2823-3"', 'loinc_code = "2823-4"')
     with pytest.raises(CatalogError, match=r"observation_codes\[potassium\].*2823-4.*mod-10"):
         load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_coded_conditions_cite_the_cross_check(catalog):
+    coded = m.Condition.objects.exclude(snomed_code="")
+    assert dict(coded.values_list("slug", "snomed_code"))["diabetes"] == "73211009"
+    for condition in coded:
+        assert is_sctid(condition.snomed_code), condition.slug
+        assert condition.sources.filter(key="X5").exists(), condition.slug

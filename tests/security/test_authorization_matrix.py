@@ -102,6 +102,35 @@ MATRIX = {
     # Every signed-in user sees the review of their own clinic (the outsider: Beta Clinic's).
     "outcomes:outcome_review": (None, signed_in(post=200)),
     "outcomes:outcome_review_csv": (None, signed_in(post=200)),
+    "interop:patient_import": (None, signed_in(post=200)),
+    # CDS Hooks endpoints take a signed JWT, never a session: 401 for everyone without one.
+    "interop:cds_discovery": (
+        None,
+        {"GET": {"anonymous": {401}, **everyone(401)}, "POST": {"anonymous": {405}, **everyone(405)}},
+    ),
+    "interop:cds_service": (
+        lambda w: ["amitriptyline-order-select"],
+        {"GET": {"anonymous": {405}, **everyone(405)}, "POST": {"anonymous": {401}, **everyone(401)}},
+    ),
+    "interop:cds_feedback": (
+        lambda w: ["amitriptyline-order-select"],
+        {"GET": {"anonymous": {405}, **everyone(405)}, "POST": {"anonymous": {401}, **everyone(401)}},
+    ),
+    "interop:cds_clients": (
+        lambda w: [w["patient"].clinic.uuid],
+        {
+            m: {"anonymous": LOGIN, "clinician": {404}, "colleague": {404}, "outsider": {404}, "lead": {200}}
+            for m in ("GET", "POST")
+        },
+    ),  # fmt: skip
+    "interop:cds_client_deactivate": (
+        lambda w: [w["patient"].clinic.uuid, "00000000-0000-0000-0000-000000000000"],
+        {"GET": {"anonymous": LOGIN, **everyone(405)}, "POST": {"anonymous": LOGIN, **everyone(404)}},
+    ),
+    "interop:plan_fhir": (
+        lambda w: [w["plan"].uuid],
+        {"GET": clinic_only({200}), "POST": {"anonymous": LOGIN, **everyone(405)}},
+    ),
     "admin:index": (None, {m: {"anonymous": {302}, **everyone(302)} for m in ("GET", "POST")}),  # staff only
 }
 

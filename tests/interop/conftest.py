@@ -1,0 +1,48 @@
+import pytest
+
+from trialplanner.interop.fhir_validation import invariant_errors, structure_errors
+
+
+def resources(bundle, kind):
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def assert_valid(bundle):
+    assert structure_errors(bundle) == []
+    assert invariant_errors(bundle) == []
+
+
+@pytest.fixture
+def profiled_plan(young_patient, indication, clinician, with_profile):
+    """An active plan for a patient with a condition, two medicines (one stopped), an ECG and bloods."""
+    from datetime import date
+    from decimal import Decimal
+
+    from tests.conftest import PLAN_START
+    from trialplanner.catalog.models import Condition
+    from trialplanner.patients.services import risk_profile_create
+    from trialplanner.plans import services
+
+    risk_profile_create(
+        patient=young_patient,
+        user=clinician,
+        fields={
+            "qtc_ms": 432,
+            "ecg_date": date(2026, 11, 20),
+            "potassium": Decimal("4.1"),
+            "magnesium": Decimal("0.85"),
+            "sodium": 139,
+        },
+        conditions=Condition.objects.filter(slug__in=["diabetes", "epilepsy"]),
+        medications=[
+            {"name": "Sertraline", "started_on": date(2025, 1, 1)},
+            {"name": "Phenelzine", "started_on": date(2025, 3, 1), "stopped_on": date(2026, 10, 1)},
+            {"name": "Bisoprolol fumarate 5mg"},
+            {"name": "Herbal sleep tea"},
+        ],
+    )
+    plan = services.plan_create(
+        patient=young_patient, indication=indication, user=clinician, start_date=PLAN_START,
+        tablet_strength_mg=Decimal(10),
+    )  # fmt: skip
+    return plan

@@ -1,0 +1,291 @@
+"""CDS Hooks 2.0 contract tests: the documented example requests, JWT rules, prefetch, feedback, registry."""
+
+import copy
+import json
+import uuid
+from datetime import timedelta
+
+import jsonschema
+import jwt
+import pytest
+import time_machine
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.urls import reverse
+from django.utils import timezone
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.interop.docs import doc_fixtures
+from trialplanner.audit.models import AuditEvent
+from trialplanner.interop.fhir_validation import invariant_errors
+from trialplanner.interop.models import CdsCard, CdsClient, CdsFeedback
+
+pytestmark = pytest.mark.django_db
+ISSUER = "https://ehr.example.org"
+MRN_SYSTEM = "https://hospital.example.org/mrn"
+ORDER_SELECT = "/cds-services/amitriptyline-order-select"
+ORDER_SIGN = "/cds-services/amitriptyline-order-sign"
+PATIENT_VIEW = "/cds-services/amitriptyline-follow-up"
+
+EC_KEY = ec.generate_private_key(ec.SECP384R1())
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+def public_jwk(key, kid):
+    algorithm = ECAlgorithm if isinstance(key, ec.EllipticCurvePrivateKey) else RSAAlgorithm
+    jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid}
+
+
+@pytest.fixture
+def docs():
+    return doc_fixtures("cds-hooks.md")
+
+
+@pytest.fixture
+def ehr(clinic, lead):
+    return CdsClient.objects.create(
+        clinic=clinic,
+        name="Hospital EHR",
+        issuer=ISSUER,
+        jwks={"keys": [public_jwk(EC_KEY, "ec-1"), public_jwk(RSA_KEY, "rsa-1")]},
+        patient_identifier_system=MRN_SYSTEM,
+        created_by=lead,
+    )
+
+
+def token(path, *, key=EC_KEY, kid="ec-1", alg="ES384", iss=ISSUER, aud=None, expires_in=120, jti=None):
+    now = timezone.now()
+    claims = {
+        "iss": iss,
+        "aud": aud or f"http://testserver{path}",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=expires_in)).timestamp()),
+        "jti": jti or str(uuid.uuid4()),
+    }
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+
+
+def call(client, path, body=None, *, bearer=None, **token_kwargs):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {bearer or token(path, **token_kwargs)}"}
+    if body is None:
+        return client.get(path, **auth)
+    return client.post(path, json.dumps(body), content_type="application/json", **auth)
+
+
+def assert_schema(response_json, docs):
+    jsonschema.validate(response_json, docs["cds-response-schema"], format_checker=jsonschema.FormatChecker())
+
+
+# --- discovery and the order hooks ---------------------------------------------------------------
+
+
+def test_discovery_lists_the_documented_services(client, ehr, docs):
+    response = call(client, "/cds-services")
+    assert response.status_code == 200
+    assert response.json() == docs["discovery-response"]
+
+
+def test_order_select_returns_the_engine_cards_and_a_titration_suggestion(client, ehr, docs):
+    response = call(client, ORDER_SELECT, docs["order-select-request"])
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert_schema(body, docs)
+    cards = {CdsCard.objects.get(uuid=c["uuid"]).code: c for c in body["cards"]}
+    serotonergic = cards["serotonergic-drug"]
+    assert serotonergic["indicator"] == "warning" and "Sertraline" in serotonergic["detail"]
+    assert serotonergic["source"]["url"].startswith("https://")
+    assert {r["code"] for r in serotonergic["overrideReasons"]} >= {"monitoring-arranged"}
+    assert "Glucosamine 500 mg capsules" in cards["medicines-not-checked"]["summary"]
+    assert "diabetes" in cards
+    [suggestion] = cards["low-dose-titration"]["suggestions"]
+    [action] = suggestion["actions"]
+    assert action["type"] == "update"
+    request = action["resource"]
+    assert request["id"] == "draft-1" and request["subject"] == {"reference": "Patient/pat-1001"}
+    MedicationRequest.model_validate(request)
+    assert invariant_errors({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": request}]}) == []
+    doses = [d["doseAndRate"][0]["doseQuantity"]["value"] for d in request["dosageInstruction"]]
+    assert len(doses) > 1 and doses == sorted(doses)
+    assert request["reasonCode"][0]["coding"][0]["code"] == "2177002"
+    assert AuditEvent.objects.filter(object_type="cds_call", detail__startswith="amitriptyline-order-select").exists()
+
+
+def test_order_sign_returns_the_cards_without_a_suggestion(client, ehr, docs):
+    response = call(client, ORDER_SIGN, docs["order-sign-request"])
+    assert response.status_code == 200
+    body = response.json()
+    assert_schema(body, docs)
+    assert body["cards"] and not any("suggestions" in c for c in body["cards"])
+
+
+def test_missing_required_prefetch_is_412(client, ehr, docs):
+    response = call(client, ORDER_SELECT, docs["order-select-missing-prefetch"])
+    assert response.status_code == 412
+    assert "conditions" in response.json()["error"]
+
+
+def test_orders_for_other_medicines_get_no_cards(client, ehr, docs):
+    body = copy.deepcopy(docs["order-select-request"])
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["medicationCodeableConcept"] = {"text": "Paracetamol 500 mg tablets"}
+    response = call(client, ORDER_SELECT, body)
+    assert response.status_code == 200 and response.json() == {"cards": []}
+
+
+def test_an_order_without_a_known_reason_gets_one_info_card(client, ehr, docs):
+    body = copy.deepcopy(docs["order-select-request"])
+    del body["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"]
+    cards = call(client, ORDER_SELECT, body).json()["cards"]
+    assert [c["indicator"] for c in cards] == ["info"]
+    assert "reason" in cards[0]["summary"]
+
+
+def test_a_hook_mismatch_or_bad_json_is_400(client, ehr, docs):
+    body = copy.deepcopy(docs["order-select-request"])
+    body["hook"] = "patient-view"
+    assert call(client, ORDER_SELECT, body).status_code == 400
+    bearer = token(ORDER_SELECT)
+    response = client.post(ORDER_SELECT, "{no", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 400
+
+
+# --- who may call -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"key": OTHER_KEY}, id="bad-signature"),
+        pytest.param({"aud": "http://testserver/cds-services/amitriptyline-order-sign"}, id="wrong-audience"),
+        pytest.param({"expires_in": -120}, id="expired"),
+        pytest.param({"expires_in": 3600}, id="lives-too-long"),
+        pytest.param({"kid": "nope"}, id="unknown-key"),
+        pytest.param({"iss": "https://evil.example.org"}, id="unknown-issuer"),
+        pytest.param({"key": "shared-secret", "alg": "HS256"}, id="hmac"),
+    ],
+)
+def test_bad_tokens_get_401(client, ehr, docs, kwargs):
+    response = call(client, ORDER_SELECT, docs["order-select-request"], **kwargs)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert not CdsCard.objects.exists()
+
+
+def test_a_replayed_jti_gets_401(client, ehr, docs):
+    bearer = token(ORDER_SELECT)
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 200
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+
+
+def test_an_rsa_key_and_no_token(client, ehr, docs):
+    ok = call(client, ORDER_SIGN, docs["order-sign-request"], key=RSA_KEY, kid="rsa-1", alg="RS384")
+    assert ok.status_code == 200
+    assert client.post(ORDER_SIGN, "{}", content_type="application/json").status_code == 401
+    assert client.get("/cds-services").status_code == 401
+
+
+def test_a_deactivated_client_gets_401(client, ehr, docs):
+    ehr.is_active = False
+    ehr.save()
+    assert call(client, "/cds-services").status_code == 401
+
+
+# --- patient-view -------------------------------------------------------------------------------
+
+
+def _patient_view(docs, value, system=MRN_SYSTEM):
+    body = copy.deepcopy(docs["patient-view-request"])
+    body["prefetch"]["patient"]["identifier"] = [{"system": system, "value": value}]
+    return body
+
+
+def test_patient_view_reports_an_overdue_follow_up(client, ehr, docs, active):
+    first = active.followups.order_by("due_date").first()
+    with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
+        response = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn))
+    assert response.status_code == 200
+    body = response.json()
+    assert_schema(body, docs)
+    [card] = body["cards"]
+    assert card["indicator"] == "warning" and "overdue" in card["summary"]
+    assert card["links"][0]["url"].endswith(reverse("plans:plan_detail", args=[active.uuid]))
+    event = AuditEvent.objects.filter(object_type="cds_call", patient=active.patient)
+    assert event.exists()
+
+
+def test_patient_view_of_another_clinics_client_returns_no_patient_data(client, ehr, docs, active, other_clinic):
+    # The same EHR issuer registered for another clinic: the MRN of this clinic's patient matches nobody there.
+    ehr.clinic = other_clinic
+    ehr.save()
+    first = active.followups.order_by("due_date").first()
+    with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
+        elsewhere = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn))
+    assert elsewhere.status_code == 200 and elsewhere.json() == {"cards": []}
+    assert not AuditEvent.objects.filter(object_type="cds_call", patient=active.patient).exists()
+
+
+def test_patient_view_ignores_identifiers_of_other_systems(client, ehr, docs, active):
+    first = active.followups.order_by("due_date").first()
+    with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
+        body = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn, system="urn:other")).json()
+    assert body == {"cards": []}
+
+
+def test_patient_view_needs_the_patient_prefetched(client, ehr, docs):
+    body = copy.deepcopy(docs["patient-view-request"])
+    del body["prefetch"]
+    assert call(client, PATIENT_VIEW, body).status_code == 412
+
+
+# --- feedback and the registry ------------------------------------------------------------------
+
+
+def test_feedback_is_recorded_and_shown_to_the_clinic_lead(client, ehr, docs, lead, clinician, clinic):
+    cards = call(client, ORDER_SELECT, docs["order-select-request"]).json()["cards"]
+    warning = next(c for c in cards if c["indicator"] == "warning")
+    feedback = copy.deepcopy(docs["feedback-request"])
+    feedback["feedback"][0]["card"] = warning["uuid"]
+    response = call(client, ORDER_SELECT + "/feedback", feedback)
+    assert response.status_code == 200
+    row = CdsFeedback.objects.get()
+    assert (row.outcome, row.override_code, row.card.code) == ("overridden", "benefit-outweighs-risk", row.card.code)
+    assert row.user_comment == "Low dose, ECG booked"
+    assert AuditEvent.objects.filter(object_type="cds_feedback").exists()
+    page = reverse("interop:cds_clients", args=[clinic.uuid])
+    client.force_login(lead)
+    content = client.get(page).content.decode()
+    assert "Low dose, ECG booked" in content and warning["summary"][:40] in content
+    client.force_login(clinician)
+    assert client.get(page).status_code == 404
+
+
+def test_feedback_on_an_unknown_card_is_400(client, ehr, docs):
+    feedback = copy.deepcopy(docs["feedback-request"])
+    feedback["feedback"][0]["card"] = str(uuid.uuid4())
+    assert call(client, ORDER_SELECT + "/feedback", feedback).status_code == 400
+    assert not CdsFeedback.objects.exists()
+
+
+def test_a_lead_registers_a_client_with_public_keys_only(client, lead, clinic):
+    client.force_login(lead)
+    page = reverse("interop:cds_clients", args=[clinic.uuid])
+    private = {**public_jwk(EC_KEY, "k1"), "d": "secret"}
+    data = {"name": "EHR", "issuer": ISSUER, "jwks": json.dumps({"keys": [private]}), "patient_identifier_system": "x"}
+    response = client.post(page, data)
+    assert response.status_code == 200 and "private" in response.context["form"].errors["jwks"][0]
+    data["jwks"] = json.dumps({"keys": [public_jwk(EC_KEY, "k1")]})
+    response = client.post(page, data)
+    assert response.status_code == 302
+    registered = CdsClient.objects.get(issuer=ISSUER)
+    assert registered.clinic == clinic and registered.created_by == lead
+    assert call(client, "/cds-services", kid="k1").status_code == 200
+    deactivate = reverse("interop:cds_client_deactivate", args=[clinic.uuid, registered.uuid])
+    assert client.post(deactivate).status_code == 302
+    assert call(client, "/cds-services", kid="k1").status_code == 401
+
+
+def test_an_outsider_lead_cannot_see_the_registry(client, outsider, clinic):
+    client.force_login(outsider)
+    assert client.get(reverse("interop:cds_clients", args=[clinic.uuid])).status_code == 404

@@ -1,0 +1,200 @@
+"""Importing a patient from a FHIR Bundle: parse, preview, confirm; and the export -> import round trip."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import PLAN_START
+from tests.interop.conftest import assert_valid, resources
+from tests.interop.docs import doc_fixtures
+from trialplanner.audit.models import AuditEvent
+from trialplanner.catalog.models import Indication
+from trialplanner.interop.fhir_export import plan_bundle
+from trialplanner.interop.fhir_import import MAX_BUNDLE_BYTES, BundleError, map_bundle, parse_bundle
+from trialplanner.interop.forms import BundleUploadForm
+from trialplanner.interop.services import patient_import
+from trialplanner.patients import selectors
+from trialplanner.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 12, 1)
+URL = "/patients/import/"
+
+
+@pytest.fixture
+def ehr_bundle():
+    return doc_fixtures("fhir.md")["import-ehr"]
+
+
+def test_the_documented_export_example_is_a_valid_bundle(catalog):
+    bundle = doc_fixtures("fhir.md")["export-plan"]
+    assert_valid(bundle)
+    [request] = resources(bundle, "MedicationRequest")
+    assert [d["sequence"] for d in request["dosageInstruction"]] == [1, 2, 3]
+
+
+def test_a_fresh_export_has_the_documented_shape(profiled_plan):
+    documented = doc_fixtures("fhir.md")["export-plan"]
+    fresh = plan_bundle(profiled_plan)
+    shape = lambda b: sorted({e["resource"]["resourceType"] for e in b["entry"]})  # noqa: E731
+    assert shape(fresh) == shape(documented)
+    [doc_request], [request] = resources(documented, "MedicationRequest"), resources(fresh, "MedicationRequest")
+    assert set(doc_request) - {"note"} == set(request) - {"note"}  # a note only when strengths are mixed
+    assert set(doc_request["dosageInstruction"][0]) == set(request["dosageInstruction"][0])
+
+
+def test_the_preview_maps_the_documented_ehr_bundle(catalog, ehr_bundle):
+    preview = map_bundle(parse_bundle(json.dumps(ehr_bundle)), today=TODAY)
+    assert preview.patient == {
+        "display_name": "Rose Example",
+        "mrn": "H123456",
+        "date_of_birth": date(1958, 4, 12),
+        "sex": "female",
+    }
+    assert [c.condition.slug for c in preview.conditions if c.condition] == ["diabetes"]
+    assert [c.indication.slug for c in preview.conditions if c.indication] == ["postherpetic-neuralgia"]
+    assert [c.text for c in preview.unmapped_conditions if not c.indication] == ["Osteoarthritis of knee"]
+    medicines = {m.text: m for m in preview.medicines}
+    assert medicines["Sertraline 50 mg tablets"].drug.slug == "sertraline"
+    assert medicines["Sertraline 50 mg tablets"].name == "Sertraline"
+    assert medicines["Phenelzine"].stopped_on == date(2026, 11, 10)
+    assert medicines["Glucosamine 500 mg capsules"].drug is None
+    assert [o.text for o in preview.amitriptyline] == ["Amitriptyline 10 mg tablets"]
+    assert not any("amitriptyline" in m.name.lower() for m in preview.medicines)
+    fields = preview.profile_fields()
+    assert (fields["qtc_ms"], fields["ecg_date"]) == (446, date(2026, 11, 2))
+    assert fields["potassium"] == Decimal("3.4") and fields["sodium"] == 138
+    assert "magnesium" not in fields
+    assert "Osteoarthritis of knee" in fields["notes"] and "amitriptyline" in fields["notes"].lower()
+    assert "2.0 mg/dL (code not in the catalog)" in fields["notes"]
+    assert preview.ignored == ["1 Encounter resource: not read"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"resourceType": "Patient"}', "not a FHIR Bundle"),
+        ('{"resourceType": "Bundle", "type": "collection", "entry": []}', "exactly one Patient"),
+        ('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient", '
+         '"gender": 5}}]}', "not valid FHIR"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)  # fmt: skip
+def test_it_refuses_what_it_cannot_read(catalog, raw, message):
+    with pytest.raises(BundleError, match=message):
+        parse_bundle(raw)
+
+
+def test_it_refuses_a_bundle_over_the_size_limit(catalog):
+    with pytest.raises(BundleError, match="larger than"):
+        parse_bundle(" " * (MAX_BUNDLE_BYTES + 1))
+
+
+def test_the_error_sits_on_the_field_that_caused_it(catalog, ehr_bundle):
+    form = BundleUploadForm({"bundle_text": "{oops"})
+    assert not form.is_valid() and "not valid JSON" in form.errors["bundle_text"][0]
+    upload = SimpleUploadedFile("b.json", b'{"resourceType": "Observation"}')
+    form = BundleUploadForm({}, {"bundle_file": upload})
+    assert not form.is_valid() and "not a FHIR Bundle" in form.errors["bundle_file"][0]
+    form = BundleUploadForm({})
+    assert not form.is_valid() and form.errors["bundle_text"] == [BundleUploadForm.error_messages["none"]]
+
+
+def test_preview_then_confirm_creates_the_patient_and_profile(client, clinician, clinic, ehr_bundle):
+    client.force_login(clinician)
+    upload = SimpleUploadedFile("bundle.json", json.dumps(ehr_bundle).encode(), content_type="application/json")
+    response = client.post(URL, {"bundle_file": upload, "preview": "1"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Amitriptyline already ordered in the EHR" in page and "Not checked" in page
+    assert Patient.objects.filter(mrn="H123456").count() == 0
+    assert AuditEvent.objects.filter(object_type="fhir_import").exists()
+    form = response.context["patient_form"]
+    data = {
+        "confirm": "1",
+        "bundle": response.context["confirm"].initial["bundle"],
+        "patient-clinic": str(clinic.uuid),
+        "patient-display_name": form.initial["display_name"],
+        "patient-mrn": form.initial["mrn"],
+        "patient-date_of_birth": form.initial["date_of_birth"].isoformat(),
+        "patient-sex": form.initial["sex"],
+        "patient-preferred_language": "en",
+    }
+    response = client.post(URL, data)
+    patient = Patient.objects.get(mrn="H123456", clinic=clinic)
+    assert response.status_code == 302 and response["Location"] == patient.get_absolute_url()
+    profile = selectors.current_profile(patient)
+    assert profile.version == 1 and profile.qtc_ms == 446 and profile.potassium == Decimal("3.4")
+    assert {c.slug for c in profile.conditions.all()} == {"diabetes"}
+    names = {m.name: m for m in profile.medications.all()}
+    assert set(names) == {"Sertraline", "Phenelzine", "Glucosamine 500 mg capsules"}
+    assert names["Phenelzine"].stopped_on == date(2026, 11, 10)
+    # The unmatched medicine reaches the engine's not-checked list; amitriptyline is no interacting medicine.
+    indication = Indication.objects.get(slug="postherpetic-neuralgia")
+    assessment = selectors.assess(patient, profile, indication, PLAN_START)
+    assert "Glucosamine 500 mg capsules" in assessment.unrecognised_medications
+    assert AuditEvent.objects.filter(object_id=str(profile.pk), detail__startswith="FHIR import").exists()
+
+
+def test_confirm_rechecks_the_form_and_keeps_the_preview(client, clinician, clinic, other_clinic, ehr_bundle):
+    client.force_login(clinician)
+    data = {
+        "confirm": "1",
+        "bundle": json.dumps(ehr_bundle),
+        "patient-clinic": str(other_clinic.uuid),  # not one of the clinician's clinics
+        "patient-display_name": "Rose",
+        "patient-mrn": "H123456",
+        "patient-date_of_birth": "2090-01-01",
+        "patient-sex": "female",
+        "patient-preferred_language": "en",
+    }
+    response = client.post(URL, data)
+    assert response.status_code == 200
+    errors = response.context["patient_form"].errors
+    assert "clinic" in errors and "date_of_birth" in errors
+    assert not Patient.objects.filter(mrn="H123456").exists()
+
+
+def test_a_tampered_confirmation_is_refused_cleanly(client, clinician, clinic):
+    client.force_login(clinician)
+    response = client.post(URL, {"confirm": "1", "bundle": "{}", "patient-clinic": str(clinic.uuid)})
+    assert response.status_code == 400
+    assert "not a FHIR Bundle" in response.content.decode()
+
+
+def test_export_then_import_into_an_empty_clinic_gives_the_same_risk_profile(profiled_plan, outsider, other_clinic):
+    source = profiled_plan.risk_profile
+    bundle = parse_bundle(json.dumps(plan_bundle(profiled_plan)))
+    preview = map_bundle(bundle, today=TODAY)
+    patient = patient_import(
+        user=outsider,
+        clinic=other_clinic,
+        patient_fields={**preview.patient, "display_name": "Imported", "preferred_language": "en"},
+        preview=preview,
+    )
+    copy = selectors.current_profile(patient)
+    assert (patient.date_of_birth, patient.sex, patient.mrn) == (
+        profiled_plan.patient.date_of_birth,
+        profiled_plan.patient.sex,
+        profiled_plan.patient.mrn,
+    )
+    assert {c.slug for c in copy.conditions.all()} == {c.slug for c in source.conditions.all()}
+
+    def meds(profile):
+        return sorted((m.name, m.drug_id, m.started_on, m.stopped_on) for m in profile.medications.all())
+
+    assert meds(copy) == meds(source)
+    for name in ("qtc_ms", "ecg_date", "potassium", "magnesium", "sodium"):
+        assert getattr(copy, name) == getattr(source, name), name
+    # The plan's own amitriptyline order comes back as such, not as a medicine.
+    assert [o.resource_type for o in preview.amitriptyline] == ["MedicationRequest"]
+
+
+def test_the_import_page_needs_a_clinic_member(client, clinician):
+    client.force_login(clinician)
+    page = client.get(URL)
+    assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.content
