@@ -6,6 +6,7 @@ dates, so 10,000 patients take seconds rather than minutes.
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -22,6 +23,8 @@ from trialplanner.plans.models import FollowUp, Plan, Step, Visit
 LOAD_CLINIC = "Load Test Clinic"
 LOAD_PASSWORD = "load-test-password-2026"
 BATCH = 2000
+# Baseline scores, so the outcome review judges the seeded visits (scored 0-9) against something.
+BASELINES = [Decimal(n) for n in (6, 7, 8, 9)]
 # (age, sex, medicines, indication slug): profiles with no critical finding, so every plan builds.
 TEMPLATES = [
     (45, "female", [], "peripheral-neuropathic-pain"),
@@ -90,6 +93,7 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
                 cards=[services.card_json(c) for c in assessment.cards],
                 adjustments=[services.adjustment_json(a) for a in draft.adjustments], monitoring=list(draft.monitoring),
                 clinician=user, created_by=user, activated_by=user, activated_at=timezone.now(),
+                baseline_score=BASELINES[len(plans) % len(BASELINES)],
             ))  # fmt: skip
         Plan.objects.bulk_create(plans)
         plans = list(Plan.objects.filter(patient__in=people).order_by("patient__mrn"))

@@ -107,8 +107,8 @@ def _nice_step(top: Decimal) -> Decimal:
 MARKER_ROWS = [
     ("side-effect", "Side effects"),
     ("finding", "Findings"),
-    ("warning", "Warnings acknowledged"),
-    ("stop", "Stopped"),
+    ("warning", "Warnings"),
+    ("stop", "Stops"),
 ]
 
 

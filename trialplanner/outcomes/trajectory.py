@@ -4,7 +4,7 @@ A series is every version of one plan. The dose line follows the versions that w
 (activated, not entered in error), each from its start until the next one began.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from trialplanner import engine
@@ -12,6 +12,8 @@ from trialplanner.clinictime import clinic_today
 from trialplanner.outcomes import chart as ch
 from trialplanner.plans.models import Acknowledgement, Plan, Step, Visit
 from trialplanner.plans.services import baseline_score, measure_facts
+
+CHART_DAYS_AHEAD = 42  # how far past today the chart draws the planned doses (a layout choice)
 
 
 @dataclass
@@ -66,7 +68,12 @@ def trajectory(plan, today=None) -> Trajectory:
     facts = measure_facts(measure)
     baseline = baseline_score(plan)
     versions, ends = versions_in_force(plan)
+    judgement_day = versions[0].start_date + timedelta(days=plan.indication.protocol.response_judgement_days)
+    # A long last step (a year at the target) would squeeze the history: draw up to a few weeks
+    # past today or the judgement point, whichever is later; the tables list every step in full.
     spans = _spans(versions, ends)
+    until = max(today + timedelta(days=CHART_DAYS_AHEAD), judgement_day + timedelta(days=14))
+    drawn = [replace(s, end=min(s.end, until)) for s in spans if s.start <= until]
     visits = list(
         Visit.objects.filter(plan__series=plan.series)
         .select_related("recorded_by", "followup")
@@ -101,7 +108,7 @@ def trajectory(plan, today=None) -> Trajectory:
         ch.build(
             ch.ChartInput(
                 today=today,
-                spans=tuple(spans),
+                spans=tuple(drawn),
                 scores=tuple(scores),
                 adherence=tuple(adherence),
                 markers=tuple(markers),
@@ -113,11 +120,9 @@ def trajectory(plan, today=None) -> Trajectory:
                 higher_is_worse=measure.higher_is_worse,
             )  # fmt: skip
         )
-        if spans
+        if drawn
         else None
     )
-    first_start = versions[0].start_date
-    judgement_day = first_start + timedelta(days=plan.indication.protocol.response_judgement_days)
     return Trajectory(
         plan=plan, measure=measure, baseline=baseline, status=_status(facts, baseline, visits),
         threshold_text=threshold_text(measure), judgement_day=judgement_day, chart=chart, spans=spans,

@@ -4,6 +4,7 @@ Idempotent: running it again finds the same rows and resets the demo passwords.
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -15,6 +16,7 @@ from trialplanner.patients import selectors
 from trialplanner.patients.models import Clinic, Membership, Patient
 from trialplanner.patients.services import risk_profile_create
 from trialplanner.plans import services
+from trialplanner.plans.models import FollowUp, Plan
 
 DEMO_PASSWORD = "amitriptyline-demo"
 DEMO_CLINIC = {
@@ -44,6 +46,22 @@ DEMO_PATIENTS = [
      ([], [], {"breastfeeding": True})),
     ("DEMO-004", "Dev Testcase", date(1992, 1, 9), Patient.Sex.MALE, Patient.Language.ENGLISH,
      (["epilepsy"], ["fluoxetine", "tramadol"], {"alcohol": "moderate"})),
+    ("DEMO-005", "Eve Responder", date(1979, 4, 12), Patient.Sex.FEMALE, Patient.Language.ENGLISH, ([], [], {})),
+    ("DEMO-006", "Frank Steady", date(1971, 8, 3), Patient.Sex.MALE, Patient.Language.ENGLISH, ([], [], {})),
+    ("DEMO-007", "Grace Drowsy", date(1983, 2, 20), Patient.Sex.FEMALE, Patient.Language.ENGLISH, ([], [], {})),
+]  # fmt: skip
+# Trials with a history, so the trajectory chart and the clinic outcome review show something:
+# (mrn, indication, days since the first dose, baseline score, visits, stop). Each visit is
+# (follow-up kind, score, side effects, adherence), recorded on its due date, deciding "continue";
+# a stop is (reason, details), stopping the day after the last visit.
+DEMO_HISTORIES = [
+    ("DEMO-005", "peripheral-neuropathic-pain", 100, "7",
+     [("first-review", "5", ["dry_mouth"], "all"), ("response", "3", ["dry_mouth"], "all")], None),  # a responder
+    ("DEMO-006", "irritable-bowel-syndrome", 120, "320",
+     [("first-review", "300", ["constipation"], "most"), ("response", "290", [], "all")], None),  # no response
+    ("DEMO-007", "fibromyalgia", 35, "62",
+     [("first-review", "58", ["drowsiness", "dizziness"], "most")],
+     ("side_effect", "Daytime drowsiness and dizziness; the patient did not want to go on.")),
 ]  # fmt: skip
 
 
@@ -92,13 +110,43 @@ def seed_demo():
             _demo_plan(
                 patient, users[0], Indication.objects.get(slug=slug), timezone.localdate() - timedelta(days=days_ago)
             )
+    for mrn, slug, days_ago, baseline, visits, stop in DEMO_HISTORIES:
+        patient = Patient.objects.get(clinic=clinic, mrn=mrn)
+        if not patient.plans.exists():
+            today = timezone.localdate()
+            plan = _demo_plan(patient, users[0], Indication.objects.get(slug=slug), today - timedelta(days=days_ago),
+                              baseline_score=Decimal(baseline))  # fmt: skip
+            _demo_history(plan, users[0], visits, stop, today)
     return clinic, users
 
 
-def _demo_plan(patient, user, indication, start):
-    plan = services.plan_create(patient=patient, indication=indication, user=user, start_date=start)
+def _demo_history(plan, user, visits, stop, today):
+    last = plan.start_date
+    for kind, score, side_effects, adherence in visits:
+        plan = Plan.objects.get(series=plan.series, status=Plan.Status.ACTIVE)
+        followup = plan.followups.filter(kind=kind, status=FollowUp.Status.DUE, due_date__lte=today).first()
+        if followup is None:
+            break
+        services.followup_record_visit(
+            followup=followup, user=user, visit_date=followup.due_date, outcome_score=Decimal(score),
+            side_effects=side_effects, side_effects_other="", adherence=adherence, qtc_ms=None, decision="continue",
+            notes="Demo visit.",
+        )  # fmt: skip
+        last = followup.due_date
+    if stop is not None:
+        plan = Plan.objects.get(series=plan.series, status=Plan.Status.ACTIVE)
+        reason, details = stop
+        services.plan_stop(plan=plan, user=user, lock_version=plan.lock_version, reason=details,
+                           stop_date=min(last + timedelta(days=1), today), stop_reason=reason)  # fmt: skip
+
+
+def _demo_plan(patient, user, indication, start, baseline_score=None):
+    plan = services.plan_create(
+        patient=patient, indication=indication, user=user, start_date=start, baseline_score=baseline_score
+    )
     warnings = selectors.assess(patient, selectors.current_profile(patient), indication, start).warning_cards
     reasons = {
         card.code: "Demo: discussed with the patient; benefits judged to outweigh the risk." for card in warnings
     }
     services.plan_activate(plan=plan, user=user, lock_version=plan.lock_version, reasons=reasons)
+    return plan
