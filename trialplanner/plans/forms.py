@@ -129,11 +129,20 @@ def clean_score(score, measure, error_messages):
 
 
 class ReasonForm(forms.Form):
+    # The plan page shows this form and StopForm together: distinct ids keep each label,
+    # help text and error-summary link tied to its own field (field names stay the same).
+    id_prefix = "error"
+
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
 
 class StopForm(ReasonForm):
+    id_prefix = "stop"
     error_messages = {"other_missing": "Describe why the trial is stopped."}
 
     stop_reason = forms.ChoiceField(
