@@ -315,10 +315,10 @@ class VisitForm(forms.Form):
         day = self.cleaned_data["visit_date"]
         if day > self.today:
             raise forms.ValidationError(self.error_messages["future_visit"], code="future_visit")
+        if day < self.plan.start_date:  # the more specific message first
+            raise forms.ValidationError(self.error_messages["before_plan"], code="before_plan")
         if day < dates.days_from(self.today, -dates.VISIT_PAST_DAYS):
             raise forms.ValidationError(self.error_messages["old_visit"], code="old_visit")
-        if day < self.plan.start_date:
-            raise forms.ValidationError(self.error_messages["before_plan"], code="before_plan")
         return day
 
     def clean_ecg_date(self):
