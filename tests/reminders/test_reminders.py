@@ -137,6 +137,8 @@ def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician
     with_profile(young_patient)
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
                                 tablet_strength_mg=Decimal(10))  # fmt: skip
+    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
+    plan.refresh_from_db()
     client.force_login(clinician)
     cal = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[plan.uuid])).content)
     summaries = [str(e["summary"]) for e in cal.walk("VEVENT")]
@@ -145,6 +147,7 @@ def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician
     uids = {str(e["uid"]) for e in cal.walk("VEVENT")}
     revised = services.plan_revise(plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START,
                                    target_mg=Decimal(30))  # fmt: skip
+    services.plan_activate(plan=revised, user=clinician, lock_version=revised.lock_version, reasons={})
     cal2 = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[revised.uuid])).content)
     step2 = next(e for e in cal2.walk("VEVENT") if str(e["uid"]).endswith("-step-2@trialplanner"))
     assert str(step2["uid"]) in uids and step2["sequence"] == 2
@@ -190,3 +193,30 @@ def test_a_feed_stops_when_two_factor_is_required_and_its_owner_has_no_device(cl
     assert client.get(url).status_code == 404
     TOTPDevice.objects.create(user=clinician, name="phone", confirmed=True)
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("status", ["draft", "revised", "stopped", "entered_in_error"])
+def test_a_calendar_file_only_for_the_active_plan(client, clinician, young_patient, with_profile, indication, status):
+    from tests.plans.conftest import START
+    from trialplanner.plans import services
+
+    with_profile(young_patient)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    if status != "draft":
+        services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
+        plan.refresh_from_db()
+    if status == "revised":
+        draft = services.plan_revise(plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START)
+        services.plan_activate(plan=draft, user=clinician, lock_version=draft.lock_version, reasons={})
+    elif status == "stopped":
+        services.plan_stop(plan=plan, user=clinician, lock_version=plan.lock_version, reason="Side effects",
+                           stop_date=START)  # fmt: skip
+    elif status == "entered_in_error":
+        services.plan_mark_entered_in_error(plan=plan, user=clinician, lock_version=plan.lock_version, reason="Wrong")
+    plan.refresh_from_db()
+    assert plan.status == status
+    client.force_login(clinician)
+    response = client.get(reverse("reminders:plan_ics", args=[plan.uuid]), follow=True)
+    assert response.redirect_chain == [(plan.get_absolute_url(), 302)]
+    assert "text/calendar" not in response["Content-Type"]
+    assert "Calendar files are made from the active version of a plan." in response.content.decode()

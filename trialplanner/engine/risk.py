@@ -7,6 +7,7 @@ this module decides only when each catalog rule fires and what it does to the pl
 from collections import defaultdict
 from datetime import date
 
+from trialplanner.engine.daterange import check_date
 from trialplanner.engine.errors import EngineInputError
 from trialplanner.engine.medicines import active_ingredients, read_medicine, window_days
 from trialplanner.engine.types import (
@@ -100,6 +101,9 @@ def assess_risk(
 ) -> Assessment:
     """Apply reference section A.2 to a profile for a plan starting on `on`."""
     _validate(profile, rules)
+    check_date("start_date", on)
+    for med in profile.medications:
+        check_date("medications", med.stopped_on)
     ctx = _Context(profile, indication, protocol, rules, on)
     _read_medications(ctx)
     for check in CHECKS:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from trialplanner.engine import risk
+from trialplanner.engine.daterange import check_date
 from trialplanner.engine.errors import EngineInputError, PlanBlocked
 from trialplanner.engine.plan_types import (
     Adjustment,
@@ -138,6 +139,7 @@ def build_plan(
     rules: RuleBook,
 ) -> PlanDraft:
     """Build the dated titration plan of reference section A.1, adjusted by the assessment's cards."""
+    check_date("start_date", start_date)
     if assessment.blocked:
         raise PlanBlocked(assessment.critical_cards)
     if assessment.earliest_start and start_date < assessment.earliest_start:
@@ -347,6 +349,7 @@ def build_taper(
 ) -> PlanDraft:
     """Reduce to zero by the taper step from one step below the current dose, faster after a short
     course (reference A.1, S45, S52)."""
+    check_date("start_date", start_date)
     if current_mg <= 0:
         raise EngineInputError("current_mg", "must be above zero to taper")
     if weeks_on_drug < 0:
@@ -399,6 +402,7 @@ def build_stop_now(
     current_mg: Decimal, on: date, *, reason: str, followups: tuple[FollowUp, ...] = (), cards=()
 ) -> PlanDraft:
     """End the course on `on` without a taper (reference A.3: critical visit findings)."""
+    check_date("start_date", on)
     end = max([on, *(f.due for f in followups)])
     return PlanDraft(
         start_date=on,
@@ -437,6 +441,7 @@ def replan(
 ) -> PlanDraft:
     """Re-plan from a visit on `on`. A safer decision (hold, step down, stop) is built whatever
     the cards say (reference A.3); continuing or rising is refused while a critical card stands."""
+    check_date("start_date", on)
     if decision is Decision.STOP:
         return build_taper(current_mg, weeks_on_drug, on, rules, options.strengths, options.tablet_strength_mg)
     if decision is Decision.STOP_NOW:

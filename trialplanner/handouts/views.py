@@ -6,11 +6,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.clinictime import clinic_today
 from trialplanner.handouts.content import LANGUAGES, PAPERS, handout_context
 from trialplanner.handouts.pdf import render_pdf
 from trialplanner.patients import versioned
@@ -30,7 +31,9 @@ def _options(request, plan):
 def _render(request, plan, *, pdf):
     language, large, paper = _options(request, plan)
     with translation.override(language):
-        ctx = handout_context(plan, language=language, large=large, paper=paper, today=timezone.localdate())
+        ctx = handout_context(
+            plan, language=language, large=large, paper=paper, today=clinic_today(plan.patient.clinic)
+        )
         query = f"?lang={language}&size={'large' if large else 'normal'}&paper={paper}"
         ctx.update(pdf=pdf, languages=LANGUAGES, pdf_url=reverse("handouts:handout_pdf", args=[plan.uuid]) + query)
         return render_to_string("handouts/handout.html", ctx, request=None if pdf else request), language, large
@@ -62,12 +65,8 @@ def handout_pdf(request, plan_uuid):
     language, large, paper = _options(request, plan)
     # The same handout is often downloaded again (reprints, a second copy): keep the bytes under
     # the plan's record key, which changes with anything the handout shows.
-    key = (
-        "handout-pdf:"
-        + hashlib.sha256(
-            f"{plan_selectors.record_key(request.user, plan, timezone.localdate())}:{language}:{large}:{paper}".encode()
-        ).hexdigest()
-    )
+    record = plan_selectors.record_key(request.user, plan, clinic_today(plan.patient.clinic))
+    key = "handout-pdf:" + hashlib.sha256(f"{record}:{language}:{large}:{paper}".encode()).hexdigest()
     pdf = cache.get_or_set(key, lambda: render_pdf(_render(request, plan, pdf=True)[0]), versioned.TIMEOUT_SECONDS)
     audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout PDF ({language}{', large' if large else ''})")
     response = HttpResponse(pdf, content_type="application/pdf")

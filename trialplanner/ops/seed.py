@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
+from trialplanner.clinictime import clinic_today
 from trialplanner.engine import Medication, PatientProfile, assess_risk, build_plan
 from trialplanner.engine.types import Sex
 from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile, clinic_data_changed
@@ -56,9 +57,9 @@ def _drafts(today):
 @transaction.atomic
 def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dict:
     """Create `patients` load-test patients (on top of any earlier ones); return row counts created."""
-    today = today or timezone.localdate()
     rng = random.Random(seed)
     clinic, _ = Clinic.objects.get_or_create(name=LOAD_CLINIC, defaults={"phone": "0100 555 0000"})
+    today = today or clinic_today(clinic)
     user, created = get_user_model().objects.get_or_create(username="load", defaults={"first_name": "Load"})
     if created:
         user.set_password(LOAD_PASSWORD)

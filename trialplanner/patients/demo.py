@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.utils import timezone
 
 from trialplanner.catalog.models import Condition, Indication
+from trialplanner.clinictime import clinic_today
 from trialplanner.patients import selectors
 from trialplanner.patients.models import Clinic, Membership, Patient
 from trialplanner.patients.services import risk_profile_create
@@ -108,7 +108,7 @@ def seed_demo():
         patient = Patient.objects.get(clinic=clinic, mrn=mrn)
         if not patient.plans.exists():
             _demo_plan(
-                patient, users[0], Indication.objects.get(slug=slug), timezone.localdate() - timedelta(days=days_ago)
+                patient, users[0], Indication.objects.get(slug=slug), clinic_today(clinic) - timedelta(days=days_ago)
             )
     for mrn, slug, days_ago, baseline, visits, stop in DEMO_HISTORIES:
         patient = Patient.objects.get(clinic=clinic, mrn=mrn)

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from trialplanner.catalog.models import Condition
+from trialplanner.clinictime import clinic_today
 from trialplanner.engine import Medication
 from trialplanner.engine.medicines import read_medicine
 from trialplanner.engine.types import PHENOTYPES_BY_GENE
@@ -52,7 +53,10 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, clinics, today=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.today = today or timezone.localdate()
+        # A birth date is checked against the patient's clinic's calendar (for a new patient, the
+        # latest "today" among the clinics offered), never the server's.
+        offered = [self.instance.clinic] if self.instance.pk else list(clinics)
+        self.today = today or max((clinic_today(c) for c in offered), default=timezone.now().date())
         if "clinic" in self.fields:
             # Chosen by UUID, so no database id is exposed or parsed from the form.
             self.fields["clinic"].to_field_name = "uuid"
@@ -164,9 +168,10 @@ class RiskProfileForm(forms.ModelForm):
             "bp_date": "With a date, a recent lying and standing reading is not asked for again.",
         }
 
-    def __init__(self, *args, today=None, **kwargs):
+    def __init__(self, *args, today, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today)."""
         super().__init__(*args, **kwargs)
-        self.today = today or timezone.localdate()
+        self.today = today
         for gene, allowed in PHENOTYPES_BY_GENE.items():
             values = {p.value for p in allowed}
             self.fields[gene].choices = [(v, label) for v, label in self.fields[gene].choices if not v or v in values]
@@ -241,6 +246,7 @@ class MedicationForm(forms.Form):
     error_messages = {
         "stop_before_start": "The stop date cannot be before the start date.",
         "future_start": "The start date cannot be in the future.",
+        "future_stop": "The last dose cannot be in the future: enter the stop date once it has been taken.",
         "dates_without_name": "Enter the medicine's name, or clear the dates.",
         "unknown_confirmation": "Confirm with a medicine name from the catalog list.",
         "confirmation_without_name": "Enter the medicine as written before confirming what it is.",
@@ -266,9 +272,10 @@ class MedicationForm(forms.Form):
         help_text="Only for recently stopped medicines, e.g. an MAOI.",
     )  # fmt: skip
 
-    def __init__(self, *args, today=None, rules=None, **kwargs):
+    def __init__(self, *args, today, rules=None, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today)."""
         super().__init__(*args, **kwargs)
-        self.today = today or timezone.localdate()
+        self.today = today
         self.rules = rules
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control"
@@ -296,6 +303,8 @@ class MedicationForm(forms.Form):
             self.add_error(
                 "started_on", forms.ValidationError(self.error_messages["future_start"], code="future_start")
             )
+        if stopped and stopped > self.today:
+            self.add_error("stopped_on", forms.ValidationError(self.error_messages["future_stop"], code="future_stop"))
         if started and stopped and stopped < started:
             self.add_error(
                 "stopped_on", forms.ValidationError(self.error_messages["stop_before_start"], code="stop_before_start")

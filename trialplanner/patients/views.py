@@ -2,12 +2,13 @@ from django.contrib import messages
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils.functional import cached_property
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication, InteractingDrug
+from trialplanner.clinictime import clinic_today
 from trialplanner.engine import EngineError
 from trialplanner.patients import access, selectors, services
 from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProfileForm, medication_initial
@@ -57,7 +58,7 @@ def patient_detail(request, patient_uuid):
     patient = access.get_patient_for_user(request.user, patient_uuid)
     audit_log(AuditEvent.Action.VIEW, patient)
     profile = selectors.current_profile(patient)
-    today = timezone.localdate()
+    today = clinic_today(patient.clinic)
     indications = Indication.objects.select_related("protocol", "outcome_measure")
     chosen = None
     slug = request.GET.get("indication")
@@ -90,7 +91,7 @@ def patient_detail(request, patient_uuid):
 def risk_profile_edit(request, patient_uuid):
     patient = access.get_patient_for_user(request.user, patient_uuid)
     current = selectors.current_profile(patient)
-    today = timezone.localdate()
+    today = clinic_today(patient.clinic)
     if request.method == "POST":
         form = RiskProfileForm(request.POST, today=today)
         formset = MedicationFormSet(request.POST, prefix="meds", today=today, rules=catalog_selectors.rulebook())

@@ -2,7 +2,6 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 
 from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Strength
@@ -19,6 +18,7 @@ from trialplanner.patients.forms import (
     WEIGHT_RANGE,
     DateInput,
 )
+from trialplanner.plans import dates
 from trialplanner.plans.models import FollowUp, Plan, Visit
 
 # Engine input names -> the form field that caused the error.
@@ -63,7 +63,8 @@ def _label(value, protocol):
 
 class PlanForm(forms.Form):
     error_messages = {
-        "past_start": "The start date cannot be more than 30 days in the past.",
+        "past_start": f"The start date cannot be more than {dates.PLAN_START_PAST_DAYS} days in the past.",
+        "far_start": f"The start date cannot be more than {dates.PLAN_START_AHEAD_DAYS} days ahead.",
         "score_range": "Enter a score from {low} to {high}.",
     }
 
@@ -82,8 +83,9 @@ class PlanForm(forms.Form):
         help_text="Leave empty for the minimum the protocol and the findings allow.",
     )  # fmt: skip
 
-    def __init__(self, *args, protocol, today=None, measure=None, **kwargs):
-        """With `measure` (a new plan), the form also asks for the baseline score on it."""
+    def __init__(self, *args, protocol, today, measure=None, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today). With `measure` (a new
+        plan), the form also asks for the baseline score on it."""
         super().__init__(*args, **kwargs)
         self.measure = measure
         if measure is not None:
@@ -92,7 +94,7 @@ class PlanForm(forms.Form):
                 help_text=_scale_text(measure) + " Before the first dose; leave empty to record it at the baseline "
                 "visit. Response is judged against it.",
             )  # fmt: skip
-        self.today = today or timezone.localdate()
+        self.today = today
         self.fields["target_mg"].choices = target_choices(protocol)
         self.fields["target_mg"].initial = f"{protocol.default_target_mg.normalize():f}"
         tablets = Strength.objects.filter(is_active=True, form=Strength.Form.TABLET, drug__slug="amitriptyline")
@@ -104,8 +106,10 @@ class PlanForm(forms.Form):
 
     def clean_start_date(self):
         start = self.cleaned_data["start_date"]
-        if (self.today - start).days > 30:
+        if start < dates.days_from(self.today, -dates.PLAN_START_PAST_DAYS):
             raise forms.ValidationError(self.error_messages["past_start"], code="past_start")
+        if start > dates.days_from(self.today, dates.PLAN_START_AHEAD_DAYS):
+            raise forms.ValidationError(self.error_messages["far_start"], code="far_start")
         return start
 
     def clean_baseline_score(self):
@@ -143,7 +147,11 @@ class ReasonForm(forms.Form):
 
 class StopForm(ReasonForm):
     id_prefix = "stop"
-    error_messages = {"other_missing": "Describe why the trial is stopped."}
+    error_messages = {
+        "other_missing": "Describe why the trial is stopped.",
+        "past_stop": "The taper cannot start in the past: use today or a later day.",
+        "far_stop": f"The taper cannot start more than {dates.STOP_AHEAD_DAYS} days ahead.",
+    }
 
     stop_reason = forms.ChoiceField(
         choices=Plan.StopReason.choices, widget=forms.RadioSelect, label="Why is the trial stopped?",
@@ -156,6 +164,19 @@ class StopForm(ReasonForm):
     stop_date = forms.DateField(widget=DateInput(), label="First day of the taper")
 
     field_order = ["stop_reason", "reason", "stop_date", "lock_version"]
+
+    def __init__(self, *args, today, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today)."""
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_stop_date(self):
+        day = self.cleaned_data["stop_date"]
+        if day < self.today:
+            raise forms.ValidationError(self.error_messages["past_stop"], code="past_stop")
+        if day > dates.days_from(self.today, dates.STOP_AHEAD_DAYS):
+            raise forms.ValidationError(self.error_messages["far_stop"], code="far_stop")
+        return day
 
     def clean(self):
         cleaned = super().clean()
@@ -196,6 +217,7 @@ class VisitForm(forms.Form):
 
     error_messages = {
         "future_visit": "The visit date cannot be in the future.",
+        "old_visit": f"The visit date cannot be more than {dates.VISIT_PAST_DAYS} days ago.",
         "before_plan": "The visit date cannot be before the plan started.",
         "score_range": "Enter a score from {low} to {high}.",
         "other_missing": "Describe the other side effect.",
@@ -268,11 +290,11 @@ class VisitForm(forms.Form):
     SYMPTOMS = ("fall", "confusion", "urinary_retention", "cardiac_symptoms", "hyponatraemia_symptoms",
                 "serotonin_symptoms")  # fmt: skip
 
-    def __init__(self, *args, plan, measure, today=None, has_diabetes=False, **kwargs):
+    def __init__(self, *args, plan, measure, today, has_diabetes=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
         self.measure = measure
-        self.today = today or timezone.localdate()
+        self.today = today  # the patient's clinic's today (clinictime.clinic_today)
         self.fields["visit_date"].initial = self.today
         if not has_diabetes:
             del self.fields["glucose_mmol"]
@@ -302,8 +324,10 @@ class VisitForm(forms.Form):
         day = self.cleaned_data["visit_date"]
         if day > self.today:
             raise forms.ValidationError(self.error_messages["future_visit"], code="future_visit")
-        if day < self.plan.start_date:
+        if day < self.plan.start_date:  # the more specific message first
             raise forms.ValidationError(self.error_messages["before_plan"], code="before_plan")
+        if day < dates.days_from(self.today, -dates.VISIT_PAST_DAYS):
+            raise forms.ValidationError(self.error_messages["old_visit"], code="old_visit")
         return day
 
     def clean_ecg_date(self):

@@ -13,7 +13,7 @@ from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.risk import BASELINE_ECG
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
-from trialplanner.plans import services
+from trialplanner.plans import dates, services
 
 PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
 
@@ -79,6 +79,10 @@ def parse(text: str):
         known = ", ".join(Indication.objects.values_list("slug", flat=True))
         raise RequestError("indication", f"unknown indication {slug!r}; use one of {known}")
     start_date = _date("start_date", request.get("start_date"))
+    if not dates.PREVIEW_EARLIEST <= start_date <= dates.PREVIEW_LATEST:
+        raise RequestError(
+            "start_date", f"must be from {dates.PREVIEW_EARLIEST.isoformat()} to {dates.PREVIEW_LATEST.isoformat()}"
+        )
 
     patient = request.get("patient")
     if not isinstance(patient, dict):

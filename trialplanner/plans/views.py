@@ -9,6 +9,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Indication
+from trialplanner.clinictime import clinic_today
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
 from trialplanner.patients import selectors as patient_selectors
@@ -40,9 +41,10 @@ def plan_new(request, patient_uuid):
     # a GET with options still previews, for links. Only a POST without preview creates a plan.
     previewing = request.method == "GET" or "preview" in request.POST
     data = request.POST if request.method == "POST" else (request.GET if "start_date" in request.GET else None)
-    form = PlanForm(data, protocol=indication.protocol, measure=indication.outcome_measure)
+    today = clinic_today(patient.clinic)
+    form = PlanForm(data, protocol=indication.protocol, measure=indication.outcome_measure, today=today)
     # What the page showed last time, so a bad value keeps the last good preview on screen.
-    shown = PlanForm(data, protocol=indication.protocol, prefix="shown") if data is not None else None
+    shown = PlanForm(data, protocol=indication.protocol, prefix="shown", today=today) if data is not None else None
     attempted = not previewing and form.is_valid()
     if attempted:
         try:
@@ -58,7 +60,7 @@ def plan_new(request, patient_uuid):
         "patient": patient,
         "indication": indication,
         "form": form,
-        "shown_form": PlanForm(initial=options, protocol=indication.protocol, prefix="shown"),
+        "shown_form": PlanForm(initial=options, protocol=indication.protocol, prefix="shown", today=today),
         "assessment": assessment,
         "draft": draft,
         "rows": selectors.dose_rows_from_draft(draft, patient.clinic.dispensing_interval_days) if draft else [],
@@ -104,7 +106,7 @@ def plan_detail(request, plan_uuid, forms=None):
 
 
 def _render_plan(request, plan, forms, status=200):
-    today = timezone.localdate()
+    today = clinic_today(plan.patient.clinic)
     ctx = {
         "plan": plan,
         "patient": plan.patient,
@@ -134,7 +136,7 @@ def _render_plan(request, plan, forms, status=200):
         ctx["error_form"] = forms.get("error") or ReasonForm(initial={"lock_version": plan.lock_version})
     if plan.status == Plan.Status.ACTIVE and plan.kind == Plan.Kind.TITRATION:
         ctx["stop_form"] = forms.get("stop") or StopForm(
-            initial={"lock_version": plan.lock_version, "stop_date": max(timezone.localdate(), plan.start_date)}
+            initial={"lock_version": plan.lock_version, "stop_date": max(today, plan.start_date)}, today=today
         )
     return render(request, "plans/plan_detail.html", ctx, status=status)
 
@@ -171,7 +173,7 @@ def _action_failed(request, plan, exc, forms):
 @require_POST
 def plan_stop(request, plan_uuid):
     plan = access.get_plan_for_user(request.user, plan_uuid)
-    form = StopForm(request.POST)
+    form = StopForm(request.POST, today=clinic_today(plan.patient.clinic))
     if form.is_valid():
         try:
             taper = services.plan_stop(
@@ -214,7 +216,12 @@ def plan_revise(request, plan_uuid):
         "tablet_strength_mg": f"{plan.tablet_strength_mg.normalize():f}" if plan.tablet_strength_mg else None,
         "days_per_step": plan.days_per_step,
     }
-    form = PlanForm(request.POST or None, protocol=plan.indication.protocol, initial=initial)
+    form = PlanForm(
+        request.POST or None,
+        protocol=plan.indication.protocol,
+        initial=initial,
+        today=clinic_today(plan.patient.clinic),
+    )
     lock_version = _posted_lock_version(request, plan)
     if request.method == "POST" and form.is_valid():
         try:
@@ -272,7 +279,8 @@ def followup_visit(request, followup_uuid):
     measure = plan.indication.outcome_measure
     profile = patient_selectors.current_profile(plan.patient)
     has_diabetes = profile is not None and any(c.slug == DIABETES for c in profile.conditions.all())
-    form = VisitForm(request.POST or None, plan=plan, measure=measure, has_diabetes=has_diabetes)
+    today = clinic_today(plan.patient.clinic)
+    form = VisitForm(request.POST or None, plan=plan, measure=measure, today=today, has_diabetes=has_diabetes)
     if followup.status not in services.OPEN_FOLLOWUP or plan.status != Plan.Status.ACTIVE:
         messages.info(request, "This follow-up is no longer open.")
         return redirect(plan)
@@ -307,7 +315,7 @@ def followup_visit(request, followup_uuid):
         "patient": plan.patient,
         "measure": measure,
         "form": form,
-        "current_dose": services.dose_on(plan, timezone.localdate()),
+        "current_dose": services.dose_on(plan, today),
         "baseline": services.baseline_score(plan),
         "previous_visits": plan.visits.select_related("recorded_by")[:3],
         "assess_names": [selectors.monitoring_names().get(slug, slug) for slug in followup.assess],
@@ -334,7 +342,7 @@ def _followup_status(request, followup_uuid, action):
     try:
         if action == "snooze":
             services.followup_snooze(followup=followup, user=request.user, reason=form.cleaned_data["reason"],
-                                     today=timezone.localdate())  # fmt: skip
+                                     today=clinic_today(followup.plan.patient.clinic))  # fmt: skip
             messages.success(request, f"{followup.plan.patient.display_name}: call later, back on the list in 7 days.")
         else:
             services.followup_mark_missed(followup=followup, user=request.user, reason=form.cleaned_data["reason"])

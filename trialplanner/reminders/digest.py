@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from trialplanner.clinictime import clinic_today
+from trialplanner.patients.access import memberships_for
 from trialplanner.plans import worklist
 from trialplanner.plans.models import Plan
 from trialplanner.reminders.models import ReminderSent
@@ -31,13 +33,21 @@ def due_for(user, now):
     return groups["overdue"] + groups["today"]
 
 
-def send_digests(now, day) -> SweepResult:
-    """Send each clinician with due or overdue follow-ups one digest for `day`; safe to re-run."""
+def clinician_today(user, now):
+    """The clinician's today on their clinic's calendar (the earliest-joined clinic, if several)."""
+    memberships = sorted(memberships_for(user), key=lambda m: m.pk)
+    return clinic_today(memberships[0].clinic, now) if memberships else now.date()
+
+
+def send_digests(now, day=None) -> SweepResult:
+    """Send each clinician with due or overdue follow-ups one digest for their clinic's today (or
+    `day`); safe to re-run: the ledger holds one row per clinician and day."""
     result = SweepResult()
     users = get_user_model().objects.filter(
         is_active=True, plans_responsible__status=Plan.Status.ACTIVE
     ).exclude(email="").distinct()  # fmt: skip
     for user in users.order_by("id"):
+        user_day = day or clinician_today(user, now)
         rows = due_for(user, now)
         if not rows:
             result.nothing_due += 1
@@ -46,8 +56,8 @@ def send_digests(now, day) -> SweepResult:
             with transaction.atomic():
                 # The unique ledger row is taken before sending, so a second sweep (or a second
                 # server running the same sweep) finds it and sends nothing; a failed send rolls it back.
-                ReminderSent.objects.create(user=user, day=day, followup_count=len(rows))
-                _send(user, rows, day)
+                ReminderSent.objects.create(user=user, day=user_day, followup_count=len(rows))
+                _send(user, rows, user_day)
         except IntegrityError:
             result.already_sent += 1
             continue

@@ -11,7 +11,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.plans import access as plan_access
 from trialplanner.plans import worklist
-from trialplanner.plans.models import FollowUp
+from trialplanner.plans.models import FollowUp, Plan
 from trialplanner.reminders import calendars, services
 from trialplanner.reminders.models import CalendarFeed
 
@@ -51,6 +51,10 @@ def feed(request, token):
 @never_cache
 def plan_ics(request, plan_uuid):
     plan = plan_access.get_plan_for_user(request.user, plan_uuid)
+    if plan.status != Plan.Status.ACTIVE:
+        # Like the handout: a patient's calendar follows the plan being taken, never a draft or an ended one.
+        messages.error(request, "Calendar files are made from the active version of a plan.")
+        return redirect(plan)
     body = calendars.plan_calendar(
         plan,
         plan.steps.all(),

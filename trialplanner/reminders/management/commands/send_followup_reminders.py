@@ -8,8 +8,7 @@ class Command(BaseCommand):
     help = "Email each clinician one daily digest of their due and overdue follow-ups (idempotent per day)."
 
     def handle(self, *args, **options):
-        now = timezone.now()
-        result = send_digests(now, timezone.localdate(now))
+        result = send_digests(timezone.now())  # each clinician's day is their clinic's today
         self.stdout.write(
             f"Reminders: {result.sent} sent, {result.already_sent} already sent today, "
             f"{result.nothing_due} clinicians with nothing due, {result.failed} failed (retried next run)."
