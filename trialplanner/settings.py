@@ -213,7 +213,8 @@ SITE_URL = envconf.env_str("SITE_URL", "http://127.0.0.1:8000")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_paths": {"()": "trialplanner.ops.privatefiles.RedactPathFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"]}},
     "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every rendering step at INFO; keep only its warnings.
     "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 
+from trialplanner.inputs import HardenedFormMixin
+
 SIX_DIGITS = re.compile(r"[0-9]{6}", re.ASCII)
 
 
@@ -40,7 +42,7 @@ def code_field():
     )  # fmt: skip
 
 
-class EnrolForm(PasswordReentryMixin, forms.Form):
+class EnrolForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
     error_messages = {
         "wrong_password": "That is not your current password.",
         "invalid": "Enter the 6 digits shown in your authenticator app.",
@@ -55,12 +57,12 @@ class EnrolForm(PasswordReentryMixin, forms.Form):
         return token
 
 
-class PasswordOnlyForm(PasswordReentryMixin, forms.Form):
+class PasswordOnlyForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
     error_messages = {"wrong_password": "That is not your current password."}
     password = password_field()
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(HardenedFormMixin, forms.Form):
     """The code from the authenticator app, or one of the recovery codes."""
 
     error_messages = {"invalid": "Enter the 6 digits from your app, or a recovery code like abcde-fghjk."}

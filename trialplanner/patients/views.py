@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from trialplanner import inputs
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import Indication, InteractingDrug
@@ -38,7 +39,7 @@ def patient_list(request):
         paginator = Paginator(patients, PATIENTS_PER_PAGE)
     else:
         paginator = CountedPaginator(patients, PATIENTS_PER_PAGE, count=selectors.patient_count(request.user))
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(inputs.page_number(request))
     audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=f"page {page.number}")
     ctx = {
         "page": page,

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trialplanner import inputs
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog_selectors
@@ -235,8 +236,7 @@ def _posted_lock_version(request, plan):
     """The lock version the form was shown with; garbage counts as stale (a conflict)."""
     if request.method != "POST":
         return plan.lock_version
-    raw = request.POST.get("lock_version", "")
-    return int(raw) if raw.isdigit() else -1
+    return inputs.ascii_int(request.POST.get("lock_version", ""), default=-1)
 
 
 # --- worklist and visits ----------------------------------------------------------------------
@@ -245,10 +245,9 @@ def _posted_lock_version(request, plan):
 def worklist(request):
     filters = WorklistFilterForm(request.GET or None, choices=wl.filter_choices(request.user))
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    raw_page = request.GET.get("page", "")
     page = wl.page(
         request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
-        kind=chosen.get("kind") or None, number=int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1,
+        kind=chosen.get("kind") or None, number=inputs.page_number(request),
     )  # fmt: skip
     audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=f"page {page.number}")
     query = request.GET.copy()
