@@ -126,6 +126,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Password-reset links work for one hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = envconf.env_int("PASSWORD_RESET_SECONDS", 3600, minimum=300)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

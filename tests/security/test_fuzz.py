@@ -34,6 +34,9 @@ POST_FORMS = {
     "accounts:two_factor_setup": (None, ["password", "token"]),
     "accounts:two_factor_remove": (None, ["remove-password"]),
     "accounts:recovery_codes_regenerate": (None, ["codes-password"]),
+    "accounts:password_change": (None, ["old_password", "new_password1", "new_password2"]),
+    "accounts:password_reset": (None, ["email"]),
+    "accounts:member_two_factor_reset": ("clinic", ["member", "password"]),
     "accounts:two_factor_verify": (None, ["token", "next"]),
     "login": (None, ["username", "password"]),
 }  # fmt: skip
@@ -78,7 +81,7 @@ def field_values(fields):
 def url_for(world, name, kind):
     if kind is None:
         return reverse(name)
-    obj = world[kind]
+    obj = world["patient"].clinic if kind == "clinic" else world[kind]
     return reverse(name, args=[obj.uuid])
 
 
@@ -87,8 +90,8 @@ def test_form_posts_never_fail_with_a_server_error(world, name):
     kind, fields = POST_FORMS[name]
     url = url_for(world, name, kind)
     client = Client()
-    if name != "login":
-        client.force_login(world["users"]["clinician"])
+    if name not in {"login", "accounts:password_reset"}:
+        client.force_login(world["users"]["lead" if name == "accounts:member_two_factor_reset" else "clinician"])
 
     new_plan = reverse("plans:plan_new", args=[world["patient"].uuid]) + f"?indication={world['indication'].slug}"
     readers = [world["patient"].get_absolute_url(), new_plan]
@@ -130,7 +133,7 @@ def test_csrf_is_enforced_on_every_post(world, name):
     make_args, _ = MATRIX[name]
     url = reverse(name, args=make_args(world) if make_args else None)
     client = Client(enforce_csrf_checks=True)
-    if name not in {"login", "reminders:feed"}:
+    if name not in {"login", "reminders:feed", "accounts:password_reset", "accounts:password_reset_confirm"}:
         client.force_login(world["users"]["clinician"])
     response = client.post(url, {})
     if name == "admin:index":
