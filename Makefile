@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 SERVE_ENV = DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 
-.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean
+.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean pip-audit
 
 ## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
 run: setup
@@ -79,5 +79,10 @@ messages: setup
 	DEBUG=true $(BIN)/python manage.py makemessages -l es --no-location -i ".venv/*" -i "tests/*" -i "staticfiles/*"
 	DEBUG=true $(BIN)/python manage.py compilemessages -i ".venv"
 
+## pip-audit: check the pinned requirements against known vulnerabilities (needs network; not part of `make test`)
+pip-audit:
+	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit==2.10.1)
+	.venv-audit/bin/pip-audit --strict --requirement requirements.txt
+
 clean:
-	rm -rf $(VENV) staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-audit staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis

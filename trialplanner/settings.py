@@ -9,6 +9,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envconf.env_bool("DEBUG", default=False)
 SECRET_KEY = envconf.secret_key(DEBUG)
+# Key rotation: put the old key here while sessions and reset links signed with it expire.
+SECRET_KEY_FALLBACKS = envconf.env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = envconf.env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envconf.env_list("CSRF_TRUSTED_ORIGINS")
 
