@@ -222,5 +222,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"]}},
     "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every rendering step at INFO; keep only its warnings.
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},
+    "loggers": {
+        **{name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},
+        # Filtered where the records are made, so every handler (console, admin e-mail) gets them redacted.
+        **{name: {"filters": ["redact_paths"]} for name in ("django.request", "django.server")},
+    },
 }

@@ -214,3 +214,14 @@ def test_the_request_log_hides_feed_tokens():
                                ("/calendar/s3cr3t-t0ken.ics",), None)  # fmt: skip
     RedactPathFilter().filter(record)
     assert record.getMessage() == "Not Found: /calendar/[token].ics"
+    served = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
+                               ("GET /patients/?q=Smith&page=2 HTTP/1.1", "200", "512"), None)  # fmt: skip
+    RedactPathFilter().filter(served)
+    assert served.getMessage() == '"GET /patients/ HTTP/1.1" 200 512'
+
+
+def test_the_logging_settings_filter_request_records_where_they_are_made():
+    import logging
+
+    for name in ("django.request", "django.server"):
+        assert any(isinstance(f, RedactPathFilter) for f in logging.getLogger(name).filters), name

@@ -5,7 +5,7 @@ import os
 import stat
 from pathlib import Path
 
-from trialplanner.ops.accesslog import redact_path
+from trialplanner.ops.accesslog import redact_text
 from trialplanner.ops.dbfiles import PRIVATE_FILE
 
 
@@ -26,9 +26,12 @@ def private_sqlite_file(sender, connection, **kwargs):
 
 
 class RedactPathFilter:
-    """django.request logs 'Not Found: <path>'; a feed path's token must not reach the log."""
+    """django.request logs 'Not Found: <path>' and runserver logs each request line: neither may
+    carry a feed token or a query string (patient searches) into the log."""
 
     def filter(self, record):
         if record.args and isinstance(record.args, tuple):
-            record.args = tuple(redact_path(a) if isinstance(a, str) and a.startswith("/") else a for a in record.args)
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = redact_text(record.msg)
         return True
