@@ -113,6 +113,7 @@ def test_recovery_codes_are_shown_once_hashed_and_single_use(client, clinician, 
     assert security_events(clinician)[-1] == ("recovery_code", "recovery code used, 9 left")
     _, again = sign_in_with(codes[3])
     assert again.status_code == 200 and "did not match" in again.content.decode()
+    assert security_events(clinician)[-1] == ("two_factor", "wrong recovery code")
 
 
 def test_replacing_the_device_from_a_verified_session(client, clinician, require_2fa):

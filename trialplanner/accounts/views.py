@@ -149,6 +149,9 @@ def two_factor_verify(request):
                 messages.warning(request, RECOVERY_USED)
                 notify.security_notice(request.user, what="a recovery code was used to sign in")
             return redirect(next_url)
+        # A right password with wrong codes is how a stolen password shows itself.
+        audit_log(AuditEvent.Action.SECURITY, request.user, object_type="two_factor", user=request.user,
+                  detail="wrong recovery code" if form.kind == "recovery" else "wrong two-factor code")  # fmt: skip
         form.add_error("token", "That code did not match. Try the newest code in your app.")
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
