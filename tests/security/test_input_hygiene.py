@@ -24,8 +24,8 @@ def patient_data(**overrides):
 def test_unicode_digits_in_lock_version_are_refused_not_a_500(client, clinician, world, raw):
     client.force_login(clinician)
     plan = world["plan"]
-    response = client.post(reverse("plans:plan_stop", args=[plan.uuid]),
-                           {"lock_version": raw, "reason": "x", "stop_date": "2026-12-20"}, follow=True)  # fmt: skip
+    data = {"lock_version": raw, "stop_reason": "other", "reason": "x", "stop_date": "2026-12-20"}
+    response = client.post(reverse("plans:plan_stop", args=[plan.uuid]), data, follow=True)
     assert response.status_code in {400, 409}  # shown again with its error, or an edit conflict
     plan.refresh_from_db()
     assert plan.status == "active"
@@ -78,7 +78,8 @@ def test_a_stop_reason_is_one_line(client, clinician, world):
     client.force_login(clinician)
     plan = world["plan"]
     response = client.post(reverse("plans:plan_stop", args=[plan.uuid]),
-                           {"lock_version": plan.lock_version, "reason": "first\nsecond", "stop_date": "2026-12-20"},
+                           {"lock_version": plan.lock_version, "stop_reason": "other", "reason": "first\nsecond",
+                            "stop_date": "2026-12-20"},
                            follow=True)  # fmt: skip
     plan.refresh_from_db()
     assert plan.status == "active" and inputs.MESSAGES["control"] in response.content.decode()

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_published_outcome'),
+        ('catalog', '0004_monitoring_validity_days'),
     ]
 
     operations = [
