@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 SERVE_ENV = DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 
-.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean
+.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean pip-audit
 
 ## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
 run: setup
@@ -19,7 +19,7 @@ run: setup
 	DEBUG=true $(BIN)/python manage.py load_catalog
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo "Open http://127.0.0.1:8000/ and log in with a demo user above."
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true $(BIN)/python manage.py serverlock $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: set up (incl. headless Chromium), then ruff, migrations check and the whole pytest suite
 test: setup browser-deps
@@ -31,11 +31,13 @@ test: setup browser-deps
 
 ## serve: production settings (DEBUG off) under gunicorn + WhiteNoise on 127.0.0.1:8000
 serve: setup
-	@test -s .secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key
+	@test -s .secret_key || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key)
+	@chmod 600 .secret_key
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input
 	$(SERVE_ENV) $(BIN)/python manage.py load_catalog
-	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py trialplanner.wsgi
+	$(SERVE_ENV) GUNICORN_ACCESS_LOG="$${GUNICORN_ACCESS_LOG:--}" \
+		$(BIN)/python manage.py serverlock $(BIN)/gunicorn -c gunicorn.conf.py trialplanner.wsgi
 
 lint: setup
 	$(BIN)/ruff check .
@@ -77,5 +79,10 @@ messages: setup
 	DEBUG=true $(BIN)/python manage.py makemessages -l es --no-location -i ".venv/*" -i "tests/*" -i "staticfiles/*"
 	DEBUG=true $(BIN)/python manage.py compilemessages -i ".venv"
 
+## pip-audit: check the pinned requirements against known vulnerabilities (needs network; not part of `make test`)
+pip-audit:
+	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit==2.10.1)
+	.venv-audit/bin/pip-audit --strict --requirement requirements.txt
+
 clean:
-	rm -rf $(VENV) staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-audit staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis

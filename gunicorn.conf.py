@@ -13,4 +13,7 @@ graceful_timeout = 20
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# Access lines carry no query strings, feed tokens, referrers or other headers (ops/accesslog.py).
+logger_class = "trialplanner.ops.accesslog.RedactingLogger"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(L)s'
 errorlog = "-"

@@ -9,6 +9,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envconf.env_bool("DEBUG", default=False)
 SECRET_KEY = envconf.secret_key(DEBUG)
+# Key rotation: put the old key here while sessions and reset links signed with it expire.
+SECRET_KEY_FALLBACKS = envconf.env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = envconf.env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envconf.env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -127,6 +129,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Password-reset links work for one hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = envconf.env_int("PASSWORD_RESET_SECONDS", 3600, minimum=300)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -214,8 +219,13 @@ SITE_URL = envconf.env_str("SITE_URL", "http://127.0.0.1:8000")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_paths": {"()": "trialplanner.ops.privatefiles.RedactPathFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"]}},
     "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every rendering step at INFO; keep only its warnings.
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},
+    "loggers": {
+        **{name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},
+        # Filtered where the records are made, so every handler (console, admin e-mail) gets them redacted.
+        **{name: {"filters": ["redact_paths"]} for name in ("django.request", "django.server")},
+    },
 }

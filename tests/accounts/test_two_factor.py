@@ -113,6 +113,7 @@ def test_recovery_codes_are_shown_once_hashed_and_single_use(client, clinician, 
     assert security_events(clinician)[-1] == ("recovery_code", "recovery code used, 9 left")
     _, again = sign_in_with(codes[3])
     assert again.status_code == 200 and "did not match" in again.content.decode()
+    assert security_events(clinician)[-1] == ("two_factor", "wrong recovery code")
 
 
 def test_replacing_the_device_from_a_verified_session(client, clinician, require_2fa):
@@ -185,3 +186,16 @@ def test_log_ins_are_audited_without_storing_unknown_names(client, clinician):
 def test_the_admin_log_in_goes_through_the_audited_page(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_an_administrator_resets_two_factor_from_the_command_line(clinician, device):
+    from django.core import mail
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--reason"):
+        call_command("reset_two_factor", "alice", "--reason", "line one\nline two")
+    call_command("reset_two_factor", "alice", "--reason", "identity checked in person")
+    assert not TOTPDevice.objects.filter(user=clinician).exists()
+    event = AuditEvent.objects.get(action="security", object_type="two_factor")
+    assert event.user is None and event.detail.endswith("identity checked in person")
+    assert mail.outbox[-1].to == [clinician.email]

@@ -76,6 +76,28 @@ MATRIX = {
     "accounts:two_factor_remove": (None, signed_in(get=405, post=302)),
     "accounts:recovery_codes": (None, signed_in(post=200)),
     "accounts:recovery_codes_regenerate": (None, signed_in(get=405, post=302)),
+    "accounts:password_change": (None, signed_in(post=200)),
+    # Password reset is for people who cannot log in: open to everyone, and it tells nobody anything.
+    "accounts:password_reset": (None, {m: {"anonymous": {200}, **everyone(200)} for m in ("GET", "POST")}),
+    "accounts:password_reset_done": (
+        None,
+        {"GET": {"anonymous": {200}, **everyone(200)}, "POST": {"anonymous": {405}, **everyone(405)}},
+    ),
+    "accounts:password_reset_confirm": (
+        lambda w: ["MQ", "not-a-token"],
+        {m: {"anonymous": {200}, **everyone(200)} for m in ("GET", "POST")},
+    ),
+    "accounts:password_reset_complete": (
+        None,
+        {"GET": {"anonymous": {200}, **everyone(200)}, "POST": {"anonymous": {405}, **everyone(405)}},
+    ),
+    "accounts:member_two_factor_reset": (
+        lambda w: [w["patient"].clinic.uuid],
+        {
+            m: {"anonymous": LOGIN, "clinician": {404}, "colleague": {404}, "outsider": {404}, "lead": {200}}
+            for m in ("GET", "POST")
+        },
+    ),
     "reminders:feed_create": (
         None,
         {"GET": {"anonymous": LOGIN, **everyone(405)}, "POST": {"anonymous": LOGIN, **everyone(302)}},

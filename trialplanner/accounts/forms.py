@@ -2,7 +2,10 @@ import re
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied
+
+from trialplanner.inputs import HardenedFormMixin
 
 SIX_DIGITS = re.compile(r"[0-9]{6}", re.ASCII)
 
@@ -40,7 +43,7 @@ def code_field():
     )  # fmt: skip
 
 
-class EnrolForm(PasswordReentryMixin, forms.Form):
+class EnrolForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
     error_messages = {
         "wrong_password": "That is not your current password.",
         "invalid": "Enter the 6 digits shown in your authenticator app.",
@@ -55,12 +58,12 @@ class EnrolForm(PasswordReentryMixin, forms.Form):
         return token
 
 
-class PasswordOnlyForm(PasswordReentryMixin, forms.Form):
+class PasswordOnlyForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
     error_messages = {"wrong_password": "That is not your current password."}
     password = password_field()
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(HardenedFormMixin, forms.Form):
     """The code from the authenticator app, or one of the recovery codes."""
 
     error_messages = {"invalid": "Enter the 6 digits from your app, or a recovery code like abcde-fghjk."}
@@ -80,3 +83,36 @@ class VerifyForm(forms.Form):
         else:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return token
+
+
+class MemberResetForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
+    """A lead picks a member (by user name, never a database id) and confirms with their password."""
+
+    error_messages = {"wrong_password": "That is not your current password."}
+    member = forms.ChoiceField(label="Member whose authenticator is lost")
+    password = password_field()
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {m.get_username(): m for m in members}
+        self.fields["member"].choices = [("", "Choose a member")] + [
+            (name, m.get_full_name() or name) for name, m in self.members.items()
+        ]
+
+    def clean_member(self):
+        return self.members[self.cleaned_data["member"]]
+
+
+class AuditedPasswordResetForm(PasswordResetForm):
+    """Django's reset form (the same answer whether or not the address is known), audited per e-mail sent."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):  # fmt: skip
+        from trialplanner.audit.models import AuditEvent
+        from trialplanner.audit.services import audit_log
+
+        user = context["user"]
+        audit_log(AuditEvent.Action.SECURITY, user, object_type="password", user=user,
+                  detail="password reset e-mail sent")  # fmt: skip
+        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
+                          html_email_template_name)  # fmt: skip

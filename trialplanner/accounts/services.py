@@ -69,6 +69,31 @@ def two_factor_remove(*, user, actor, clinic=None, detail="authenticator removed
     return removed
 
 
+@transaction.atomic
+def two_factor_reset_by_lead(*, member, lead, clinic) -> bool:
+    """A clinic lead removes a member's authenticator (lost phone and codes), audited for the clinic.
+
+    Only for members of this clinic alone: a member of several clinics is reset by an
+    administrator, so no single clinic's lead controls access to another clinic's patients.
+    """
+    if not lead_may_reset(member=member, lead=lead, clinic=clinic):
+        raise PermissionError("This member's two-factor sign-in cannot be reset by this lead.")
+    return two_factor_remove(user=member, actor=lead, clinic=clinic,
+                             detail=f"authenticator of {member.get_username()} reset by clinic lead")  # fmt: skip
+
+
+def lead_may_reset(*, member, lead, clinic) -> bool:
+    from trialplanner.patients.models import Membership
+
+    memberships = list(Membership.objects.filter(user=member).values_list("clinic_id", flat=True))
+    return (
+        member.pk != lead.pk
+        and not (member.is_staff or member.is_superuser)
+        and memberships == [clinic.pk]
+        and Membership.objects.filter(user=lead, clinic=clinic, role=Membership.Role.LEAD).exists()
+    )
+
+
 def recovery_code_use(*, user, code: str) -> RecoveryCodeSet | None:
     """Spend one recovery code; the set that accepted it, or None."""
     with transaction.atomic():

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -17,11 +18,18 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from trialplanner.accounts import services
-from trialplanner.accounts.forms import EnrolForm, PasswordOnlyForm, VerifyForm
+from trialplanner.accounts import notify, services
+from trialplanner.accounts.forms import (
+    AuditedPasswordResetForm,
+    EnrolForm,
+    MemberResetForm,
+    PasswordOnlyForm,
+    VerifyForm,
+)
 from trialplanner.accounts.models import RecoveryCodeSet
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.patients import access as patient_access
 from trialplanner.reminders.models import CalendarFeed
 
 PENDING_KEY = "tp_2fa_pending_key"  # the secret being enrolled lives here until it is confirmed
@@ -96,7 +104,12 @@ def two_factor_setup(request):
     if request.method == "POST" and form.is_valid():
         last_t = services.pending_totp_matches(key_hex=key_hex, token=form.cleaned_data["token"])
         if last_t is not None:
+            replacing = user_has_device(request.user)
             device, codes = services.two_factor_enrol(user=request.user, key_hex=key_hex, last_t=last_t)
+            notify.security_notice(
+                request.user,
+                what="two-factor sign-in moved to a new app" if replacing else "two-factor sign-in turned on",
+            )
             del request.session[PENDING_KEY]
             request.session.cycle_key()
             otp_login(request, device)
@@ -134,7 +147,11 @@ def two_factor_verify(request):
             otp_login(request, device)
             if form.kind == "recovery":
                 messages.warning(request, RECOVERY_USED)
+                notify.security_notice(request.user, what="a recovery code was used to sign in")
             return redirect(next_url)
+        # A right password with wrong codes is how a stolen password shows itself.
+        audit_log(AuditEvent.Action.SECURITY, request.user, object_type="two_factor", user=request.user,
+                  detail="wrong recovery code" if form.kind == "recovery" else "wrong two-factor code")  # fmt: skip
         form.add_error("token", "That code did not match. Try the newest code in your app.")
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
@@ -166,6 +183,7 @@ def two_factor_remove(request):
         messages.error(request, "Two-factor sign-in not turned off: " + " ".join(form.errors["password"]))
         return redirect("accounts:account")
     services.two_factor_remove(user=request.user, actor=request.user)
+    notify.security_notice(request.user, what="two-factor sign-in turned off")
     required = " This installation requires it: set it up again to continue." if settings.REQUIRE_2FA else ""
     messages.success(request, "Two-factor sign-in is off." + required)
     return redirect("accounts:account")
@@ -177,4 +195,64 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
         messages.success(request, "You have signed out.")
+        return response
+
+
+def member_two_factor_reset(request, clinic_uuid):
+    """A clinic lead resets the authenticator of a member who lost it (members of this clinic only)."""
+    clinic = patient_access.get_clinic_for_user(request.user, clinic_uuid)
+    if not patient_access.is_clinic_lead(request.user, clinic):
+        raise Http404("Only the clinic's lead can do this.")
+    members = [m.user for m in clinic.memberships.select_related("user").order_by("user__username")]
+    eligible = [u for u in members if services.lead_may_reset(member=u, lead=request.user, clinic=clinic)]
+    form = MemberResetForm(request.POST or None, request=request, members=eligible)
+    if request.method == "POST" and form.is_valid():
+        member = form.cleaned_data["member"]
+        services.two_factor_reset_by_lead(member=member, lead=request.user, clinic=clinic)
+        notify.security_notice(member, what="two-factor sign-in was reset", by=request.user, clinic=clinic)
+        messages.success(request, f"Two-factor sign-in of {member.get_full_name() or member.get_username()} was "
+                         "reset; they set it up again at their next log-in. They have been e-mailed.")  # fmt: skip
+        return redirect(clinic)
+    ctx = {"clinic": clinic, "form": form, "members": members, "eligible": eligible}
+    return render(request, "accounts/member_two_factor_reset.html", ctx)
+
+
+# --- passwords -------------------------------------------------------------------------------------
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:account")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_log(AuditEvent.Action.SECURITY, self.request.user, object_type="password", user=self.request.user,
+                  detail="password changed")  # fmt: skip
+        notify.security_notice(self.request.user, what="your password was changed")
+        messages.success(self.request, "Password changed. Your other sessions have been signed out.")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The same page whatever address is entered, so it cannot tell who has an account."""
+
+    form_class = AuditedPasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A new password from the e-mailed link. It never signs in, so two-factor still applies."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_log(AuditEvent.Action.SECURITY, self.user, object_type="password", user=self.user,
+                  detail="password reset by e-mail link")  # fmt: skip
+        notify.security_notice(self.user, what="your password was reset")
         return response

@@ -34,6 +34,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=64, blank=True)
     detail = models.CharField(max_length=200, blank=True, help_text="What happened, without patient details.")
+    changes = models.JSONField(
+        null=True, blank=True, help_text="Reference-data changes: {field: [before, after]}. Never patient data."
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 

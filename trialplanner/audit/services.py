@@ -4,7 +4,7 @@ from trialplanner.audit.context import current
 from trialplanner.audit.models import AuditEvent
 
 
-def audit_log(action, obj=None, *, patient=None, clinic=None, object_type=None, detail="", user=None):
+def audit_log(action, obj=None, *, patient=None, clinic=None, object_type=None, detail="", user=None, changes=None):
     """Append one event for `obj` (or an explicit object_type) by the current request's user."""
     actor = current.get()
     if patient is None and obj is not None:
@@ -21,6 +21,7 @@ def audit_log(action, obj=None, *, patient=None, clinic=None, object_type=None, 
         object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
         object_id=str(getattr(obj, "uuid", None) or getattr(obj, "pk", "") or "") if obj is not None else "",
         detail=detail[:200],
+        changes=changes,
         ip=actor.ip if actor else None,
         request_id=actor.request_id if actor else "",
     )

@@ -3,13 +3,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from trialplanner import inputs
 from trialplanner.audit.models import AuditEvent
+from trialplanner.inputs import HardenedFormMixin
 from trialplanner.patients.models import Clinic, Membership
 
 EVENTS_PER_PAGE = 50
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(HardenedFormMixin, forms.Form):
     action = forms.ChoiceField(choices=[("", "All actions"), *AuditEvent.Action.choices], required=False)
     user = forms.CharField(required=False, max_length=150, label="User name")
     patient = forms.UUIDField(required=False, label="Patient id (from the patient's address)")
@@ -36,7 +38,7 @@ def audit_list(request):
             events = events.filter(at__date__gte=data["since"])
         if data["until"]:
             events = events.filter(at__date__lte=data["until"])
-    page = Paginator(events.order_by("-at", "-id"), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(events.order_by("-at", "-id"), EVENTS_PER_PAGE).get_page(inputs.page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_list.html", {"page": page, "form": form, "query": query.urlencode()})

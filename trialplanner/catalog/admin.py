@@ -1,15 +1,16 @@
 from django.contrib import admin
 
 from trialplanner.catalog import models as m
+from trialplanner.catalog.governance import CatalogEditorAdminMixin, CatalogEditorPermissionMixin
 
 
-class CitedAdmin(admin.ModelAdmin):
+class CitedAdmin(CatalogEditorAdminMixin, admin.ModelAdmin):
     filter_horizontal = ["sources"]
     list_filter = ["sources"]
 
 
 @admin.register(m.Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(CatalogEditorAdminMixin, admin.ModelAdmin):
     list_display = ["key", "label", "identifier", "review_date", "unconfirmed"]
     search_fields = ["key", "label", "citation", "identifier"]
     list_filter = ["unconfirmed", "review_date"]
@@ -42,7 +43,7 @@ class PublishedOutcomeAdmin(CitedAdmin):
     search_fields = ["slug", "definition"]
 
 
-class ProtocolInline(admin.StackedInline):
+class ProtocolInline(CatalogEditorPermissionMixin, admin.StackedInline):
     model = m.Protocol
     filter_horizontal = ["sources"]
     extra = 0
@@ -133,7 +134,7 @@ class InteractingDrugAdmin(CitedAdmin):
 
 
 @admin.register(m.CatalogVersion)
-class CatalogVersionAdmin(admin.ModelAdmin):
+class CatalogVersionAdmin(CatalogEditorAdminMixin, admin.ModelAdmin):
     list_display = ["version", "loaded_at"]
 
     def has_add_permission(self, request):

@@ -507,5 +507,10 @@ class CatalogVersion(models.Model):
     version = models.CharField(max_length=40)
     loaded_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # The catalog is shared by every clinic: an administrator grants this to named clinical
+        # leads; being a clinic's lead, or staff, does not imply it.
+        permissions = [("edit_catalog", "Can edit the shared reference catalog")]
+
     def __str__(self):
         return f"Catalog {self.version}"

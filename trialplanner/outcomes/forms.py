@@ -2,12 +2,13 @@ from datetime import timedelta
 
 from django import forms
 
+from trialplanner.inputs import HardenedFormMixin
 from trialplanner.patients.forms import DateInput
 
 MAX_PERIOD_DAYS = 3 * 366
 
 
-class ReviewFilterForm(forms.Form):
+class ReviewFilterForm(HardenedFormMixin, forms.Form):
     """Which trials the review counts: a clinic of the user's, an indication, the start period."""
 
     error_messages = {

@@ -113,7 +113,7 @@ def seed_demo():
     for mrn, slug, days_ago, baseline, visits, stop in DEMO_HISTORIES:
         patient = Patient.objects.get(clinic=clinic, mrn=mrn)
         if not patient.plans.exists():
-            today = timezone.localdate()
+            today = clinic_today(clinic)
             plan = _demo_plan(patient, users[0], Indication.objects.get(slug=slug), today - timedelta(days=days_ago),
                               baseline_score=Decimal(baseline))  # fmt: skip
             _demo_history(plan, users[0], visits, stop, today)

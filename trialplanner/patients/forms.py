@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -11,6 +12,7 @@ from trialplanner.clinictime import clinic_today
 from trialplanner.engine import Medication
 from trialplanner.engine.medicines import read_medicine
 from trialplanner.engine.types import PHENOTYPES_BY_GENE
+from trialplanner.inputs import HardenedFormMixin
 from trialplanner.patients.models import Patient, RiskProfile
 from trialplanner.patients.services import medication_row
 
@@ -24,6 +26,7 @@ MAGNESIUM_RANGE = (Decimal("0.10"), Decimal("5.00"))
 SODIUM_RANGE = (100, 200)
 WEIGHT_RANGE = (Decimal("20"), Decimal("350"))
 GLUCOSE_RANGE = (Decimal("1.0"), Decimal("50.0"))
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 def _range(low, high, what):
@@ -38,9 +41,10 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(HardenedFormMixin, forms.ModelForm):
     error_messages = {
         "future_birth": "The date of birth cannot be in the future.",
+        "early_birth": "The date of birth cannot be before 1 January 1900.",
         "too_old": "Check the date of birth: that would make the patient older than 120.",
         "mrn_taken": "Another patient in this clinic already has this MRN.",
     }
@@ -72,6 +76,8 @@ class PatientForm(forms.ModelForm):
         born = self.cleaned_data["date_of_birth"]
         if born > self.today:
             raise forms.ValidationError(self.error_messages["future_birth"], code="future_birth")
+        if born < EARLIEST_BIRTH:
+            raise forms.ValidationError(self.error_messages["early_birth"], code="early_birth")
         if self.today.year - born.year > 120:
             raise forms.ValidationError(self.error_messages["too_old"], code="too_old")
         return born
@@ -97,7 +103,8 @@ class ConditionChoiceField(forms.ModelMultipleChoiceField):
         return obj.name
 
 
-class RiskProfileForm(forms.ModelForm):
+class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
+    multiline_fields = ["notes"]
     error_messages = {
         "future_ecg": "The ECG date cannot be in the future.",
         "future_date": "This date cannot be in the future.",
@@ -242,7 +249,7 @@ class RiskProfileForm(forms.ModelForm):
         return cleaned
 
 
-class MedicationForm(forms.Form):
+class MedicationForm(HardenedFormMixin, forms.Form):
     error_messages = {
         "stop_before_start": "The stop date cannot be before the start date.",
         "future_start": "The start date cannot be in the future.",

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.functional import cached_property
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log

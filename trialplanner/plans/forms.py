@@ -7,6 +7,7 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Strength
 from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.engine.titration import dose_grid
+from trialplanner.inputs import HardenedFormMixin
 from trialplanner.patients.forms import (
     BP_RANGE,
     GLUCOSE_RANGE,
@@ -20,6 +21,9 @@ from trialplanner.patients.forms import (
 )
 from trialplanner.plans import dates
 from trialplanner.plans.models import FollowUp, Plan, Visit
+
+# The largest value of the lock_version column (a 32-bit integer on PostgreSQL).
+LOCK_VERSION_MAX = 2**31 - 1
 
 # Engine input names -> the form field that caused the error.
 ENGINE_FIELDS = {
@@ -61,7 +65,7 @@ def _label(value, protocol):
     return label
 
 
-class PlanForm(forms.Form):
+class PlanForm(HardenedFormMixin, forms.Form):
     error_messages = {
         "past_start": f"The start date cannot be more than {dates.PLAN_START_PAST_DAYS} days in the past.",
         "far_start": f"The start date cannot be more than {dates.PLAN_START_AHEAD_DAYS} days ahead.",
@@ -132,13 +136,13 @@ def clean_score(score, measure, error_messages):
     return score
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(HardenedFormMixin, forms.Form):
     # The plan page shows this form and StopForm together: distinct ids keep each label,
     # help text and error-summary link tied to its own field (field names stay the same).
     id_prefix = "error"
 
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
@@ -185,10 +189,10 @@ class StopForm(ReasonForm):
         return cleaned
 
 
-class ActivateForm(forms.Form):
+class ActivateForm(HardenedFormMixin, forms.Form):
     """One reason field per warning card, named after the card code."""
 
-    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
     def __init__(self, *args, warnings, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,9 +216,10 @@ def _int_range(low, high, what):
     return [MinValueValidator(low, message), MaxValueValidator(high, message)]
 
 
-class VisitForm(forms.Form):
+class VisitForm(HardenedFormMixin, forms.Form):
     """A visit: outcome, side effects, the findings of reference A.3, and the decision."""
 
+    multiline_fields = ["notes"]
     error_messages = {
         "future_visit": "The visit date cannot be in the future.",
         "old_visit": f"The visit date cannot be more than {dates.VISIT_PAST_DAYS} days ago.",
@@ -372,11 +377,11 @@ class VisitForm(forms.Form):
         return cleaned
 
 
-class FollowUpStatusForm(forms.Form):
+class FollowUpStatusForm(HardenedFormMixin, forms.Form):
     reason = forms.CharField(max_length=300, label="Reason")
 
 
-class WorklistFilterForm(forms.Form):
+class WorklistFilterForm(HardenedFormMixin, forms.Form):
     """Filters for the worklist: a clinician (username), an indication (slug) and a visit kind."""
 
     clinician = forms.ChoiceField(required=False)

@@ -13,7 +13,13 @@ from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.risk import BASELINE_ECG
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
+from trialplanner.inputs import text_problem
 from trialplanner.plans import dates, services
+
+# A real request is a few kilobytes and three levels deep; anything far beyond is refused
+# before parsing, so a huge or deeply nested file cannot exhaust memory or the parser's stack.
+MAX_REQUEST_CHARS = 100_000
+MAX_DEPTH = 10
 
 PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
 
@@ -35,8 +41,8 @@ def _date(field, raw):
 
 
 def _decimal(field, raw):
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise RequestError(field, "must be a number")
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str) or (isinstance(raw, str) and not raw.isascii()):
+        raise RequestError(field, "must be a number (digits 0-9)")
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
@@ -65,12 +71,51 @@ def _phenotype(gene, raw, allowed):
     return Phenotype(raw)
 
 
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_size(text: str) -> None:
+    if len(text) > MAX_REQUEST_CHARS:
+        raise RequestError("request", f"too large (more than {MAX_REQUEST_CHARS:,} characters)")
+    if nesting_depth(text) > MAX_DEPTH:
+        raise RequestError("request", f"nested too deeply (more than {MAX_DEPTH} levels of [ and {{)")
+
+
+def _text(field, raw):
+    problem = text_problem(raw)
+    if problem:
+        raise RequestError(field, problem[0].lower() + problem[1:])
+    return raw
+
+
 def parse(text: str):
     """Return (indication, start_date, profile, options) from a JSON request."""
+    check_size(text)
     try:
         request = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RequestError("request", f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # e.g. an integer of thousands of digits
+        raise RequestError("request", "not a plan request: a value is far too large") from None
     if not isinstance(request, dict):
         raise RequestError("request", "must be a JSON object")
     slug = request.get("indication")
@@ -101,7 +146,7 @@ def parse(text: str):
     conditions = request.get("conditions", [])
     if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
         raise RequestError("conditions", "must be a list of condition slugs")
-    fields["conditions"] = frozenset(conditions)
+    fields["conditions"] = frozenset(_text(f"conditions[{i}]", c) for i, c in enumerate(conditions))
     fields["medications"] = tuple(_medications(request.get("medications", [])))
     qtc = request.get("qtc_ms")
     if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
@@ -134,7 +179,7 @@ def _medications(raw):
         raise RequestError("medications", "must be a list of lines or {name, stopped_on, ...} objects")
     for i, item in enumerate(raw):
         if isinstance(item, str) and item.strip():
-            yield engine.Medication(item.strip())
+            yield engine.Medication(_text(f"medications[{i}]", item.strip()))
         elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
             unknown = sorted(set(item) - MEDICATION_KEYS)
             if unknown:
@@ -147,7 +192,7 @@ def _medications(raw):
             if not isinstance(this_course, bool):
                 raise RequestError(f"medications[{i}].this_course", "must be true or false")
             yield engine.Medication(
-                item["name"].strip(),
+                _text(f"medications[{i}].name", item["name"].strip()),
                 _date(f"medications[{i}].stopped_on", stopped) if stopped else None,
                 confirmed_as=confirmed.strip(),
                 this_course=this_course,

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trialplanner import inputs
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog_selectors
@@ -242,8 +243,7 @@ def _posted_lock_version(request, plan):
     """The lock version the form was shown with; garbage counts as stale (a conflict)."""
     if request.method != "POST":
         return plan.lock_version
-    raw = request.POST.get("lock_version", "")
-    return int(raw) if raw.isdigit() else -1
+    return inputs.ascii_int(request.POST.get("lock_version", ""), default=-1)
 
 
 # --- worklist and visits ----------------------------------------------------------------------

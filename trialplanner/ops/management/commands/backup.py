@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
+from trialplanner.ops import dbfiles
+
 
 class Command(BaseCommand):
     help = "Write a consistent backup of the database to --output (default backups/trialplanner-<time>.<ext>)."
@@ -21,14 +23,25 @@ class Command(BaseCommand):
         if output is None:
             ext = "sqlite3" if vendor == "sqlite" else "dump"
             output = Path("backups") / f"trialplanner-{timezone.now():%Y%m%dT%H%M%SZ}.{ext}"
-        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.parent == Path("backups"):
+            dbfiles.private_dir(output.parent)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        # The backup holds every patient record: created 0600 before a byte is written.
+        dbfiles.touch_private(output)
         if vendor == "sqlite":
             backup_sqlite(output)
+            counts = dbfiles.row_counts(output)
         elif vendor == "postgresql":
             backup_postgresql(output)
+            counts = None  # pg_restore checks its own archive; see README
         else:  # pragma: no cover - settings only allow the two
             raise CommandError(f"database: no backup method for {vendor}")
-        self.stdout.write(self.style.SUCCESS(f"Backup written to {output} ({output.stat().st_size} bytes)"))
+        dbfiles.make_private(output)
+        manifest = dbfiles.write_manifest(output, vendor=vendor, counts=counts)
+        self.stdout.write(
+            self.style.SUCCESS(f"Backup written to {output} ({output.stat().st_size} bytes), manifest {manifest}")
+        )
 
 
 def backup_sqlite(output: Path):

@@ -1,0 +1,30 @@
+"""The offline dependency check run in CI: every requirement pinned exactly, and installed at that pin.
+
+Hash pinning (pip install --require-hashes) is not used: see docs/security.md, "Dependencies".
+Known-vulnerability checks need the network: `make pip-audit`.
+"""
+
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)$")
+
+
+def requirements():
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def test_every_requirement_is_pinned_exactly():
+    loose = [line for line in requirements() if not PIN.match(line)]
+    assert loose == [], f"pin these with ==: {loose}"
+
+
+@pytest.mark.parametrize("line", requirements())
+def test_the_installed_version_is_the_pinned_one(line):
+    name, version = PIN.match(line).groups()
+    assert metadata.version(name) == version, f"{name}: installed {metadata.version(name)}, pinned {version}"
