@@ -34,8 +34,8 @@ POST_FORMS = {
     "login": (None, ["username", "password"]),
 }  # fmt: skip
 QUERY_PAGES = {
-    "patients:patient_list": ["q", "page"],
-    "plans:worklist": ["clinician", "indication", "kind"],
+    "patients:patient_list": ["q", "after", "before"],
+    "plans:worklist": ["clinician", "indication", "kind", "after", "before"],
     "audit:audit_list": ["action", "user", "patient", "since", "until", "page"],
     "handouts:handout": ["lang", "size", "paper"],
 }

@@ -1,6 +1,10 @@
 """Reads of patient records that need care: the current profile and its engine view."""
 
+from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
+
+from django.db.models import Q, Subquery
 
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
@@ -92,9 +96,62 @@ def monitoring_items(keys):
     return [rows[k] for k in keys if k in rows]
 
 
-def patient_count(user) -> int:
-    """How many patients the user's clinics hold (cached until one of those clinics changes)."""
-    from trialplanner.patients import access
-    from trialplanner.patients.versioned import cached_per_clinics
+PATIENT_COUNT_CAP = 1000  # the list says "1,000+ patients" past this, rather than counting them all
 
-    return cached_per_clinics(user, "patient-count", lambda: access.patients_for(user).count())
+
+@dataclass
+class PatientPage:
+    """A keyset page of patients by name: `after` / `before` are the UUIDs of the rows around it."""
+
+    rows: list
+    count: int  # at most PATIENT_COUNT_CAP + 1
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def previous_cursor(self):
+        return str(self.rows[0].uuid) if self.rows and self.has_previous else ""
+
+    @property
+    def next_cursor(self):
+        return str(self.rows[-1].uuid) if self.rows and self.has_next else ""
+
+
+def _cursor(raw):
+    try:
+        return UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def patient_page(patients, *, after=None, before=None, size=25) -> PatientPage:
+    """Patients in (name, id) order from a cursor: an ordered range scan of (clinic, display_name).
+
+    The cursor is a patient UUID; its name and id are read inside the same query, so a URL
+    never carries a name and a deep page costs what the first page costs.
+    """
+    after, before = _cursor(after), _cursor(before)
+    cursor = before or after
+    rows = patients.select_related("clinic")
+    if cursor:
+        ref = patients.filter(uuid=cursor)
+        name, pk = Subquery(ref.values("display_name")[:1]), Subquery(ref.values("id")[:1])
+        if before:
+            rows = rows.filter(Q(display_name__lte=name), Q(display_name__lt=name) | Q(id__lt=pk))
+        else:
+            rows = rows.filter(Q(display_name__gte=name), Q(display_name__gt=name) | Q(id__gt=pk))
+    order = ("-display_name", "-id") if before else ("display_name", "id")
+    found = list(rows.order_by(*order)[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    if before:
+        found.reverse()
+    if cursor and not found:
+        return patient_page(patients, size=size)  # a cursor row gone or never visible: start again
+    count = patients.order_by().values_list("clinic_id")[: PATIENT_COUNT_CAP + 1].count()
+    return PatientPage(
+        rows=found,
+        count=count,
+        has_previous=more if before else cursor is not None,
+        has_next=True if before else more,
+    )

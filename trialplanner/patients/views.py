@@ -1,52 +1,33 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog.models import Indication, InteractingDrug
 from trialplanner.engine import EngineError
-from trialplanner.patients import access, selectors, services, versioned
+from trialplanner.patients import access, selectors, services
 from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProfileForm, medication_initial
 
 PATIENTS_PER_PAGE = 25
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its row count (from a cache) instead of counting every time."""
-
-    def __init__(self, object_list, per_page, *, count):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self):
-        return self._known_count
-
-
 def patient_list(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    patients = access.patients_for(request.user).select_related("clinic")
+    patients = access.patients_for(request.user)
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
-    patients = patients.order_by("display_name", "id")
-    if query:
-        paginator = Paginator(patients, PATIENTS_PER_PAGE)
-    else:
-        paginator = CountedPaginator(patients, PATIENTS_PER_PAGE, count=selectors.patient_count(request.user))
-    page = paginator.get_page(request.GET.get("page"))
-    audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=f"page {page.number}")
+    page = selectors.patient_page(
+        patients, after=request.GET.get("after"), before=request.GET.get("before"), size=PATIENTS_PER_PAGE
+    )
+    where = f"page from {page.rows[0].uuid}" if page.has_previous and page.rows else "first page"
+    audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=where)
     ctx = {
         "page": page,
         "query": query,
         "clinics": access.memberships_for(request.user),
-        # The unfiltered table is cached per page under the clinics' data_version (any patient
-        # change bumps it); page.object_list is lazy, so a hit runs no patient query.
-        "rows_key": "" if query else versioned.clinics_key(request.user, "patient-rows", extra=str(page.number)),
     }
     return render(request, "patients/patient_list.html", ctx)
 

@@ -245,14 +245,15 @@ def _posted_lock_version(request, plan):
 def worklist(request):
     filters = WorklistFilterForm(request.GET or None, choices=wl.filter_choices(request.user))
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    raw_page = request.GET.get("page", "")
     page = wl.page(
         request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
-        kind=chosen.get("kind") or None, number=int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1,
+        kind=chosen.get("kind") or None, after=request.GET.get("after"), before=request.GET.get("before"),
     )  # fmt: skip
-    audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=f"page {page.number}")
+    where = f"page from {page.previous_cursor}" if page.previous_cursor else "first page"
+    audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=where)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     chosen_raw = repr([request.GET.get(name, "") for name in filters.fields])
     ctx = {
         "page": page,

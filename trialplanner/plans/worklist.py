@@ -1,8 +1,9 @@
 """The follow-up worklist: what is overdue, due today, this week and later, per clinic time zone.
 
 Every query here reads the denormalised `FollowUp.clinic` and `FollowUp.worklist_date`
-(NULL when a follow-up is not on the worklist) through one partial index, so the page costs
-the same at 10 patients as at 10,000.
+(NULL when a follow-up is not on the worklist) through one partial index: pages are keyset
+pages (an ordered index range from a cursor) and counts stop at COUNT_CAP, so a page costs
+the same at 10 patients as at 100,000, and a deep page the same as the first.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Value, When
+from django.db import connection
+from django.db.models import Case, DateField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 
 from trialplanner.catalog.models import Indication
@@ -144,17 +146,18 @@ def _with_dose_today(rows, days):
     return rows.annotate(row_today=today).annotate(dose_today=Subquery(tonight.values("dose_mg")[:1]))
 
 
-def _rows(rows, days, offset, size):
+def _rows(rows, days, limit, *, backwards=False):
     """The page's rows as Row values, from one query of just the columns shown."""
     patient_url = _url_maker("patients:patient_detail")
     plan_url = _url_maker("plans:plan_detail")
     visit_url = _url_maker("plans:followup_visit")
     result = []
-    query = _with_dose_today(rows, days).order_by("worklist_date", "plan__patient__display_name", "id")
-    query = query.values_list(*ROW_COLUMNS)
+    order = ["worklist_date", "plan__patient__display_name", "id"]
+    query = _with_dose_today(rows, days).order_by(*(f"-{name}" for name in order) if backwards else order)
+    found = list(query.values_list(*ROW_COLUMNS)[:limit])
     for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, phone, dose,
          indication,
-         username, first_name, last_name) in query[offset : offset + size]:  # fmt: skip
+         username, first_name, last_name) in reversed(found) if backwards else found:  # fmt: skip
         today = days[clinic_id]
         result.append(Row(
             uuid=str(uuid), effective=day, group=group_of(day, today), days_overdue=(today - day).days,
@@ -167,50 +170,135 @@ def _rows(rows, days, offset, size):
     return result
 
 
-@dataclass
-class Page:
-    """One page of the worklist: its rows grouped, and how many rows each whole group has."""
-
-    groups: list = field(default_factory=list)  # (key, label, rows here, rows in all, 'earlier'/'later'/'')
-    counts: dict = field(default_factory=dict)
-    number: int = 1
-    pages: int = 1
-    total: int = 0
-    first: int = 0  # 1-based index of the first row shown
-    last: int = 0
-    key: str = ""  # the versioned cache key: also keys the rendered rows (templates/plans/worklist.html)
-
-    @property
-    def has_previous(self):
-        return self.number > 1
-
-    @property
-    def has_next(self):
-        return self.number < self.pages
+COUNT_CAP = 99  # counts stop here: the navigation and group headers show "99+"
 
 
-def group_counts(days, rows) -> dict:
-    """{group: n} for these rows, from one index-only scan grouped by clinic and day."""
-    counts = dict.fromkeys((key for key, _ in GROUPS), 0)
-    per_day = rows.order_by().values_list("clinic_id", "worklist_date").annotate(n=Count("*"))
-    for clinic_id, day, n in per_day:
-        counts[group_of(day, days[clinic_id])] += n
-    return counts
+def capped(value, cap=COUNT_CAP) -> str:
+    """A count from capped_counts() as text: "99+" once it passed the cap."""
+    return f"{cap:,}+" if value > cap else f"{value:,}"
+
+
+def capped_counts(querysets: dict, cap=COUNT_CAP) -> dict:
+    """{name: rows, counting at most cap + 1} for each queryset, in one query.
+
+    Each count reads at most cap + 1 index entries (an index-only scan with a LIMIT), so it
+    costs the same at 100 open follow-ups as at 100,000.
+    """
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for rows in querysets.values():
+        sql, values = rows.order_by().values_list("clinic_id")[: cap + 1].query.sql_with_params()
+        # The ORM wrote `sql`; every value stays a parameter.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return dict(zip(querysets, cursor.fetchone(), strict=True))
+
+
+def _group_condition(days, key):
+    """Rows of one group in each clinic's own calendar."""
+    condition = Q()
+    for clinic_id, today in days.items():
+        bounds = {
+            "overdue": {"worklist_date__lt": today},
+            "today": {"worklist_date": today},
+            "week": {"worklist_date__gt": today, "worklist_date__lt": today + timedelta(days=WEEK_DAYS)},
+            "later": {"worklist_date__gte": today + timedelta(days=WEEK_DAYS)},
+        }[key]
+        condition |= Q(clinic_id=clinic_id, **bounds)
+    return condition
+
+
+def group_counts(days, rows, keys=None) -> dict:
+    """{group: n, capped at COUNT_CAP + 1} for these rows, from one query of bounded index scans."""
+    keys = keys or [key for key, _ in GROUPS]
+    return capped_counts({key: rows.filter(_group_condition(days, key)) for key in keys})
 
 
 def all_group_counts(user, now) -> dict:
-    """Unfiltered {group: n} for the user's clinics; cached until a follow-up changes or a day turns."""
+    """Unfiltered capped {group: n} for the user's clinics; counted once per request (user object)."""
     days = clinic_days(user, now)
     if not days:
         return dict.fromkeys((key for key, _ in GROUPS), 0)
-    extra = ",".join(f"{clinic}={day.isoformat()}" for clinic, day in sorted(days.items()))
-    return cached_per_clinics(user, "worklist-counts", lambda: group_counts(days, _filtered(days)), extra=extra)
+    known = getattr(user, "_worklist_counts", None)
+    if known is not None and known[0] == days:
+        return known[1]
+    counts = group_counts(days, _filtered(days))
+    user._worklist_counts = (days, counts)
+    return counts
 
 
-def page(user, now, *, clinician=None, indication=None, kind=None, number=1, size=PAGE_SIZE) -> Page:
-    """The `number`th page of open follow-ups of active plans, most urgent first, with group counts.
+@dataclass
+class Page:
+    """One page of the worklist: its rows grouped, each whole group's (capped) count, and cursors.
+
+    Pages are keyset pages: `after` / `before` name the last row of the page before or the first
+    row of the page after (its date and follow-up UUID), so any page reads what the first reads.
+    """
+
+    groups: list = field(default_factory=list)  # (key, label, rows here, rows in all, 'earlier'/'later'/'')
+    counts: dict = field(default_factory=dict)
+    has_previous: bool = False
+    has_next: bool = False
+    previous_cursor: str = ""
+    next_cursor: str = ""
+    shown: int = 0
+    key: str = ""  # the versioned cache key: also keys the rendered rows (templates/plans/worklist.html)
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    @property
+    def capped(self):
+        return any(n > COUNT_CAP for n in self.counts.values())
+
+
+def cursor_of(row) -> str:
+    return f"{row.effective.isoformat()}.{row.uuid}"
+
+
+def parse_cursor(raw):
+    """(date, UUID) from "YYYY-MM-DD.<uuid>", or None for anything else."""
+    day, _, uuid = (raw or "").partition(".")
+    try:
+        return date.fromisoformat(day), UUID(uuid)
+    except ValueError:
+        return None
+
+
+def _after(rows, cursor, *, backwards=False):
+    """Rows after (or before) the cursor row in (date, patient name, id) order.
+
+    The date bound is a plain range on the worklist index; the name and id come from the cursor
+    row by UUID inside the same query, so a cursor carries no name and costs no extra query.
+    """
+    day, uuid = cursor
+    ref = FollowUp.objects.filter(uuid=uuid)
+    name = Subquery(ref.values("plan__patient__display_name")[:1])
+    pk = Subquery(ref.values("id")[:1])
+    if backwards:
+        beyond = (
+            Q(worklist_date__lt=day)
+            | Q(plan__patient__display_name__lt=name)
+            | Q(plan__patient__display_name=name, id__lt=pk)
+        )
+        return rows.filter(Q(worklist_date__lte=day), beyond)
+    beyond = (
+        Q(worklist_date__gt=day)
+        | Q(plan__patient__display_name__gt=name)
+        | Q(plan__patient__display_name=name, id__gt=pk)
+    )
+    return rows.filter(Q(worklist_date__gte=day), beyond)
+
+
+def page(user, now, *, clinician=None, indication=None, kind=None, after=None, before=None, size=PAGE_SIZE) -> Page:
+    """A page of open follow-ups of active plans, most urgent first, with capped group counts.
 
     Filters: `clinician` a User or username, `indication` a slug, `kind` a FollowUp.Kind value.
+    `after` / `before`: a cursor (see cursor_of) from the page before / after; else the first page.
 
     Cached like the counts: the key holds each clinic's data_version and today, so any follow-up
     or patient change, or a new day, makes the next request rebuild it.
@@ -218,47 +306,53 @@ def page(user, now, *, clinician=None, indication=None, kind=None, number=1, siz
     days = clinic_days(user, now)
     if not days:
         return Page(groups=[(key, label, [], 0, "") for key, label in GROUPS], key="worklist-page:no-clinics")
+    after, before = parse_cursor(after), parse_cursor(before)
     extra = ",".join(f"{clinic}={day.isoformat()}" for clinic, day in sorted(days.items()))
     filters = (getattr(clinician, "pk", clinician) or "", indication or "", kind or "")
-    key = clinics_key(user, "worklist-page", extra=f"{extra}:{filters}:{number}:{size}")
+    key = clinics_key(user, "worklist-page", extra=f"{extra}:{filters}:{after}:{before}:{size}")
 
     def build():
-        result = _page(user, now, days, clinician, indication, kind, number, size)
+        result = _page(user, now, days, clinician, indication, kind, after, before, size)
         result.key = key
         return result
 
     return cache.get_or_set(key, build, TIMEOUT_SECONDS)
 
 
-def _page(user, now, days, clinician, indication, kind, number, size):
+def _page(user, now, days, clinician, indication, kind, after, before, size):
     rows = _filtered(days, clinician, indication, kind)
     filtered = clinician or indication or kind
     counts = group_counts(days, rows) if filtered else all_group_counts(user, now)
-    total = sum(counts.values())
-    pages = max(1, -(-total // size))
-    number = min(max(1, number), pages)
-    offset = (number - 1) * size
-    shown = _rows(rows, days, offset, size)
+    if before:
+        shown = _rows(_after(rows, before, backwards=True), days, size + 1, backwards=True)
+        has_previous, has_next = len(shown) > size, True
+        shown = shown[-size:]
+    else:
+        shown = _rows(_after(rows, after) if after else rows, days, size + 1)
+        has_previous, has_next = after is not None, len(shown) > size
+        shown = shown[:size]
+    if (after or before) and not shown:
+        return _page(user, now, days, clinician, indication, kind, None, None, size)  # a stale cursor: start again
     grouped = {key: [] for key, _ in GROUPS}
     for row in shown:
         grouped[row.group].append(row)
     order = [key for key, _ in GROUPS]
-    first = order.index(shown[0].group) if shown else 0
+    first = order.index(shown[0].group) if shown else len(order)
 
     def elsewhere(index, key):
         """Where a group's rows are when this page shows none (or only some) of them."""
         if len(grouped[key]) == counts[key]:
             return ""
-        return "earlier" if index < first or (index == first and offset > 0) else "later"
+        return "earlier" if index < first or (index == first and has_previous) else "later"
 
     return Page(
         groups=[(key, label, grouped[key], counts[key], elsewhere(i, key)) for i, (key, label) in enumerate(GROUPS)],
         counts=counts,
-        number=number,
-        pages=pages,
-        total=total,
-        first=offset + 1 if shown else 0,
-        last=offset + len(shown),
+        has_previous=has_previous,
+        has_next=has_next,
+        previous_cursor=cursor_of(shown[0]) if shown and has_previous else "",
+        next_cursor=cursor_of(shown[-1]) if shown and has_next else "",
+        shown=len(shown),
     )
 
 
