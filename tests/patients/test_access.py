@@ -66,9 +66,9 @@ def test_the_list_searches_by_name_and_mrn(client, clinician, patient, clinic):
     assert "Robin Else" in by_mrn and "Pat Example" not in by_mrn
 
 
-# session, user, two-factor device, memberships, rows with their clinics, capped count, audit insert,
-# navigation counts
-PATIENT_LIST_QUERIES = 8
+# session, user, two-factor devices (TOTP, recovery codes), memberships, rows with their clinics, capped count,
+# audit insert, navigation counts
+PATIENT_LIST_QUERIES = 9
 
 
 def test_the_list_pages_by_cursor_with_a_fixed_number_of_queries(client, clinician, clinic, django_assert_num_queries):

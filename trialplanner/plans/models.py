@@ -246,10 +246,11 @@ class FollowUp(models.Model):
             models.Index(fields=["status", "due_date"], name="followup_status_due_idx"),
             # The clinic outcome review counts follow-ups due in a period.
             models.Index(fields=["clinic", "due_date"], name="followup_clinic_due_idx"),
+            # The worklist's order: a page is an ordered range of it, a count an index-only scan.
             models.Index(
-                fields=["clinic", "worklist_date"],
+                fields=["clinic", "worklist_date", "id"],
                 condition=Q(worklist_date__isnull=False),
-                name="followup_worklist_idx",
+                name="followup_worklist_order_idx",
             ),
         ]
 

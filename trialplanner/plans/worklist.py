@@ -152,7 +152,10 @@ def _rows(rows, days, limit, *, backwards=False):
     plan_url = _url_maker("plans:plan_detail")
     visit_url = _url_maker("plans:followup_visit")
     result = []
-    order = ["worklist_date", "plan__patient__display_name", "id"]
+    # (date, id) is the order of followup_worklist_order_idx: a page reads 26 index entries from its
+    # cursor. Within a day, follow-ups come in the order they were planned, not by patient name,
+    # because sorting a day by name meant reading the whole day (1,500 rows at 100,000 patients).
+    order = ["worklist_date", "id"]
     query = _with_dose_today(rows, days).order_by(*(f"-{name}" for name in order) if backwards else order)
     found = list(query.values_list(*ROW_COLUMNS)[:limit])
     for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, phone, dose,
@@ -270,28 +273,16 @@ def parse_cursor(raw):
 
 
 def _after(rows, cursor, *, backwards=False):
-    """Rows after (or before) the cursor row in (date, patient name, id) order.
+    """Rows after (or before) the cursor row in (date, id) order: the order of the worklist index.
 
-    The date bound is a plain range on the worklist index; the name and id come from the cursor
-    row by UUID inside the same query, so a cursor carries no name and costs no extra query.
+    The date bound is a plain range on the index; the id comes from the cursor row by UUID inside
+    the same query, so a cursor carries no sequential id and costs no extra query.
     """
     day, uuid = cursor
-    ref = FollowUp.objects.filter(uuid=uuid)
-    name = Subquery(ref.values("plan__patient__display_name")[:1])
-    pk = Subquery(ref.values("id")[:1])
+    pk = Subquery(FollowUp.objects.filter(uuid=uuid).values("id")[:1])
     if backwards:
-        beyond = (
-            Q(worklist_date__lt=day)
-            | Q(plan__patient__display_name__lt=name)
-            | Q(plan__patient__display_name=name, id__lt=pk)
-        )
-        return rows.filter(Q(worklist_date__lte=day), beyond)
-    beyond = (
-        Q(worklist_date__gt=day)
-        | Q(plan__patient__display_name__gt=name)
-        | Q(plan__patient__display_name=name, id__gt=pk)
-    )
-    return rows.filter(Q(worklist_date__gte=day), beyond)
+        return rows.filter(Q(worklist_date__lte=day), Q(worklist_date__lt=day) | Q(id__lt=pk))
+    return rows.filter(Q(worklist_date__gte=day), Q(worklist_date__gt=day) | Q(id__gt=pk))
 
 
 def page(user, now, *, clinician=None, indication=None, kind=None, after=None, before=None, size=PAGE_SIZE) -> Page:
