@@ -134,7 +134,7 @@ def patient_page(patients, *, after=None, before=None, size=25) -> PatientPage:
     cursor = before or after
     rows = patients.select_related("clinic")
     if cursor:
-        ref = patients.filter(uuid=cursor)
+        ref = patients.filter(uuid=cursor).order_by()
         name, pk = Subquery(ref.values("display_name")[:1]), Subquery(ref.values("id")[:1])
         if before:
             rows = rows.filter(Q(display_name__lte=name), Q(display_name__lt=name) | Q(id__lt=pk))

@@ -279,7 +279,7 @@ def _after(rows, cursor, *, backwards=False):
     the same query, so a cursor carries no sequential id and costs no extra query.
     """
     day, uuid = cursor
-    pk = Subquery(FollowUp.objects.filter(uuid=uuid).values("id")[:1])
+    pk = Subquery(FollowUp.objects.filter(uuid=uuid).order_by().values("id")[:1])
     if backwards:
         return rows.filter(Q(worklist_date__lte=day), Q(worklist_date__lt=day) | Q(id__lt=pk))
     return rows.filter(Q(worklist_date__gte=day), Q(worklist_date__gt=day) | Q(id__gt=pk))
