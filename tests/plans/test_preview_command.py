@@ -137,3 +137,16 @@ def test_a_target_off_the_dose_grid_is_refused_naming_the_allowed_ones(tmp_path)
 def test_each_step_is_prescribable_in_one_strength(tmp_path):
     result = run(tmp_path, request(options={"target_mg": 50}))
     assert result["steps"][-1]["tablets"] == [{"strength_mg": "50", "count": 1}]
+
+
+def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
+    older = {"age": 55, "sex": "female"}
+    without = run(tmp_path, request(patient=older))
+    assert without["followups"][0]["kind"] == "baseline" and "baseline-ecg" in without["followups"][0]["assess"]
+    result = run(tmp_path, request(patient=older, qtc_ms=420))
+    assert all("baseline-ecg" not in f["assess"] for f in result["followups"])
+
+
+def test_the_self_harm_supply_limit_is_in_days_and_total_mg(tmp_path):
+    result = run(tmp_path, request(patient={"age": 35, "sex": "female", "self_harm_last_12_months": True}))
+    assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "250")
