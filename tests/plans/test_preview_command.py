@@ -189,3 +189,16 @@ def test_linezolid_stopped_on_the_start_day_gives_the_next_day(tmp_path):
     result = run(tmp_path, request(medications=[{"name": "linezolid 600mg bd", "stopped_on": "2026-12-01"}]))
     assert result["blocked"] is True
     assert result["earliest_start"] == "2026-12-02"
+
+
+def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
+    older = {"age": 55, "sex": "female"}
+    without = run(tmp_path, request(patient=older))
+    assert without["followups"][0]["kind"] == "baseline" and "baseline-ecg" in without["followups"][0]["assess"]
+    result = run(tmp_path, request(patient=older, qtc_ms=420))
+    assert all("baseline-ecg" not in f["assess"] for f in result["followups"])
+
+
+def test_the_self_harm_supply_limit_is_in_days_and_total_mg(tmp_path):
+    result = run(tmp_path, request(patient={"age": 35, "sex": "female", "self_harm_last_12_months": True}))
+    assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "250")

@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.plans.conftest import START
-from trialplanner.engine import EngineInputError
+from trialplanner.engine import EngineInputError, PlanBlocked
 from trialplanner.plans import selectors, services
 from trialplanner.plans.models import FollowUp, Plan, Visit
 
@@ -227,3 +227,22 @@ def test_findings_are_range_checked_with_clear_messages(client, clinician, activ
     assert response.status_code == 200
     assert response.context["form"].errors[field][0].startswith(message)
     assert not Visit.objects.exists()
+
+
+def test_sodium_on_the_profile_reaches_the_engine(young_patient, indication, clinician, with_profile):
+    with_profile(young_patient, sodium=124, bloods_date=START)
+    with pytest.raises(PlanBlocked) as exc:
+        services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    assert [c.code for c in exc.value.cards] == ["visit-sodium-critical"]
+    with_profile(young_patient, sodium=128, bloods_date=START)
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    assert "visit-sodium-low" in [c["code"] for c in plan.cards]
+    assert [s.dose_mg for s in plan.steps.all()] == [10]  # held at the start dose until reviewed
+
+
+def test_orthostatic_hypotension_on_the_profile_holds_the_start(young_patient, indication, clinician, with_profile):
+    with_profile(young_patient, bp_lying_systolic=140, bp_lying_diastolic=85, bp_standing_systolic=115,
+                 bp_standing_diastolic=80, bp_date=START)  # fmt: skip
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    assert "visit-orthostatic-hypotension" in [c["code"] for c in plan.cards]
+    assert [s.dose_mg for s in plan.steps.all()] == [10]

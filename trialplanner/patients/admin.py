@@ -11,7 +11,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "time_zone"]
+    list_display = ["name", "phone", "time_zone", "dispensing_interval_days"]
     search_fields = ["name", "phone"]
     list_filter = ["time_zone"]
     inlines = [MembershipInline]

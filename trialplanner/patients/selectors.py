@@ -1,6 +1,6 @@
 """Reads of patient records that need care: the current profile and its engine view."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import MonitoringItem
 from trialplanner.engine import risk
 from trialplanner.engine.checks import without_checks_on_file
-from trialplanner.engine.types import Alcohol, Phenotype, Sex
+from trialplanner.engine.types import Alcohol, Effects, Phenotype, Sex
 from trialplanner.patients.models import RiskProfile
 
 
@@ -89,6 +89,30 @@ def checks_on_file(profile: RiskProfile | None) -> dict[str, date]:
     return done
 
 
+def profile_findings(patient, profile: RiskProfile | None) -> tuple[engine.Finding, ...]:
+    """Reference A.3 applied to the sodium and lying/standing blood pressure on the profile."""
+    if profile is None:
+        return ()
+    measured = engine.VisitFindings(
+        sex=Sex(patient.sex), sodium=profile.sodium, bp_lying_systolic=profile.bp_lying_systolic,
+        bp_lying_diastolic=profile.bp_lying_diastolic, bp_standing_systolic=profile.bp_standing_systolic,
+        bp_standing_diastolic=profile.bp_standing_diastolic,
+    )  # fmt: skip
+    return engine.assess_findings(measured, catalog.rulebook())
+
+
+def _with_profile_findings(assessment, findings):
+    """A critical finding blocks; a warning holds the start dose until reviewed (no rise)."""
+    if not findings:
+        return assessment
+    cards = [replace(f.card, effects=Effects(hold_at_start=not f.critical)) for f in findings]
+    return replace(
+        assessment,
+        cards=tuple(sorted((*assessment.cards, *cards), key=lambda c: c.sort_key)),
+        hold_at_start=assessment.hold_at_start or any(not f.critical for f in findings),
+    )
+
+
 def assess(patient, profile, indication, on: date) -> engine.Assessment:
     """Run the engine's risk assessment for one indication, planned to start on `on`; baseline
     checks with a valid result on file are not asked again."""
@@ -99,6 +123,7 @@ def assess(patient, profile, indication, on: date) -> engine.Assessment:
         catalog.rulebook(),
         on,
     )
+    assessment = _with_profile_findings(assessment, profile_findings(patient, profile))
     return without_checks_on_file(assessment, checks_on_file(profile), catalog.check_validity(), on)
 
 

@@ -146,6 +146,8 @@ def draft_json(assessment: engine.Assessment | None, draft: engine.PlanDraft | N
         "followups": [followup_json(f) for f in draft.followups] if draft else [],
         "monitoring": list(assessment.monitoring) if assessment else [],
         "baseline_checks": list(assessment.baseline_checks) if assessment else [],
+        "supply_limit_days": draft.supply_limit_days if draft else None,
+        "supply_limit_mg": _json(draft.supply_limit_mg) if draft else None,
         "anticholinergic_total": assessment.anticholinergic_total if assessment else None,
         "unrecognised_medications": list(assessment.unrecognised_medications) if assessment else [],
         "medications": [medicine_json(r) for r in assessment.medicines] if assessment else [],
