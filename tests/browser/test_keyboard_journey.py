@@ -23,7 +23,7 @@ class Keyboard:
         self.clicks = 0
         self.fields = 0
 
-    def tab_to(self, name, limit=120):
+    def tab_to(self, name, limit=400):
         for _ in range(limit):
             self.page.keyboard.press("Tab")
             if self.page.evaluate(FOCUSED_NAME).startswith(name):

@@ -164,7 +164,7 @@ def test_the_checks_catch_a_broken_bundle(active):
 def test_every_demo_plan_exports_valid_bundles(catalog):
     seed_demo()
     plans = list(Plan.objects.all())
-    assert len(plans) == 3
+    assert len(plans) >= 3 and {p.status for p in plans} >= {"active", "stopped"}
     for plan in plans:
         for per_step in (False, True):
             assert_valid(plan_bundle(plan, per_step=per_step))

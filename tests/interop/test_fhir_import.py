@@ -59,7 +59,9 @@ def test_the_preview_maps_the_documented_ehr_bundle(catalog, ehr_bundle):
     assert [c.text for c in preview.unmapped_conditions if not c.indication] == ["Osteoarthritis of knee"]
     medicines = {m.text: m for m in preview.medicines}
     assert medicines["Sertraline 50 mg tablets"].drug.slug == "sertraline"
-    assert medicines["Sertraline 50 mg tablets"].name == "Sertraline"
+    assert (
+        medicines["Sertraline 50 mg tablets"].name == "Sertraline 50 mg tablets"
+    )  # the line as written: it reads as sertraline
     assert medicines["Phenelzine"].stopped_on == date(2026, 11, 10)
     assert medicines["Glucosamine 500 mg capsules"].drug is None
     assert [o.text for o in preview.amitriptyline] == ["Amitriptyline 10 mg tablets"]
@@ -131,7 +133,7 @@ def test_preview_then_confirm_creates_the_patient_and_profile(client, clinician,
     assert profile.version == 1 and profile.qtc_ms == 446 and profile.potassium == Decimal("3.4")
     assert {c.slug for c in profile.conditions.all()} == {"diabetes"}
     names = {m.name: m for m in profile.medications.all()}
-    assert set(names) == {"Sertraline", "Phenelzine", "Glucosamine 500 mg capsules"}
+    assert set(names) == {"Sertraline 50 mg tablets", "Phenelzine", "Glucosamine 500 mg capsules"}
     assert names["Phenelzine"].stopped_on == date(2026, 11, 10)
     # The unmatched medicine reaches the engine's not-checked list; amitriptyline is no interacting medicine.
     indication = Indication.objects.get(slug="postherpetic-neuralgia")

@@ -18,7 +18,8 @@ NOON = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)  # 20 Dec 2026 in London
 
 
 def visit_data(day, **overrides):
-    data = {"visit_date": day.isoformat(), "outcome_score": "", "adherence": "all", "decision": "hold", "notes": ""}
+    data = {"visit_date": day.isoformat(), "outcome_score": "", "adherence": "all", "decision": "hold", "notes": "",
+            "mood": "usual", "self_harm_thoughts": "no"}  # fmt: skip
     data.update(overrides)
     return data
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Condition, Drug, Indication, InteractingDrug, ObservationCode, Strength
-from trialplanner.engine.types import normalise_name
+from trialplanner.engine.medicines import read_medicine
+from trialplanner.engine.types import Medication, normalise_name
 from trialplanner.interop import systems as s
 from trialplanner.interop.fhir_validation import structure_errors
 from trialplanner.patients import forms as patient_forms
@@ -214,15 +216,15 @@ class _Catalog:
             if i.snomed_code:
                 self.indications[(s.SNOMED, i.snomed_code)] = i
         self.drugs = {}
-        self.names = {}
+        self.by_slug = {}
+        self.rules = catalog_selectors.rulebook()
         for d in InteractingDrug.objects.all():
+            self.by_slug[d.slug] = d
             self.drugs[(s.LOCAL_MEDICINE, d.slug)] = d
             if d.rxnorm_code:
                 self.drugs.setdefault((s.RXNORM, d.rxnorm_code), d)
             if d.dmd_vtm_code:
                 self.drugs.setdefault((s.DMD, d.dmd_vtm_code), d)
-            for name in (d.name, d.slug, *d.alias_list):
-                self.names.setdefault(normalise_name(name), d)
         self.amitriptyline_codes = set()
         self.amitriptyline_words = {"amitriptyline"}
         for drug in Drug.objects.filter(slug="amitriptyline"):
@@ -252,7 +254,11 @@ class _Catalog:
         return bool(words & self.amitriptyline_words)
 
     def medicine_by_name(self, text):
-        return self.names.get(normalise_name(text))
+        """The catalog row the line reads as, read as the risk form reads it ("Bisoprolol 5mg od")."""
+        reading = read_medicine(self.rules, Medication(text))
+        if reading.drug is None or not reading.checked:
+            return None
+        return self.by_slug.get(reading.drug.slug)
 
 
 class _Mapper:
