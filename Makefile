@@ -21,10 +21,11 @@ run: setup
 	@echo "Open http://127.0.0.1:8000/ and log in with a demo user above."
 	DEBUG=true $(BIN)/python manage.py serverlock $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## test: set up (incl. headless Chromium), then ruff, migrations check and the whole pytest suite
+## test: set up (incl. headless Chromium), then ruff, mypy on the engine, migrations check and the whole pytest suite
 test: setup browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict trialplanner/engine/
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n 2 --durations=10 -m "not serial"
 	$(BIN)/pytest -m serial
@@ -42,6 +43,7 @@ serve: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict trialplanner/engine/
 
 fmt: setup
 	$(BIN)/ruff check --fix .
@@ -85,4 +87,4 @@ pip-audit:
 	.venv-audit/bin/pip-audit --strict --requirement requirements.txt
 
 clean:
-	rm -rf $(VENV) .venv-audit staticfiles tests/artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-audit staticfiles tests/artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,19 +1,23 @@
 """Doses in words for clinicians and patients: '2 × 10 mg tablets', '2.5 ml of liquid'."""
 
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+Tablets = Sequence[tuple[Decimal | int | str, int]]
+Number = Decimal | int | str
 
-def _num(value) -> str:
+
+def _num(value: Number) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
-def tablets_text(tablets) -> str:
+def tablets_text(tablets: Tablets) -> str:
     """tablets: (strength_mg, count) pairs -> '1 × 25 mg tablet + 1 × 10 mg tablet'."""
     parts = [f"{count} × {_num(strength)} mg tablet{'s' if count != 1 else ''}" for strength, count in tablets]
     return " + ".join(parts)
 
 
-def per_night_text(tablets, liquid_ml=None, liquid_label="") -> str:
+def per_night_text(tablets: Tablets, liquid_ml: Number | None = None, liquid_label: str = "") -> str:
     if liquid_ml is not None:
         return f"{_num(liquid_ml)} ml of the {liquid_label}".strip() if liquid_label else f"{_num(liquid_ml)} ml"
     if not tablets:
@@ -21,7 +25,7 @@ def per_night_text(tablets, liquid_ml=None, liquid_label="") -> str:
     return tablets_text(tablets)
 
 
-def supply_text(tablets, liquid_ml, nights) -> str:
+def supply_text(tablets: Tablets, liquid_ml: Number | None, nights: int) -> str:
     """What to dispense for a step of `nights` nights."""
     if liquid_ml is not None:
         return f"{_num(Decimal(liquid_ml) * nights)} ml"
@@ -30,15 +34,22 @@ def supply_text(tablets, liquid_ml, nights) -> str:
     return " + ".join(f"{count * nights} × {_num(strength)} mg" for strength, count in tablets)
 
 
-def _plural(count, word):
+def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
-def _tablets_ascii(tablets) -> str:
+def _tablets_ascii(tablets: Tablets) -> str:
     return " + ".join(f"{count} x {_num(strength)} mg tablet{'s' if count != 1 else ''}" for strength, count in tablets)
 
 
-def step_directions(tablets, liquid_ml, liquid_label, dose_mg, nights, stop=False) -> str:
+def step_directions(
+    tablets: Tablets,
+    liquid_ml: Number | None,
+    liquid_label: str,
+    dose_mg: Number,
+    nights: int,
+    stop: bool = False,
+) -> str:
     """One step as a prescription direction: 'Take 2 x 10 mg tablets (20 mg) at night for 7 nights'."""
     if stop or (not tablets and liquid_ml is None):
         return "Stop taking amitriptyline"
@@ -49,7 +60,7 @@ def step_directions(tablets, liquid_ml, liquid_label, dose_mg, nights, stop=Fals
     return f"Take {what} ({_num(dose_mg)} mg) at night for {_plural(nights, 'night')}"
 
 
-def directions(step_texts) -> str:
+def directions(step_texts: Iterable[str]) -> str:
     """Every step's direction in one text to copy into a prescribing system."""
     texts = list(step_texts)
     if not texts:
@@ -58,7 +69,9 @@ def directions(step_texts) -> str:
     return ", then ".join([texts[0], *rest]) + "."
 
 
-def nights_per_supply(dose_mg, interval_days, limit_days=None, limit_mg=None) -> int:
+def nights_per_supply(
+    dose_mg: Number | None, interval_days: int, limit_days: int | None = None, limit_mg: Number | None = None
+) -> int:
     """Nights one supply covers: the dispensing interval, within any day and total-mg limit (A.2)."""
     nights = interval_days
     if limit_days:
@@ -68,7 +81,7 @@ def nights_per_supply(dose_mg, interval_days, limit_days=None, limit_mg=None) ->
     return max(nights, 1)
 
 
-def supply_per_interval_text(tablets, liquid_ml, nights, per_supply) -> str:
+def supply_per_interval_text(tablets: Tablets, liquid_ml: Number | None, nights: int, per_supply: int) -> str:
     """What to dispense for a step, one supply at a time: '10 supplies of 28 × 50 mg (28 nights each), then ...'."""
     if not tablets and liquid_ml is None:
         return "—"

@@ -6,6 +6,7 @@ follow-up it books. A safer decision (hold, step down, stop) is always allowed; 
 is while a finding stands; a critical finding offers "stop now".
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -80,7 +81,7 @@ class Refusal:
     fields: tuple[str, ...]
 
 
-def _card(rules, code, subjects):
+def _card(rules: RuleBook, code: str, subjects: Iterable[str]) -> Card:
     rule = rules.rule(code)
     return Card(
         code=rule.code, indicator=rule.indicator, action=rule.action, title=rule.title, summary=rule.summary,
@@ -88,11 +89,18 @@ def _card(rules, code, subjects):
     )  # fmt: skip
 
 
-def _finding(rules, code, subjects, fields, booking, offered):
+def _finding(
+    rules: RuleBook,
+    code: str,
+    subjects: Iterable[str],
+    fields: Iterable[str],
+    booking: Booking,
+    offered: Iterable[Decision],
+) -> Finding:
     return Finding(_card(rules, code, subjects), tuple(fields), booking, tuple(offered))
 
 
-def _num(value) -> str:
+def _num(value: Decimal | int) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
@@ -100,13 +108,13 @@ STOP_NOW = (Decision.STOP_NOW, Decision.STOP)
 HOLD_OR_DOWN = (Decision.HOLD, Decision.STEP_DOWN)
 
 
-def _qtc(f, rules):
+def _qtc(f: VisitFindings, rules: RuleBook) -> list[Finding]:
     if f.qtc_ms is None:
         return []
     critical = rules.int_param("qtc_critical_ms")
     rise = rules.int_param("qtc_rise_critical_ms")
     warning = rules.int_param("qtc_warning_female_ms" if f.sex == Sex.FEMALE else "qtc_warning_male_ms")
-    subjects = []
+    subjects: list[str] = []
     if f.qtc_ms > critical:
         subjects.append(f"QTc {f.qtc_ms} ms")
     if f.baseline_qtc_ms is not None and f.qtc_ms - f.baseline_qtc_ms > rise:
@@ -121,13 +129,15 @@ def _qtc(f, rules):
     return []
 
 
-def _orthostatic(f, rules):
-    values = (f.bp_lying_systolic, f.bp_lying_diastolic, f.bp_standing_systolic, f.bp_standing_diastolic)
-    if any(v is None for v in values):
+def _orthostatic(f: VisitFindings, rules: RuleBook) -> list[Finding]:
+    lying_s, lying_d = f.bp_lying_systolic, f.bp_lying_diastolic
+    standing_s, standing_d = f.bp_standing_systolic, f.bp_standing_diastolic
+    if lying_s is None or lying_d is None or standing_s is None or standing_d is None:
         return []
-    systolic_fall = f.bp_lying_systolic - f.bp_standing_systolic
-    diastolic_fall = f.bp_lying_diastolic - f.bp_standing_diastolic
-    subjects, fields = [], []
+    systolic_fall = lying_s - standing_s
+    diastolic_fall = lying_d - standing_d
+    subjects: list[str] = []
+    fields: list[str] = []
     if systolic_fall >= rules.int_param("orthostatic_systolic_fall_mmhg"):
         subjects.append(f"systolic fell {systolic_fall} mmHg on standing")
         fields.append("bp_standing_systolic")
@@ -140,7 +150,7 @@ def _orthostatic(f, rules):
                      HOLD_OR_DOWN)]  # fmt: skip
 
 
-def _sodium(f, rules):
+def _sodium(f: VisitFindings, rules: RuleBook) -> list[Finding]:
     if f.sodium is None:
         return []
     critical = rules.int_param("sodium_critical_mmol")
@@ -158,8 +168,8 @@ def _sodium(f, rules):
     return []
 
 
-def _symptoms(f, rules):
-    found = []
+def _symptoms(f: VisitFindings, rules: RuleBook) -> list[Finding]:
+    found: list[Finding] = []
     if f.cardiac_symptoms:
         found.append(_finding(rules, "visit-cardiac-symptoms", ["new palpitations, fainting or chest pain"],
                               ["cardiac_symptoms"], Booking((SAME_DAY_ECG,), 0), (Decision.HOLD,)))  # fmt: skip
@@ -179,8 +189,9 @@ def _symptoms(f, rules):
     return found
 
 
-def _electrolytes(f, rules):
-    subjects, fields = [], []
+def _electrolytes(f: VisitFindings, rules: RuleBook) -> list[Finding]:
+    subjects: list[str] = []
+    fields: list[str] = []
     potassium_low = rules.param("visit_potassium_low_mmol")
     magnesium_low = rules.param("visit_magnesium_low_mmol")
     if f.potassium is not None and f.potassium < potassium_low:
@@ -241,7 +252,7 @@ def book(draft: PlanDraft, findings: tuple[Finding, ...], on: date) -> PlanDraft
             followups[i] = replace(followups[i], assess=tuple(dict.fromkeys(followups[i].assess + booking.assess)))
         else:
             followups.append(FollowUp(on, FollowUpKind.RECHECK, booking.assess))
-    merged = {}
+    merged: dict[date, FollowUp] = {}
     for followup in sorted(followups, key=lambda f: f.due):
         if followup.due in merged:
             earlier = merged[followup.due]

@@ -8,10 +8,12 @@ quinidine, hydralazine and hydroxyzine). A combination product reads as every in
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from difflib import SequenceMatcher
 from enum import StrEnum
+from typing import Any
 
 from trialplanner.engine.types import DrugFacts, Medication, RuleBook, normalise_name
 
@@ -159,7 +161,7 @@ def _ingredients(rules: RuleBook, drug: DrugFacts) -> tuple[DrugFacts, ...]:
 def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
     """Match one entered line: by name or spelling variant, else by its written-out ingredients."""
     line = split_line(medication.name)
-    common = {
+    common: dict[str, Any] = {
         "entered": line.entered,
         "name": line.name,
         "dose_text": line.dose_text,
@@ -177,7 +179,8 @@ def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
             )
     parts = [p for p in COMBINATION_SPLIT.split(line.name) if p.strip()]
     if len(parts) > 1:
-        found, missing = [], []
+        found: list[DrugFacts] = []
+        missing: list[str] = []
         for part in parts:
             part_drug = _lookup(rules, part)
             if part_drug is None:
@@ -198,13 +201,13 @@ def window_days(drug: DrugFacts) -> int:
     return max(drug.persistence_days, drug.washout_days or 0, 1)
 
 
-def active_ingredients(readings, on: date) -> list[ActiveIngredient]:
+def active_ingredients(readings: Iterable[MedicineReading], on: date) -> list[ActiveIngredient]:
     """Each catalogued ingredient still acting on `on`: taken, or stopped within its persistence window.
 
     A medicine listed twice counts once: as taken if any line has no stop date, else from its latest stop.
     """
     latest: dict[str, ActiveIngredient] = {}
-    order = []
+    order: list[str] = []
     for reading in readings:
         for drug in reading.ingredients:
             if drug.is_amitriptyline and reading.this_course:
@@ -221,6 +224,12 @@ def active_ingredients(readings, on: date) -> list[ActiveIngredient]:
                 latest[drug.slug] = candidate
             elif known.current:
                 continue
-            elif candidate.current or candidate.clear_from > known.clear_from:
+            elif candidate.current or _clear_from(candidate) > _clear_from(known):
                 latest[drug.slug] = candidate
-    return [latest[slug] for slug in order if latest[slug].current or latest[slug].clear_from > on]
+    return [latest[slug] for slug in order if latest[slug].current or _clear_from(latest[slug]) > on]
+
+
+def _clear_from(ingredient: ActiveIngredient) -> date:
+    """The clear-from date of a stopped ingredient (set whenever `stopped_on` is)."""
+    assert ingredient.clear_from is not None
+    return ingredient.clear_from

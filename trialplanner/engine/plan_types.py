@@ -20,8 +20,9 @@ class StrengthFacts:
     per_volume_ml: Decimal | None = None
 
     @property
-    def label(self):
+    def label(self) -> str:
         if self.form is Form.ORAL_SOLUTION:
+            assert self.per_volume_ml is not None  # an oral solution always states its volume
             return f"{self.amount_mg.normalize():f} mg/{self.per_volume_ml.normalize():f} ml oral solution"
         return f"{self.amount_mg.normalize():f} mg tablet"
 
@@ -44,6 +45,7 @@ class Dispense:
     def dose_mg(self) -> Decimal:
         total = sum((t.strength_mg * t.count for t in self.tablets), Decimal(0))
         if self.liquid_ml is not None:
+            assert self.liquid_strength is not None and self.liquid_strength.per_volume_ml is not None
             total += self.liquid_ml * self.liquid_strength.amount_mg / self.liquid_strength.per_volume_ml
         return total
 
@@ -70,18 +72,18 @@ class Step:
         return (self.end - self.start).days + 1
 
     @property
-    def tablets(self):
+    def tablets(self) -> tuple[TabletCount, ...]:
         return self.dispense.tablets
 
     @property
-    def liquid_ml(self):
+    def liquid_ml(self) -> Decimal | None:
         return self.dispense.liquid_ml
 
-    def total_tablets(self):
+    def total_tablets(self) -> tuple[TabletCount, ...]:
         """Tablets needed for the whole step, per strength."""
         return tuple(TabletCount(t.strength_mg, t.count * self.nights) for t in self.dispense.tablets)
 
-    def total_liquid_ml(self):
+    def total_liquid_ml(self) -> Decimal | None:
         return None if self.dispense.liquid_ml is None else self.dispense.liquid_ml * self.nights
 
 

@@ -52,7 +52,7 @@ def judge_response(measure: MeasureFacts, baseline: Decimal, current: Decimal) -
     )  # fmt: skip
 
 
-def _summary(measure, improvement, percent, responded, rule):
+def _summary(measure: MeasureFacts, improvement: Decimal, percent: Decimal | None, responded: bool, rule: str) -> str:
     better = "down" if measure.higher_is_worse else "up"
     worse = "up" if measure.higher_is_worse else "down"
     size = abs(improvement).normalize()

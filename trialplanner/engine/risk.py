@@ -5,16 +5,25 @@ this module decides only when each catalog rule fires and what it does to the pl
 """
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 
 from trialplanner.engine.daterange import check_date
 from trialplanner.engine.errors import EngineInputError
-from trialplanner.engine.medicines import active_ingredients, read_medicine, window_days
+from trialplanner.engine.medicines import (
+    ActiveIngredient,
+    MedicineReading,
+    active_ingredients,
+    read_medicine,
+    window_days,
+)
 from trialplanner.engine.types import (
     PHENOTYPES_BY_GENE,
     Alcohol,
     Assessment,
     Card,
+    DrugFacts,
     Effects,
     IndicationFacts,
     Indicator,
@@ -43,17 +52,26 @@ NO_EFFECTS = Effects()
 class _Context:
     """One assessment in progress: the inputs plus the cards found so far."""
 
-    def __init__(self, profile, indication, protocol, rules, on):
+    def __init__(
+        self, profile: PatientProfile, indication: IndicationFacts, protocol: ProtocolFacts, rules: RuleBook, on: date
+    ) -> None:
         self.profile = profile
         self.indication = indication
         self.protocol = protocol
         self.rules = rules
         self.on = on
-        self.cards = []
-        self.readings = []  # every entered line, matched or not
-        self.active = []  # catalogued ingredients still acting on the planned start date
+        self.cards: list[Card] = []
+        self.readings: list[MedicineReading] = []  # every entered line, matched or not
+        self.active: list[ActiveIngredient] = []  # catalogued ingredients still acting on the planned start date
 
-    def add(self, code, effects=None, subjects=(), detail=None, indicator=None):
+    def add(
+        self,
+        code: str,
+        effects: Effects | None = None,
+        subjects: Iterable[str] = (),
+        detail: str | None = None,
+        indicator: Indicator | None = None,
+    ) -> None:
         rule = self.rules.rule(code)
         effects = effects or NO_EFFECTS
         body = rule.detail if detail is None else detail
@@ -72,22 +90,22 @@ class _Context:
             )
         )
 
-    def cautious_days(self):
+    def cautious_days(self) -> int:
         return self.rules.int_param("cautious_min_days_per_step")
 
-    def is_older(self):
+    def is_older(self) -> bool:
         return self.profile.age >= self.rules.int_param("older_age_years")
 
-    def drugs_where(self, predicate):
+    def drugs_where(self, predicate: Callable[[DrugFacts], object]) -> list[tuple[str, DrugFacts]]:
         """(subject, DrugFacts) for each active ingredient the predicate accepts."""
         return [(_subject(a), a.drug) for a in self.active if predicate(a.drug)]
 
-    def has_condition_for(self, rule_code):
+    def has_condition_for(self, rule_code: str) -> bool:
         return any(self.rules.conditions[slug].rule_code == rule_code for slug in self.profile.conditions)
 
 
-def _subject(active):
-    if active.current:
+def _subject(active: ActiveIngredient) -> str:
+    if active.current or active.stopped_on is None:
         return active.label
     return f"{active.label} (last dose {active.stopped_on.isoformat()})"
 
@@ -111,7 +129,7 @@ def assess_risk(
     return _summarise(ctx)
 
 
-def _validate(profile, rules):
+def _validate(profile: PatientProfile, rules: RuleBook) -> None:
     if profile.age < 0 or profile.age > 130:
         raise EngineInputError("age", "must be between 0 and 130")
     if profile.sex not in (Sex.FEMALE, Sex.MALE):
@@ -134,7 +152,7 @@ def _validate(profile, rules):
             raise EngineInputError(name, "must be a measured level in mmol/L")
 
 
-def _read_medications(ctx):
+def _read_medications(ctx: _Context) -> None:
     """Read every entered line; the persistence window runs from the last dose, past or planned."""
     ctx.readings = [read_medicine(ctx.rules, med) for med in ctx.profile.medications if med.name.strip()]
     ctx.active = active_ingredients(ctx.readings, ctx.on)
@@ -143,7 +161,7 @@ def _read_medications(ctx):
 # --- contraindications (critical) -------------------------------------------------
 
 
-def check_age(ctx):
+def check_age(ctx: _Context) -> None:
     age = ctx.profile.age
     if age < ctx.rules.int_param("adult_age_years"):
         ctx.add("under-18", subjects=[f"age {age}"])
@@ -162,7 +180,7 @@ def check_age(ctx):
         )
 
 
-def check_conditions(ctx):
+def check_conditions(ctx: _Context) -> None:
     """Conditions fire the rule the catalog maps them to; one card per rule."""
     by_rule = defaultdict(list)
     for slug in sorted(ctx.profile.conditions):
@@ -182,18 +200,18 @@ def check_conditions(ctx):
 JOINED_ELSEWHERE = {"electrolytes", "low-potassium-magnesium", "baseline-ecg"}
 
 
-def _no_effects(ctx):
+def _no_effects(ctx: _Context) -> Effects:
     return NO_EFFECTS
 
 
-def _cautious_start(start):
-    def effects(ctx):
+def _cautious_start(start: StartDose) -> Callable[[_Context], Effects]:
+    def effects(ctx: _Context) -> Effects:
         return Effects(start=start, min_days_per_step=ctx.cautious_days(), early_first_review=True)
 
     return effects
 
 
-CONDITION_EFFECTS = {
+CONDITION_EFFECTS: dict[str, Callable[[_Context], Effects]] = {
     "other-cardiac": lambda ctx: Effects(
         start=StartDose.OLDER,
         min_days_per_step=ctx.cautious_days(),
@@ -207,7 +225,7 @@ CONDITION_EFFECTS = {
 }
 
 
-def check_qtc(ctx):
+def check_qtc(ctx: _Context) -> None:
     qtc = ctx.profile.qtc_ms
     if qtc is None:
         return
@@ -228,16 +246,16 @@ def check_qtc(ctx):
         )
 
 
-def _qtc_warning_threshold(ctx):
+def _qtc_warning_threshold(ctx: _Context) -> int:
     key = "qtc_warning_female_ms" if ctx.profile.sex == Sex.FEMALE else "qtc_warning_male_ms"
     return ctx.rules.int_param(key)
 
 
-def _days(n):
+def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
-def check_blocking_drugs(ctx):
+def check_blocking_drugs(ctx: _Context) -> None:
     """An MAOI, linezolid, IV methylene blue or cisapride blocks while taken or within its window.
 
     One card per medicine, however many lines name it; a stopped one shows the earliest safe start.
@@ -250,7 +268,7 @@ def check_blocking_drugs(ctx):
         rule_detail = ctx.rules.rule(code).detail
         days = window_days(drug)
         note = f"{drug.note} " if drug.note and not drug.is_maoi else ""
-        if active.current:
+        if active.stopped_on is None or active.clear_from is None:  # still taken (`active.current`)
             detail = (
                 f"{drug.name} is being taken. Amitriptyline may start {_days(days)} after its last dose. "
                 f"{note}{rule_detail}"
@@ -264,18 +282,18 @@ def check_blocking_drugs(ctx):
         ctx.add(code, Effects(earliest_start=active.clear_from), subjects=[_subject(active)], detail=detail.strip())
 
 
-def check_amitriptyline_on_list(ctx):
+def check_amitriptyline_on_list(ctx: _Context) -> None:
     for subject, _ in ctx.drugs_where(lambda d: d.is_amitriptyline):
         ctx.add("amitriptyline-on-list", subjects=[subject])
 
 
-def check_duplicate_tricyclic(ctx):
+def check_duplicate_tricyclic(ctx: _Context) -> None:
     tricyclics = ctx.drugs_where(lambda d: d.is_tricyclic and not d.is_amitriptyline)
     if tricyclics:
         ctx.add("duplicate-tricyclic", subjects=_names(tricyclics))
 
 
-def check_not_checked(ctx):
+def check_not_checked(ctx: _Context) -> None:
     """Every entered line the catalog could not match stays visible and needs a decision."""
     unchecked = [r for r in ctx.readings if not r.checked]
     if unchecked:
@@ -287,17 +305,17 @@ def check_not_checked(ctx):
 # --- interactions -------------------------------------------------------------------
 
 
-def _names(pairs):
+def _names(pairs: Sequence[tuple[str, DrugFacts]]) -> list[str]:
     return [name for name, _ in pairs]
 
 
-def _detail_with_notes(ctx, code, pairs):
+def _detail_with_notes(ctx: _Context, code: str, pairs: Sequence[tuple[str, DrugFacts]]) -> str:
     notes = " ".join(f"{drug.name}: {drug.note}" for _, drug in pairs if drug.note)
     base = ctx.rules.rule(code).detail
     return f"{base} {notes}".strip()
 
 
-def check_qt_drugs(ctx):
+def check_qt_drugs(ctx: _Context) -> None:
     known = ctx.drugs_where(lambda d: d.qt_risk == "known")
     if known:
         ctx.add(
@@ -311,7 +329,7 @@ def check_qt_drugs(ctx):
         ctx.add("qt-possible", subjects=[f"{name} ({drug.qt_risk} risk)" for name, drug in other])
 
 
-def check_seizure_threshold(ctx):
+def check_seizure_threshold(ctx: _Context) -> None:
     """Warning with epilepsy or a seizure history, information otherwise (A.2)."""
     lowering = ctx.drugs_where(lambda d: d.lowers_seizure_threshold)
     if lowering:
@@ -319,7 +337,7 @@ def check_seizure_threshold(ctx):
         ctx.add("seizure-threshold", subjects=_names(lowering), indicator=indicator)
 
 
-def check_serotonergic(ctx):
+def check_serotonergic(ctx: _Context) -> None:
     strong = ctx.drugs_where(lambda d: d.serotonergic == "yes")
     if strong:
         ctx.add(
@@ -330,7 +348,7 @@ def check_serotonergic(ctx):
         ctx.add("serotonergic-low", subjects=_names(low))
 
 
-def check_cyp2d6(ctx):
+def check_cyp2d6(ctx: _Context) -> None:
     inhibitors = ctx.drugs_where(lambda d: d.cyp2d6_inhibition == "strong")
     subjects = _names(inhibitors)
     if ctx.profile.cyp2d6 in (Phenotype.POOR, Phenotype.INTERMEDIATE):
@@ -341,7 +359,7 @@ def check_cyp2d6(ctx):
             Effects(start=StartDose.OLDER, min_days_per_step=ctx.cautious_days(), early_first_review=True),
             subjects=subjects,
         )
-    other = []
+    other: list[str] = []
     if ctx.profile.cyp2d6 == Phenotype.ULTRARAPID:
         other.append("CYP2D6 ultrarapid metaboliser")
     if ctx.profile.cyp2c19 in (Phenotype.ULTRARAPID, Phenotype.RAPID, Phenotype.POOR):
@@ -353,19 +371,19 @@ def check_cyp2d6(ctx):
         ctx.add("cyp2d6-moderate", subjects=_names(moderate))
 
 
-def check_inducers(ctx):
+def check_inducers(ctx: _Context) -> None:
     inducers = ctx.drugs_where(lambda d: d.cyp_inducer)
     if inducers:
         ctx.add("cyp-inducer", subjects=_names(inducers))
 
 
-def check_thyroid_hormone(ctx):
+def check_thyroid_hormone(ctx: _Context) -> None:
     thyroid = ctx.drugs_where(lambda d: d.thyroid_hormone)
     if thyroid:
         ctx.add("thyroid-hormone", subjects=_names(thyroid))
 
 
-def check_cns(ctx):
+def check_cns(ctx: _Context) -> None:
     depressants = _names(ctx.drugs_where(lambda d: d.cns_depressant))
     if ctx.profile.alcohol == Alcohol.HEAVY:
         depressants.append("heavy alcohol use")
@@ -379,7 +397,7 @@ def check_cns(ctx):
             ctx.add("cns-active-older", subjects=["amitriptyline", *_names(active)])
 
 
-def anticholinergic_items(ctx):
+def anticholinergic_items(ctx: _Context) -> list[tuple[str, int]]:
     """Amitriptyline's ACB score plus every other active medicine's score (1, 2 or 3)."""
     items = [("amitriptyline", ctx.rules.amitriptyline_acb)]
     items += [
@@ -389,7 +407,7 @@ def anticholinergic_items(ctx):
     return items
 
 
-def check_anticholinergic(ctx):
+def check_anticholinergic(ctx: _Context) -> None:
     items = anticholinergic_items(ctx)
     total = sum(score for _, score in items)
     if total > ctx.rules.int_param("acb_warning_total"):
@@ -398,7 +416,7 @@ def check_anticholinergic(ctx):
         ctx.add("anticholinergic-burden", subjects=[name for name, _ in items[1:]], detail=detail)
 
 
-def check_raised_levels(ctx):
+def check_raised_levels(ctx: _Context) -> None:
     avoid = ctx.drugs_where(lambda d: d.raises_levels == "warning")
     if avoid:
         ctx.add(
@@ -409,7 +427,7 @@ def check_raised_levels(ctx):
         ctx.add("raised-levels", subjects=_names(monitor))
 
 
-def low_electrolytes(ctx):
+def low_electrolytes(ctx: _Context) -> list[str]:
     """Low potassium or magnesium: ticked as a condition or measured below the catalog's levels."""
     found = [
         ctx.rules.conditions[slug].name
@@ -424,7 +442,7 @@ def low_electrolytes(ctx):
     return found
 
 
-def check_electrolytes(ctx):
+def check_electrolytes(ctx: _Context) -> None:
     diuretics = _names(ctx.drugs_where(lambda d: d.lowers_electrolytes))
     if diuretics:
         ctx.add("electrolytes", Effects(monitoring=(ELECTROLYTES,)), subjects=diuretics)
@@ -437,7 +455,7 @@ def check_electrolytes(ctx):
         )
 
 
-def check_blood_pressure_and_sympathomimetics(ctx):
+def check_blood_pressure_and_sympathomimetics(ctx: _Context) -> None:
     pressors = ctx.drugs_where(lambda d: d.sympathomimetic)
     if pressors:
         ctx.add("sympathomimetic", subjects=_names(pressors))
@@ -449,14 +467,14 @@ def check_blood_pressure_and_sympathomimetics(ctx):
 # --- the person -----------------------------------------------------------------------
 
 
-def check_pregnancy_and_breastfeeding(ctx):
+def check_pregnancy_and_breastfeeding(ctx: _Context) -> None:
     if ctx.profile.pregnant:
         ctx.add("pregnancy", subjects=["pregnant"])
     if ctx.profile.breastfeeding:
         ctx.add("breastfeeding", subjects=["breastfeeding"])
 
 
-def check_self_harm(ctx):
+def check_self_harm(ctx: _Context) -> None:
     if ctx.profile.self_harm_last_12_months:
         ctx.add(
             "self-harm",
@@ -470,7 +488,7 @@ def check_self_harm(ctx):
         )
 
 
-def _supply_limit_mg(ctx):
+def _supply_limit_mg(ctx: _Context) -> Decimal:
     """The lower of the catalog's total and, with a recorded weight, mg per kg x weight (AAPCC)."""
     limit = ctx.rules.param("supply_limit_mg")
     if ctx.profile.weight_kg:
@@ -478,13 +496,13 @@ def _supply_limit_mg(ctx):
     return limit
 
 
-def check_indication(ctx):
+def check_indication(ctx: _Context) -> None:
     if ctx.indication.caution:
         detail = f"{ctx.indication.name}: {ctx.indication.caution}"
         ctx.add("indication-caution", subjects=[ctx.indication.name], detail=detail)
 
 
-def check_baseline_ecg(ctx):
+def check_baseline_ecg(ctx: _Context) -> None:
     """Baseline ECG on the explicit triggers of A.2 (reference 8.1).
 
     Age over the ECG age, any cardiac condition, a known-risk QT drug, a QTc above the sex
@@ -492,7 +510,7 @@ def check_baseline_ecg(ctx):
     drug counts only together with another torsades risk factor (female sex, another such drug);
     female sex alone does not.
     """
-    reasons = []
+    reasons: list[str] = []
     if ctx.profile.age > ctx.rules.int_param("ecg_age_over_years"):
         reasons.append(f"age {ctx.profile.age}")
     reasons += [
@@ -540,7 +558,7 @@ CHECKS = (
 )
 
 
-def _summarise(ctx) -> Assessment:
+def _summarise(ctx: _Context) -> Assessment:
     cards = tuple(sorted(ctx.cards, key=lambda c: c.sort_key))
     effects = [c.effects for c in cards]
     starts = [e.start for e in effects]
@@ -550,7 +568,7 @@ def _summarise(ctx) -> Assessment:
     earliest = [e.earliest_start for e in effects if e.earliest_start]
     if any(c.indicator is Indicator.CRITICAL and c.effects.earliest_start is None for c in cards):
         earliest = []  # a block with no end date: no start date is safe yet
-    monitoring = []
+    monitoring: list[str] = []
     for e in effects:
         for key in e.monitoring:
             if key not in monitoring:

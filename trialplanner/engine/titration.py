@@ -5,6 +5,7 @@ parameters (the catalog); this module only turns them into dated steps.
 """
 
 import calendar
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -26,7 +27,7 @@ from trialplanner.engine.plan_types import (
     StrengthFacts,
     TabletCount,
 )
-from trialplanner.engine.types import Assessment, ProtocolFacts, RuleBook, StartDose
+from trialplanner.engine.types import Assessment, Card, Effects, ProtocolFacts, RuleBook, StartDose
 
 # Follow-up contents, as catalog monitoring slugs.
 BASELINE_OUTCOME = "baseline-outcome-score"
@@ -64,7 +65,10 @@ def mg(value: Decimal) -> str:
 
 
 def dispense(
-    dose: Decimal, strengths, preferred_mg: Decimal | None = None, liquid_below_mg: Decimal | None = None
+    dose: Decimal,
+    strengths: Iterable[StrengthFacts],
+    preferred_mg: Decimal | None = None,
+    liquid_below_mg: Decimal | None = None,
 ) -> Dispense:
     """One strength, the fewest whole tablets of it; two strengths only when no single one makes
     the dose; liquid only below `liquid_below_mg` (reference A.1, S1 S3)."""
@@ -78,18 +82,22 @@ def dispense(
     combination = _fewest_tablets(dose, tablets, preferred_mg)
     if combination:
         return Dispense(tablets=combination)
-    liquids = sorted(
-        (s for s in strengths if s.form is Form.ORAL_SOLUTION), key=lambda s: s.amount_mg / s.per_volume_ml
-    )
+    liquids = sorted((s for s in strengths if s.form is Form.ORAL_SOLUTION), key=lambda s: s.amount_mg / _volume_ml(s))
     if liquids and (liquid_below_mg is None or dose < liquid_below_mg):
         liquid = liquids[0]
-        return Dispense(liquid_ml=dose * liquid.per_volume_ml / liquid.amount_mg, liquid_strength=liquid)
+        return Dispense(liquid_ml=dose * _volume_ml(liquid) / liquid.amount_mg, liquid_strength=liquid)
     raise EngineInputError("strength_mg", f"{mg(dose)} cannot be made from whole tablets of the available strengths")
 
 
-def _fewest_tablets(dose, tablets, preferred_mg):
+def _volume_ml(liquid: StrengthFacts) -> Decimal:
+    """The volume an oral solution's strength is stated per (always set for a liquid)."""
+    assert liquid.per_volume_ml is not None
+    return liquid.per_volume_ml
+
+
+def _fewest_tablets(dose: Decimal, tablets: Sequence[Decimal], preferred_mg: Decimal | None) -> tuple[TabletCount, ...]:
     """The fewest tablets of exactly two strengths that make the dose, or ()."""
-    best = None
+    best: tuple[tuple[int, int], tuple[tuple[Decimal, int], ...]] | None = None
     for high, low in ((a, b) for i, a in enumerate(tablets) for b in tablets[i + 1 :]):
         for high_count in range(1, int(dose // high) + 1):
             rest = dose - high * high_count
@@ -117,7 +125,7 @@ def dose_grid(protocol: ProtocolFacts) -> tuple[Decimal, ...]:
     return tuple(sorted(values))
 
 
-def _check_strength(options):
+def _check_strength(options: PlanOptions) -> None:
     if options.tablet_strength_mg is None:
         return
     active = sorted({s.amount_mg for s in options.strengths if s.form is Form.TABLET})
@@ -147,10 +155,18 @@ def build_plan(
     return _build(protocol, assessment, start_date, options, rules)
 
 
-def _build(protocol, assessment, start_date, options, rules, *, replanned=False):
+def _build(
+    protocol: ProtocolFacts,
+    assessment: Assessment,
+    start_date: date,
+    options: PlanOptions,
+    rules: RuleBook,
+    *,
+    replanned: bool = False,
+) -> PlanDraft:
     """build_plan without the blocking checks: a safer decision at a visit still needs a plan."""
     _check_strength(options)
-    adjustments = []
+    adjustments: list[Adjustment] = []
     if options.from_mg is not None:
         start_mg = Decimal(options.from_mg)
         if not Decimal(0) < start_mg <= protocol.ceiling_mg:
@@ -209,7 +225,7 @@ def _build(protocol, assessment, start_date, options, rules, *, replanned=False)
     held = options.hold or (assessment.hold_at_start and target > start_mg)
     steps = _steps(doses, start_date, days, end_date, options, rules, hold=held)
     # A QTc hold books the repeat ECG at the first review: no rise until it is below the threshold.
-    first_extra = ()
+    first_extra: tuple[str, ...] = ()
     if assessment.hold_at_start and risk.REPEAT_ECG in assessment.monitoring:
         first_extra += (REPEAT_ECG_BEFORE_RISE,)
     if options.from_mg is not None:
@@ -240,11 +256,13 @@ def _build(protocol, assessment, start_date, options, rules, *, replanned=False)
     )
 
 
-def _because(assessment, predicate):
+def _because(assessment: Assessment, predicate: Callable[[Effects], object]) -> tuple[str, ...]:
     return tuple(card.code for card in assessment.cards if predicate(card.effects))
 
 
-def _days_per_step(protocol, assessment, options, adjustments):
+def _days_per_step(
+    protocol: ProtocolFacts, assessment: Assessment, options: PlanOptions, adjustments: list[Adjustment]
+) -> int:
     required = max(protocol.min_days_per_step, assessment.min_days_per_step or 0)
     if required != protocol.min_days_per_step:
         because = _because(assessment, lambda e: (e.min_days_per_step or 0) > protocol.min_days_per_step)
@@ -260,7 +278,7 @@ def _days_per_step(protocol, assessment, options, adjustments):
     return options.days_per_step
 
 
-def _titration_doses(start_mg, target, step_mg):
+def _titration_doses(start_mg: Decimal, target: Decimal, step_mg: Decimal) -> list[Decimal]:
     """Start, then the next multiple of the step each time, never past the target."""
     doses = [start_mg]
     while doses[-1] < target:
@@ -269,12 +287,20 @@ def _titration_doses(start_mg, target, step_mg):
     return doses
 
 
-def liquid_below(rules):
+def liquid_below(rules: RuleBook) -> Decimal:
     return rules.param("liquid_below_mg")
 
 
-def _steps(doses, start_date, days, end_date, options, rules, hold=False):
-    steps = []
+def _steps(
+    doses: Sequence[Decimal],
+    start_date: date,
+    days: int,
+    end_date: date,
+    options: PlanOptions,
+    rules: RuleBook,
+    hold: bool = False,
+) -> tuple[Step, ...]:
+    steps: list[Step] = []
     for number, dose in enumerate(doses, start=1):
         first = start_date + timedelta(days=days * (number - 1))
         last = end_date if number == len(doses) else first + timedelta(days=days - 1)
@@ -289,16 +315,25 @@ def _steps(doses, start_date, days, end_date, options, rules, hold=False):
     return tuple(steps)
 
 
-def _review_keys(assessment, *extra):
+def _review_keys(assessment: Assessment, *extra: str | None) -> tuple[str, ...]:
     keys = list(REVIEW_KEYS)
     keys += [REVIEW_EXTRAS[k] for k in assessment.monitoring if k in REVIEW_EXTRAS]
     keys += [k for k in extra if k]
     return tuple(dict.fromkeys(keys))
 
 
-def _followups(assessment, rules, start_date, end_date, first_review, target_date, response_date, first_extra=()):
+def _followups(
+    assessment: Assessment,
+    rules: RuleBook,
+    start_date: date,
+    end_date: date,
+    first_review: date,
+    target_date: date | None,
+    response_date: date,
+    first_extra: tuple[str, ...] = (),
+) -> tuple[FollowUp, ...]:
     repeat_ecg = risk.REPEAT_ECG if risk.REPEAT_ECG in assessment.monitoring else None
-    visits = []
+    visits: list[FollowUp] = []
     if assessment.baseline_checks:
         visits.append(FollowUp(start_date, FollowUpKind.BASELINE, (*assessment.baseline_checks, BASELINE_OUTCOME)))
     at_target_in_first = target_date is not None and target_date <= first_review
@@ -317,8 +352,8 @@ def _followups(assessment, rules, start_date, end_date, first_review, target_dat
     return _merge_same_day(visits)
 
 
-def _merge_same_day(visits):
-    merged = {}
+def _merge_same_day(visits: Iterable[FollowUp]) -> tuple[FollowUp, ...]:
+    merged: dict[date, FollowUp] = {}
     for visit in sorted(visits, key=lambda v: v.due):
         if visit.due in merged:
             earlier = merged[visit.due]
@@ -362,7 +397,7 @@ def build_taper(
     doses = [one_step_below(current_mg, step, last)]
     while doses[-1] > 0:
         doses.append(one_step_below(doses[-1], step, last))
-    steps = []
+    steps: list[Step] = []
     for number, dose in enumerate(doses[:-1], start=1):
         first = start_date + timedelta(days=days * (number - 1))
         steps.append(
@@ -399,7 +434,7 @@ def build_taper(
 
 
 def build_stop_now(
-    current_mg: Decimal, on: date, *, reason: str, followups: tuple[FollowUp, ...] = (), cards=()
+    current_mg: Decimal, on: date, *, reason: str, followups: tuple[FollowUp, ...] = (), cards: Iterable[Card] = ()
 ) -> PlanDraft:
     """End the course on `on` without a taper (reference A.3: critical visit findings)."""
     check_date("start_date", on)

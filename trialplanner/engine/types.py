@@ -20,7 +20,7 @@ class Indicator(StrEnum):
     INFO = "info"
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         return _INDICATOR_RANK[self]
 
 
@@ -171,32 +171,32 @@ class RuleBook:
     amitriptyline_acb: int
     _drug_index: Mapping[str, DrugFacts] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
-        index = {}
+    def __post_init__(self) -> None:
+        index: dict[str, DrugFacts] = {}
         for drug in self.drugs:
             for name in (drug.name, drug.slug, *drug.aliases):
                 index.setdefault(normalise_name(name), drug)
         object.__setattr__(self, "_drug_index", index)
 
-    def rule(self, code) -> RuleText:
+    def rule(self, code: str) -> RuleText:
         try:
             return self.rules[code]
         except KeyError:
             raise EngineError(f"The catalog has no rule {code!r}; reload the catalog.") from None
 
-    def param(self, key) -> Decimal:
+    def param(self, key: str) -> Decimal:
         try:
             return self.parameters[key]
         except KeyError:
             raise EngineError(f"The catalog has no parameter {key!r}; reload the catalog.") from None
 
-    def int_param(self, key) -> int:
+    def int_param(self, key: str) -> int:
         return int(self.param(key))
 
-    def find_drug(self, name) -> DrugFacts | None:
+    def find_drug(self, name: str) -> DrugFacts | None:
         return self._drug_index.get(normalise_name(name))
 
-    def drug_by_slug(self, slug) -> DrugFacts:
+    def drug_by_slug(self, slug: str) -> DrugFacts:
         for drug in self.drugs:
             if drug.slug == slug:
                 return drug
@@ -311,7 +311,7 @@ class Card:
         return self.sources[0] if self.sources else None
 
     @property
-    def sort_key(self):
+    def sort_key(self) -> tuple[int, int, str, tuple[str, ...]]:
         return (self.indicator.rank, self.order, self.code, self.subjects)
 
 
@@ -338,13 +338,13 @@ class Assessment:
         return any(card.indicator is Indicator.CRITICAL for card in self.cards)
 
     @property
-    def critical_cards(self):
+    def critical_cards(self) -> tuple[Card, ...]:
         return tuple(c for c in self.cards if c.indicator is Indicator.CRITICAL)
 
     @property
-    def warning_cards(self):
+    def warning_cards(self) -> tuple[Card, ...]:
         return tuple(c for c in self.cards if c.indicator is Indicator.WARNING)
 
     @property
-    def info_cards(self):
+    def info_cards(self) -> tuple[Card, ...]:
         return tuple(c for c in self.cards if c.indicator is Indicator.INFO)
