@@ -11,7 +11,7 @@ from trialplanner.engine import dosetext
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.access import memberships_for
 from trialplanner.patients.models import Clinic
-from trialplanner.plans.models import Plan
+from trialplanner.plans.models import FollowUp, Plan, Visit
 
 DEFAULT_INTERVAL_DAYS = Clinic._meta.get_field("dispensing_interval_days").default
 
@@ -149,3 +149,25 @@ def dose_rows_from_draft(draft, interval_days=DEFAULT_INTERVAL_DAYS):
              s.dispense.liquid_strength.label if s.dispense.liquid_strength else "", per_supply)
         for s in draft.steps
     ]  # fmt: skip
+
+
+def dose_on(plan, day: date) -> Decimal:
+    step = plan.steps.filter(start_date__lte=day).order_by("-number").first()
+    return step.dose_mg if step else Decimal(0)
+
+
+def baseline_score(plan):
+    """The series' baseline score: recorded with the plan, else the score at its baseline visit.
+
+    A score from a later review is not a baseline: the patient is already on the drug.
+    """
+    if plan.baseline_score is not None:
+        return plan.baseline_score
+    return (
+        Visit.objects.filter(
+            plan__series=plan.series, followup__kind=FollowUp.Kind.BASELINE, outcome_score__isnull=False
+        )  # fmt: skip
+        .order_by("visit_date", "id")
+        .values_list("outcome_score", flat=True)
+        .first()
+    )
