@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 import time_machine
@@ -47,7 +48,8 @@ def due(plan, day, kind=FollowUp.Kind.FIRST_REVIEW, **extra):
 def groups_at(user, instant):
     with time_machine.travel(instant, tick=False):
         result = worklist.worklist(user, datetime.now(tz=UTC))
-    return {key: [f.pk for f in rows] for key, rows in result.items()}
+    pks = dict(FollowUp.objects.values_list("uuid", "pk"))
+    return {key: [pks[UUID(row.uuid)] for row in rows] for key, rows in result.items()}
 
 
 def test_groups_change_at_local_midnight_in_london(clinician, london_plan):

@@ -11,7 +11,8 @@ from trialplanner import engine
 from trialplanner.clinictime import clinic_today
 from trialplanner.outcomes import chart as ch
 from trialplanner.plans.models import Acknowledgement, Plan, Step, Visit
-from trialplanner.plans.services import baseline_score, measure_facts
+from trialplanner.plans.selectors import baseline_score
+from trialplanner.plans.services import measure_facts
 
 CHART_DAYS_AHEAD = 42  # how far past today the chart draws the planned doses (a layout choice)
 

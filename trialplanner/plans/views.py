@@ -315,8 +315,8 @@ def followup_visit(request, followup_uuid):
         "patient": plan.patient,
         "measure": measure,
         "form": form,
-        "current_dose": services.dose_on(plan, today),
-        "baseline": services.baseline_score(plan),
+        "current_dose": selectors.dose_on(plan, today),
+        "baseline": selectors.baseline_score(plan),
         "previous_visits": plan.visits.select_related("recorded_by")[:3],
         "assess_names": [selectors.monitoring_names().get(slug, slug) for slug in followup.assess],
     }

@@ -78,21 +78,6 @@ def _filtered(days, clinician=None, indication=None, kind=None, horizon_days=HOR
     return rows
 
 
-def _annotate(rows, days):
-    for row in rows:
-        today = days[row.clinic_id]
-        row.effective = row.worklist_date
-        row.group = group_of(row.worklist_date, today)
-        row.days_overdue = (today - row.worklist_date).days
-    return rows
-
-
-def _ordered(rows):
-    return rows.select_related("plan__patient", "plan__indication", "plan__clinician").order_by(
-        "worklist_date", "plan__patient__display_name", "id"
-    )
-
-
 KIND_LABELS = dict(FollowUp.Kind.choices)
 
 
@@ -348,13 +333,16 @@ def _page(user, now, days, clinician, indication, kind, after, before, size):
 
 
 def worklist(user, now, *, clinician=None, indication=None, kind=None, horizon_days=HORIZON_DAYS):
-    """Every open follow-up of active plans up to today + horizon_days, grouped: {group: [rows]}."""
+    """Every open follow-up of active plans up to today + horizon_days, grouped: {group: [Row]}.
+
+    The page's own query and rows (`_filtered`, `_rows`), unpaged and uncached: the reminder
+    digest reads it, so the email and the page can never disagree about what is due.
+    """
     days = clinic_days(user, now)
     groups = {key: [] for key, _ in GROUPS}
     if not days:
         return groups
-    rows = _ordered(_filtered(days, clinician, indication, kind, horizon_days))
-    for row in _annotate(list(rows), days):
+    for row in _rows(_filtered(days, clinician, indication, kind, horizon_days), days, None):
         groups[row.group].append(row)
     return groups
 
