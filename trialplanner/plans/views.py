@@ -17,6 +17,7 @@ from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients import versioned
 from trialplanner.plans import access, selectors, services
 from trialplanner.plans import worklist as wl
+from trialplanner.plans.form_errors import service_errors
 from trialplanner.plans.forms import (
     ActivateForm,
     FollowUpStatusForm,
@@ -48,11 +49,9 @@ def plan_new(request, patient_uuid):
     shown = PlanForm(data, protocol=indication.protocol, prefix="shown", today=today) if data is not None else None
     attempted = not previewing and form.is_valid()
     if attempted:
-        try:
+        with service_errors(form) as call:
             plan = services.plan_create(patient=patient, indication=indication, user=request.user, **form.cleaned_data)
-        except EngineError as exc:
-            add_engine_error(form, exc)
-        else:
+        if call.ok:
             messages.success(request, "Draft plan created. Check it, record reasons for any warnings, then activate.")
             return redirect(plan)
     audit_log(AuditEvent.Action.VIEW, patient, detail=f"plan preview for {indication.slug}")
@@ -208,8 +207,8 @@ def plan_mark_error(request, plan_uuid):
 
 def plan_revise(request, plan_uuid):
     plan = access.get_plan_for_user(request.user, plan_uuid)
-    if not plan.is_open or plan.kind != Plan.Kind.TITRATION:
-        messages.error(request, "Only a draft or active titration plan can be revised.")
+    if not services.plan_revisable(plan):
+        messages.error(request, services.REVISE_REFUSED)
         return redirect(plan)
     initial = {
         "start_date": plan.start_date,
@@ -225,14 +224,12 @@ def plan_revise(request, plan_uuid):
     )
     lock_version = _posted_lock_version(request, plan)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form) as call:
             new = services.plan_revise(plan=plan, user=request.user, lock_version=lock_version, **form.cleaned_data)
-        except services.PlanConflict as exc:
-            messages.error(request, str(exc))
+        if call.conflict:
+            messages.error(request, str(call.error))
             return redirect(plan)
-        except (services.PlanError, EngineError) as exc:
-            add_engine_error(form, exc)
-        else:
+        if call.ok:
             messages.success(request, f"Version {new.version} created as a draft; version {plan.version} is kept.")
             return redirect(new)
     ctx = {"plan": plan, "patient": plan.patient, "form": form, "lock_version": lock_version}
@@ -281,22 +278,13 @@ def followup_visit(request, followup_uuid):
     has_diabetes = profile is not None and any(c.slug == DIABETES for c in profile.conditions.all())
     today = clinic_today(plan.patient.clinic)
     form = VisitForm(request.POST or None, plan=plan, measure=measure, today=today, has_diabetes=has_diabetes)
-    if followup.status not in services.OPEN_FOLLOWUP or plan.status != Plan.Status.ACTIVE:
+    if not services.followup_is_open(followup):
         messages.info(request, "This follow-up is no longer open.")
         return redirect(plan)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form) as call:
             visit, new_plan = services.followup_record_visit(followup=followup, user=request.user, **form.cleaned_data)
-        except services.DecisionRefused as exc:
-            # Next to the decision and next to every finding that refuses it.
-            for field in ("decision", *exc.fields):
-                if field in form.fields:
-                    form.add_error(field, str(exc))
-        except services.PlanError as exc:
-            form.add_error(None, str(exc))
-        except EngineError as exc:
-            add_engine_error(form, exc)
-        else:
+        if call.ok:
             if visit.findings:
                 titles = "; ".join(card["title"] for card in visit.findings)
                 messages.warning(request, f"Findings recorded: {titles}. Their follow-ups are booked below.")

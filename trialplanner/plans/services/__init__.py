@@ -33,11 +33,18 @@ from trialplanner.plans.services.errors import (
     PlanError,
     StaleDraft,
 )
-from trialplanner.plans.services.followups import SNOOZE_DAYS, followup_mark_missed, followup_snooze
+from trialplanner.plans.services.followups import (
+    SNOOZE_DAYS,
+    followup_is_open,
+    followup_mark_missed,
+    followup_snooze,
+)
 from trialplanner.plans.services.lifecycle import (
+    REVISE_REFUSED,
     plan_activate,
     plan_create,
     plan_mark_entered_in_error,
+    plan_revisable,
     plan_revise,
     plan_stop,
 )
@@ -57,6 +64,7 @@ __all__ = [
     "INTERACTION_LABELS",
     "OPEN_FOLLOWUP",
     "PROFILE_VALUES",
+    "REVISE_REFUSED",
     "SNOOZE_DAYS",
     "URINARY_RETENTION_CONDITION",
     "AcknowledgementRequired",
@@ -71,6 +79,7 @@ __all__ = [
     "draft_json",
     "drug_facts_json",
     "followup_json",
+    "followup_is_open",
     "followup_mark_missed",
     "followup_record_visit",
     "followup_snooze",
@@ -82,6 +91,7 @@ __all__ = [
     "plan_mark_entered_in_error",
     "plan_options",
     "plan_preview",
+    "plan_revisable",
     "plan_revise",
     "plan_stop",
     "step_json",

@@ -28,8 +28,13 @@ def _set_followup_status(followup, user, status, note="", snoozed_until=None):
     )
 
 
+def followup_is_open(followup) -> bool:
+    """Whether a visit or status can still be recorded: the follow-up is open and its plan active."""
+    return followup.status in OPEN_FOLLOWUP and followup.plan.status == Plan.Status.ACTIVE
+
+
 def _require_open(followup):
-    if followup.status not in OPEN_FOLLOWUP or followup.plan.status != Plan.Status.ACTIVE:
+    if not followup_is_open(followup):
         raise PlanError("This follow-up is no longer open: its plan changed or it was already recorded.")
 
 

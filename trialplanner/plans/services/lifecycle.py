@@ -73,14 +73,22 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
     return plan
 
 
+REVISE_REFUSED = "Only a draft or active titration plan can be revised."
+
+
+def plan_revisable(plan) -> bool:
+    """Whether plan_revise accepts this version: a draft or active titration plan."""
+    return plan.is_open and plan.kind == Plan.Kind.TITRATION
+
+
 @transaction.atomic
 def plan_revise(*, plan, user, lock_version, start_date, target_mg=None, tablet_strength_mg=None,
                 days_per_step=None) -> Plan:  # fmt: skip
     """Make a new draft version from new choices; the revised version is kept as it was."""
     _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
-    if not plan.is_open or plan.kind != Plan.Kind.TITRATION:
-        raise PlanError("Only a draft or active titration plan can be revised.")
+    if not plan_revisable(plan):
+        raise PlanError(REVISE_REFUSED)
     _require_fresh(plan)
     options = plan_options(target_mg=target_mg, tablet_strength_mg=tablet_strength_mg, days_per_step=days_per_step)
     profile = patient_selectors.current_profile(plan.patient)
