@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.catalog.models import Source
-from trialplanner.patients.demo import seed_demo
+from trialplanner.ops.demo import seed_demo
 
 pytestmark = pytest.mark.django_db
 

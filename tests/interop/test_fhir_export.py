@@ -13,7 +13,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.interop import systems as s
 from trialplanner.interop.fhir_export import plan_bundle
 from trialplanner.interop.fhir_validation import invariant_errors, structure_errors
-from trialplanner.patients.demo import seed_demo
+from trialplanner.ops.demo import seed_demo
 from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from trialplanner.patients.demo import DEMO_PASSWORD
+from trialplanner.ops.demo import DEMO_PASSWORD
 from trialplanner.patients.models import Clinic, Membership, Patient
 from trialplanner.plans.models import Plan
 

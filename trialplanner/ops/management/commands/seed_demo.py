@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from trialplanner.patients.demo import DEMO_PASSWORD, seed_demo
+from trialplanner.ops.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
