@@ -8,6 +8,7 @@ overrides and isolates (U+202A-U+202E, U+2066-U+2069) that can make a name read 
 on screen than in a digest, a CSV or the audit trail.
 """
 
+import json
 import re
 import unicodedata
 
@@ -79,6 +80,39 @@ def text_problem(value, multiline=False):
     except ValidationError as exc:
         return exc.messages[0]
     return None
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text, brackets inside strings not counted.
+
+    Python's json module recurses once per level and fails with RecursionError (a 500, not a
+    ValueError) near 1,000 levels: every JSON read from outside is measured with this first.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def bounded_json(text: str, *, max_depth: int):
+    """`text` parsed as JSON, or ValueError when it is not JSON or nested deeper than `max_depth`."""
+    if nesting_depth(text) > max_depth:
+        raise ValueError(f"nested too deeply (more than {max_depth} levels of [ and {{)")
+    return json.loads(text)
 
 
 NUMERIC_FIELDS = (forms.IntegerField, forms.DecimalField, forms.FloatField, forms.DateField, forms.DateTimeField,

@@ -289,3 +289,42 @@ def test_a_lead_registers_a_client_with_public_keys_only(client, lead, clinic):
 def test_an_outsider_lead_cannot_see_the_registry(client, outsider, clinic):
     client.force_login(outsider)
     assert client.get(reverse("interop:cds_clients", args=[clinic.uuid])).status_code == 404
+
+
+# --- hostile JSON (security review of issues 12 and 14) ------------------------------------------
+
+
+def _segment(text):
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("depth", [20, 3000])
+def test_it_refuses_a_deeply_nested_token_with_401_not_a_500(client, ehr, docs, depth):
+    # PyJWT parses header and claims with the json module, which raised RecursionError (a 500,
+    # before any signature check, for anyone on the network) at about 1,000 levels.
+    nested = _segment("[" * depth + "]" * depth)
+    for path, body in [(ORDER_SELECT, docs["order-select-request"]), ("/cds-services", None)]:
+        response = call(client, path, body, bearer=f"{nested}.{nested}.c2ln")
+        assert response.status_code == 401, path
+    assert call(client, "/cds-services", bearer="a" * 9000 + ".b.c").status_code == 401
+
+
+def test_it_refuses_a_deeply_nested_body_with_400(client, ehr):
+    bearer = token(ORDER_SELECT)
+    body = '{"hook": ' + "[" * 3000 + "]" * 3000 + "}"
+    response = client.post(ORDER_SELECT, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 400 and "nested" in response.json()["error"]
+
+
+def test_a_client_registration_refuses_deep_json_and_control_characters(client, lead, clinic):
+    client.force_login(lead)
+    page = reverse("interop:cds_clients", args=[clinic.uuid])
+    data = {"name": "EHR\u202e", "issuer": ISSUER, "jwks": '{"keys": ' + "[" * 3000 + "]" * 3000 + "}",
+            "patient_identifier_system": "x\r\ny"}  # fmt: skip
+    response = client.post(page, data)
+    errors = response.context["form"].errors
+    assert response.status_code == 200 and set(errors) == {"name", "jwks", "patient_identifier_system"}
+    assert errors["jwks"] == [response.context["form"].error_messages["not_json"]]
+    assert not CdsClient.objects.exists()

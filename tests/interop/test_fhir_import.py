@@ -200,3 +200,81 @@ def test_the_import_page_needs_a_clinic_member(client, clinician):
     client.force_login(clinician)
     page = client.get(URL)
     assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.content
+
+
+# --- dates and text that no form would accept (security review of issues 12 and 14) --------------
+
+
+def _confirm(client, clinic, text):
+    response = client.post(URL, {"bundle_text": text})
+    assert response.status_code == 200
+    form = response.context["patient_form"]
+    data = {
+        "confirm": "1",
+        "bundle": response.context["confirm"].initial["bundle"],
+        "patient-clinic": str(clinic.uuid),
+        "patient-display_name": form.initial["display_name"],
+        "patient-mrn": form.initial["mrn"],
+        "patient-date_of_birth": form.initial["date_of_birth"].isoformat(),
+        "patient-sex": form.initial["sex"],
+        "patient-preferred_language": "en",
+    }
+    return client.post(URL, data)
+
+
+def test_it_enters_a_medicine_stopped_in_9999_as_current_and_the_pages_still_open(
+    client, clinician, clinic, ehr_bundle, indication
+):
+    # Issue 12's first 500 again, through the import: a last dose in 9999 was saved as written, then
+    # the patient page with an indication and the new-plan page failed in the engine.
+    text = json.dumps(ehr_bundle).replace("2026-11-10", "9999-12-31")
+    client.force_login(clinician)
+    assert _confirm(client, clinic, text).status_code == 302
+    patient = Patient.objects.get(mrn="H123456", clinic=clinic)
+    phenelzine = selectors.current_profile(patient).medications.get(name="Phenelzine")
+    assert phenelzine.stopped_on is None  # current, so its MAOI interaction is checked
+    new_plan = f"/patients/{patient.uuid}/plans/new/?indication={indication.slug}"
+    for page in [f"{patient.get_absolute_url()}?indication={indication.slug}", new_plan]:
+        assert client.get(page).status_code == 200, page
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "note"),
+    [
+        ("2026-11-10", "2999-12-31", "stop date is in the future: entered as current so its interactions are checked"),
+        ("2026-11-10", "0001-01-01", "stop date before 1900: entered as current so its interactions are checked"),
+    ],
+)
+def test_a_stop_date_outside_the_forms_bounds_is_not_imported(catalog, ehr_bundle, old, new, note):
+    preview = map_bundle(parse_bundle(json.dumps(ehr_bundle).replace(old, new)), today=TODAY)
+    phenelzine = next(m for m in preview.medicines if m.name == "Phenelzine")
+    assert phenelzine.stopped_on is None and phenelzine.note == note
+
+
+def test_results_dated_before_1900_are_not_used(catalog, ehr_bundle):
+    text = json.dumps(ehr_bundle)
+    dated = {o["resource"]["effectiveDateTime"] for o in ehr_bundle["entry"] if "effectiveDateTime" in o["resource"]}
+    for day in dated:
+        text = text.replace(day, "0001-01-01")
+    preview = map_bundle(parse_bundle(text), today=TODAY)
+    assert preview.observations and not any(o.used for o in preview.observations)
+    assert "ecg_date" not in preview.profile_fields()
+    assert {o.note for o in preview.observations if o.key} <= {"dated before 1900"}
+
+
+def test_imported_text_loses_bidi_and_control_characters(catalog, ehr_bundle):
+    text = json.dumps(ehr_bundle).replace("Glucosamine", "Gluco\\u202esamine\\r\\nX").replace("Rose", "Ro\\u2066se")
+    preview = map_bundle(parse_bundle(text), today=TODAY)
+    assert preview.patient["display_name"] == "Rose Example"
+    assert any(m.name.startswith("Glucosamine  X") for m in preview.medicines)
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 100_000])
+def test_a_deeply_nested_bundle_is_a_message_not_a_500(client, clinician, depth):
+    text = '{"resourceType": "Bundle", "entry": ' + "[" * depth + "]" * depth + "}"
+    client.force_login(clinician)
+    response = client.post(URL, {"bundle_text": text})
+    assert response.status_code == 200
+    assert "nested more than 32 levels" in response.context["upload"].errors["bundle_text"][0]
+    response = client.post(URL, {"confirm": "1", "bundle": text})
+    assert response.status_code == 400 and "nested" in response.context["import_error"]

@@ -5,6 +5,7 @@ called, `exp`, `iat` and a unique `jti`, and names the key in the header's `kid`
 those pasted into the registry; a `jku` header is ignored, nothing is fetched.
 """
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,11 +13,17 @@ import jwt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from trialplanner.inputs import nesting_depth
 from trialplanner.interop.models import CdsClient, CdsJwtUse
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300  # the spec's five minutes
+# A CDS Hooks JWT is a few hundred characters of flat JSON. PyJWT parses the header and claims
+# with the json module, which fails with RecursionError (a 500) on deeply nested input, so the
+# token is measured before PyJWT sees it.
+MAX_TOKEN_CHARS = 8192
+MAX_TOKEN_DEPTH = 8
 
 
 class NotAuthorised(Exception):
@@ -48,12 +55,26 @@ def public_keys(jwks) -> dict:
     return keys
 
 
+def _shallow(token: str) -> bool:
+    """Whether the JSON header and claims of `token` are at most MAX_TOKEN_DEPTH levels deep."""
+    for segment in token.split(".")[:2]:
+        try:
+            text = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8", "replace")
+        except ValueError:
+            return False
+        if nesting_depth(text) > MAX_TOKEN_DEPTH:
+            return False
+    return True
+
+
 def authenticate(authorization: str, *, audience: str) -> Caller:
     """The registered client whose key signed this bearer token for `audience`, else NotAuthorised."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorised("missing bearer token")
     token = token.strip()
+    if len(token) > MAX_TOKEN_CHARS or not _shallow(token):
+        raise NotAuthorised("malformed token")
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})

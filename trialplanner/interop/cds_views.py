@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
+from trialplanner.inputs import nesting_depth
 from trialplanner.interop import cds
 from trialplanner.interop.cds_auth import NotAuthorised, authenticate
 from trialplanner.interop.forms import CdsClientForm
@@ -24,6 +25,8 @@ from trialplanner.patients.models import Membership
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
+# Context and prefetched FHIR resources are a few levels deep; far deeper would exhaust the JSON parser's stack.
+MAX_BODY_DEPTH = 64
 HOOKS = {"order-select": cds.order_hook, "order-sign": cds.order_hook, "patient-view": cds.patient_view_hook}
 
 
@@ -51,8 +54,14 @@ def _json_body(request):
     if len(request.body) > MAX_BODY_BYTES:
         raise cds.BadRequest("request body too large")
     try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise cds.BadRequest("request body is not JSON") from None
+    if nesting_depth(text) > MAX_BODY_DEPTH:
+        raise cds.BadRequest(f"request body nested more than {MAX_BODY_DEPTH} levels deep")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
         raise cds.BadRequest("request body is not JSON") from None
     if not isinstance(body, dict):
         raise cds.BadRequest("request body must be a JSON object")

@@ -8,6 +8,7 @@ clinical judgement happens here: the engine assesses the saved profile like any 
 """
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -16,12 +17,16 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Condition, Drug, Indication, InteractingDrug, ObservationCode, Strength
 from trialplanner.engine.medicines import read_medicine
 from trialplanner.engine.types import Medication, normalise_name
+from trialplanner.inputs import BIDI_CONTROLS, LINE_BREAKS, nesting_depth
 from trialplanner.interop import systems as s
 from trialplanner.interop.fhir_validation import structure_errors
 from trialplanner.patients import forms as patient_forms
 
 MAX_BUNDLE_BYTES = 512 * 1024
 MAX_ENTRIES = 500
+# A FHIR bundle of one patient is about ten levels deep; extensions add a few. Far deeper is refused
+# before parsing (Python's json module fails with RecursionError near 1,000 levels).
+MAX_BUNDLE_DEPTH = 32
 SYSTEM_NAMES = {s.SNOMED: "SNOMED CT", s.RXNORM: "RxNorm", s.DMD: "dm+d", s.LOINC: "LOINC"}
 QTC_KEYS = {"qtc", "qtc-bazett", "qtc-fridericia"}
 # Units accepted per measurement, lower-cased; mEq/L equals mmol/L for the monovalent ions only.
@@ -146,9 +151,13 @@ def parse_bundle(raw: bytes | str) -> dict:
     if len(raw) > MAX_BUNDLE_BYTES:
         raise BundleError(f"The bundle is larger than {MAX_BUNDLE_BYTES // 1024} KB. Export only this patient.")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BundleError("The file is not UTF-8 text. Upload the FHIR JSON export.") from None
+    if nesting_depth(text) > MAX_BUNDLE_DEPTH:
+        raise BundleError(f"The bundle is nested more than {MAX_BUNDLE_DEPTH} levels deep: it is not a FHIR export.")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BundleError(f"This is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -177,18 +186,25 @@ def _codings(concept):
     return [c for c in (concept or {}).get("coding") or [] if c.get("code")]
 
 
+def _plain(value) -> str:
+    """`value` as one line of text a reader can trust: bidi controls dropped, control characters and
+    line breaks made spaces (the rules every form applies, trialplanner/inputs.py)."""
+    text = "".join(ch for ch in str(value) if ch not in BIDI_CONTROLS)
+    return "".join(" " if unicodedata.category(ch) == "Cc" or ch in LINE_BREAKS else ch for ch in text)
+
+
 def _label(concept) -> str:
     parts = [f"{SYSTEM_NAMES.get(c.get('system'), c.get('system') or '?')} {c['code']}" for c in _codings(concept)]
-    return ", ".join(parts)
+    return _plain(", ".join(parts))
 
 
 def _text(concept) -> str:
     concept = concept or {}
     if concept.get("text"):
-        return concept["text"]
+        return _plain(concept["text"])
     for c in _codings(concept):
         if c.get("display"):
-            return c["display"]
+            return _plain(c["display"])
     return _label(concept) or "(no name)"
 
 
@@ -317,8 +333,8 @@ class _Mapper:
             mrn = others[0]["value"] if others else ""
         gender = resource.get("gender")
         preview.patient = {
-            "display_name": display[:120] or mrn[:120],
-            "mrn": mrn[:40],
+            "display_name": _plain(display)[:120] or _plain(mrn)[:120],
+            "mrn": _plain(mrn)[:40],
             "date_of_birth": _date(resource.get("birthDate")),
             "sex": gender if gender in ("female", "male") else "",
         }
@@ -361,7 +377,7 @@ class _Mapper:
         status = resource.get("status", "")
         text = _text(concept)
         if self.catalog.is_amitriptyline(concept):
-            dosage = "; ".join(d.get("text", "") for d in resource.get("dosageInstruction") or [] if d.get("text"))
+            dosage = _plain("; ".join(d["text"] for d in resource.get("dosageInstruction") or [] if d.get("text")))
             preview.amitriptyline.append(AmitriptylineOrder(text, _label(concept), kind, status, dosage))
             return
         by_name = self.catalog.medicine_by_name(text)
@@ -376,11 +392,21 @@ class _Mapper:
             preview.skipped_medicines.append(medicine)
             return
         if status in MEDICINE_STOPPED:
-            medicine.stopped_on = end
+            # The same bounds as the risk-profile form: a last dose is neither in the future nor before
+            # 1900. Without a believable one the medicine is entered as current, the safer reading.
             if end is None:
                 medicine.note = f"{status} with no end date: entered as current so its interactions are checked"
+            elif end > self.today:
+                medicine.note = "stop date is in the future: entered as current so its interactions are checked"
+            elif end < patient_forms.EARLIEST_BIRTH:
+                medicine.note = "stop date before 1900: entered as current so its interactions are checked"
+            else:
+                medicine.stopped_on = end
         if start and start > self.today:
             medicine.note = "start date is in the future: left blank"
+            start = None
+        if start and start < patient_forms.EARLIEST_BIRTH:
+            medicine.note = "start date before 1900: left blank"
             start = None
         if start and medicine.stopped_on and medicine.stopped_on < start:
             medicine.note = "stop date before start date: start date left blank"
@@ -419,6 +445,8 @@ class _Mapper:
             obs.note = "no date"
         elif obs.when > self.today:
             obs.note = "dated in the future"
+        elif obs.when < patient_forms.EARLIEST_BIRTH:
+            obs.note = "dated before 1900"
         else:
             obs.value = _rounded(obs.key, obs.value)
         preview.observations.append(obs)

@@ -1,10 +1,12 @@
-import json
-
 from django import forms
 
+from trialplanner.inputs import HardenedFormMixin, bounded_json
 from trialplanner.interop.cds_auth import public_keys
 from trialplanner.interop.fhir_import import MAX_BUNDLE_BYTES, BundleError, parse_bundle
 from trialplanner.interop.models import CdsClient
+
+# A JSON Web Key Set is four levels deep (set, keys, key, x5c).
+MAX_JWKS_DEPTH = 8
 
 
 class BundleUploadForm(forms.Form):
@@ -62,8 +64,10 @@ class ConfirmBundleForm(forms.Form):
             raise forms.ValidationError(str(exc), code="bad_bundle") from None
 
 
-class CdsClientForm(forms.Form):
+class CdsClientForm(HardenedFormMixin, forms.Form):
     """A CDS client registration: who signs, with which public keys, for which MRN system."""
+
+    multiline_fields = ["jwks"]
 
     error_messages = {
         "not_json": 'Paste the JWKS as JSON (an object with a "keys" list).',
@@ -90,8 +94,8 @@ class CdsClientForm(forms.Form):
 
     def clean_jwks(self):
         try:
-            jwks = json.loads(self.cleaned_data["jwks"])
-        except json.JSONDecodeError:
+            jwks = bounded_json(self.cleaned_data["jwks"], max_depth=MAX_JWKS_DEPTH)
+        except ValueError:
             raise forms.ValidationError(self.error_messages["not_json"], code="not_json") from None
         try:
             public_keys(jwks)

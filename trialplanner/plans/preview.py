@@ -13,7 +13,7 @@ from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.risk import BASELINE_ECG
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
-from trialplanner.inputs import text_problem
+from trialplanner.inputs import nesting_depth, text_problem
 from trialplanner.plans import dates, services
 
 # A real request is a few kilobytes and three levels deep; anything far beyond is refused
@@ -69,28 +69,6 @@ def _phenotype(gene, raw, allowed):
         names = ", ".join(repr(p.value) for p in allowed)
         raise RequestError(gene, f"must be one of {names} or null (the {gene.upper()} phenotypes)")
     return Phenotype(raw)
-
-
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of [ and { in JSON text, brackets inside strings not counted."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
 
 
 def check_size(text: str) -> None:
