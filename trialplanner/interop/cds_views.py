@@ -52,7 +52,8 @@ def _json_body(request):
         raise cds.BadRequest("request body too large")
     try:
         body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        # RecursionError: nesting too deep for the parser; still just a bad request, never a 500.
         raise cds.BadRequest("request body is not JSON") from None
     if not isinstance(body, dict):
         raise cds.BadRequest("request body must be a JSON object")

@@ -22,6 +22,9 @@ from trialplanner.patients import forms as patient_forms
 
 MAX_BUNDLE_BYTES = 512 * 1024
 MAX_ENTRIES = 500
+# A patient's Bundle nests about a dozen levels (entry.resource.dosageInstruction.timing.repeat...);
+# anything far deeper is not a FHIR export, and unbounded nesting would exhaust the parser's stack.
+MAX_DEPTH = 40
 SYSTEM_NAMES = {s.SNOMED: "SNOMED CT", s.RXNORM: "RxNorm", s.DMD: "dm+d", s.LOINC: "LOINC"}
 QTC_KEYS = {"qtc", "qtc-bazett", "qtc-fridericia"}
 # Units accepted per measurement, lower-cased; mEq/L equals mmol/L for the monovalent ions only.
@@ -146,9 +149,13 @@ def parse_bundle(raw: bytes | str) -> dict:
     if len(raw) > MAX_BUNDLE_BYTES:
         raise BundleError(f"The bundle is larger than {MAX_BUNDLE_BYTES // 1024} KB. Export only this patient.")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BundleError("The file is not UTF-8 text. Upload the FHIR JSON export.") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise BundleError(f"The JSON nests deeper than {MAX_DEPTH} levels; this is not a FHIR Bundle export.")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BundleError(f"This is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -164,6 +171,28 @@ def parse_bundle(raw: bytes | str) -> dict:
     if len(patients) != 1:
         raise BundleError(f"The bundle must hold exactly one Patient; it holds {len(patients)}.")
     return data
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting of JSON text (brackets inside strings not counted), read without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _resources(bundle):

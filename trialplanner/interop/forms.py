@@ -91,7 +91,7 @@ class CdsClientForm(forms.Form):
     def clean_jwks(self):
         try:
             jwks = json.loads(self.cleaned_data["jwks"])
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past the parser's depth
             raise forms.ValidationError(self.error_messages["not_json"], code="not_json") from None
         try:
             public_keys(jwks)
