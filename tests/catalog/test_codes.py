@@ -1,5 +1,7 @@
 """Code-system fields of the catalog: check digits, and the codes the interop layer relies on."""
 
+from pathlib import Path
+
 import pytest
 
 from trialplanner.catalog import models as m
@@ -119,3 +121,49 @@ def test_coded_conditions_cite_the_cross_check(catalog):
     for condition in coded:
         assert is_sctid(condition.snomed_code), condition.slug
         assert condition.sources.filter(key="X5").exists(), condition.slug
+
+
+@pytest.mark.django_db
+def test_every_stored_code_passes_its_check_and_cites_a_code_source(catalog):
+    """SNOMED CT / dm+d ids carry a valid Verhoeff digit, LOINC a valid mod-10 digit, and every coded row
+    cites where its code came from (interop.md, eCQM, CPIC, LOINC, the SNOMED cross-check or dm+d)."""
+    code_sources = {"X1", "X2", "X3", "X4", "X5", "X6"}
+    columns = [
+        (m.Drug, ["rxnorm_code", "dmd_vtm_code"]),
+        (m.Strength, ["rxnorm_code", "dmd_code"]),
+        (m.Indication, ["snomed_code"]),
+        (m.Condition, ["snomed_code"]),
+        (m.InteractingDrug, ["rxnorm_code", "dmd_vtm_code"]),
+        (m.ObservationCode, ["loinc_code"]),
+    ]
+    checked = 0
+    for model, names in columns:
+        for row in model.objects.all():
+            for name in names:
+                code = getattr(row, name, "")
+                if not code:
+                    continue
+                checked += 1
+                if name.startswith(("snomed", "dmd")):
+                    assert is_sctid(code), (model.__name__, row.pk, name, code)
+                elif name == "loinc_code":
+                    assert is_loinc(code), (model.__name__, row.pk, code)
+                else:
+                    assert code.isdigit() and not code.startswith("0"), (model.__name__, row.pk, code)
+                keys = set(row.sources.values_list("key", flat=True))
+                assert keys & code_sources, (model.__name__, str(row), name, "cites no code source")
+    assert checked >= 76  # every code the catalog holds today
+
+
+@pytest.mark.django_db
+def test_rxnorm_ingredient_codes_match_the_cpic_drug_table(catalog):
+    data = Path(__file__).parent / "data" / "cpic_drug_rxnorm.tsv"
+    cpic = {}
+    for line in data.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            rxcui, name = line.split("\t")
+            cpic[name] = rxcui
+    rows = [*m.Drug.objects.exclude(rxnorm_code=""), *m.InteractingDrug.objects.exclude(rxnorm_code="")]
+    assert rows
+    for row in rows:
+        assert cpic.get(row.slug.replace("-", " ")) == row.rxnorm_code, (row.slug, row.rxnorm_code)

@@ -328,3 +328,122 @@ def test_a_client_registration_refuses_deep_json_and_control_characters(client, 
     assert response.status_code == 200 and set(errors) == {"name", "jwks", "patient_identifier_system"}
     assert errors["jwks"] == [response.context["form"].error_messages["not_json"]]
     assert not CdsClient.objects.exists()
+
+
+# --- attacks on the token, the documented responses, summary length ------------------------------
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _claims(path, **changes):
+    now = int(timezone.now().timestamp())
+    claims = {"iss": ISSUER, "aud": f"http://testserver{path}", "iat": now, "exp": now + 120, "jti": str(uuid.uuid4())}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _unsigned(header, claims):
+    return _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
+
+
+def test_it_refuses_an_unsigned_alg_none_token(client, ehr, docs):
+    for alg in ("none", "None", "NONE"):
+        bearer = _unsigned({"alg": alg, "typ": "JWT", "kid": "ec-1"}, _claims(ORDER_SELECT)) + "."
+        assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401, alg
+    assert not CdsCard.objects.exists()
+
+
+def test_it_refuses_hs256_signed_with_the_registered_public_key(client, ehr, docs):
+    """Algorithm confusion: an HMAC keyed with the public key (PEM or JWK JSON) the attacker can read."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import serialization
+
+    pem = EC_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    secrets = [pem, json.dumps(public_jwk(EC_KEY, "ec-1")).encode()]
+    for secret in secrets:
+        signing_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "ec-1"}, _claims(ORDER_SELECT))
+        signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+        bearer = signing_input + "." + _b64(signature)
+        assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+    assert not CdsCard.objects.exists()
+
+
+def test_it_ignores_a_key_embedded_in_the_token_header(client, ehr, docs):
+    """A `jwk` (or `jku`) header naming the attacker's own key is never trusted; only registered keys are."""
+    attacker = public_jwk(OTHER_KEY, "ec-1")
+    bearer = jwt.encode(_claims(ORDER_SELECT), OTHER_KEY, algorithm="ES384",
+                        headers={"kid": "ec-1", "jwk": attacker, "jku": "https://evil.example.org/jwks"})  # fmt: skip
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+
+
+@pytest.mark.parametrize("missing", ["jti", "exp", "aud", "iss"])
+def test_a_token_without_a_required_claim_gets_401(client, ehr, docs, missing):
+    bearer = jwt.encode(_claims(ORDER_SELECT, **{missing: None}), EC_KEY, algorithm="ES384", headers={"kid": "ec-1"})
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+
+
+def test_a_key_registered_for_another_issuer_does_not_sign_for_this_one(client, ehr, docs, other_clinic, lead):
+    CdsClient.objects.create(clinic=other_clinic, name="Other EHR", issuer="https://other.example.org",
+                             jwks={"keys": [public_jwk(OTHER_KEY, "other-1")]},
+                             patient_identifier_system=MRN_SYSTEM, created_by=lead)  # fmt: skip
+    # Signed by the other client's key but claiming this client's issuer.
+    response = call(client, ORDER_SELECT, docs["order-select-request"], key=OTHER_KEY, kid="other-1")
+    assert response.status_code == 401
+
+
+def test_the_documented_responses_follow_the_schema_and_the_service(client, ehr, docs):
+    documented = docs["order-select-response"]
+    assert_schema(documented, docs)
+    live = call(client, ORDER_SELECT, docs["order-select-request"]).json()
+    assert_schema(live, docs)
+    # The document shows two of the cards, abridged: each is one the service sends, with the same fields.
+    by_summary = {c["summary"]: c for c in live["cards"]}
+    for card in documented["cards"]:
+        sent = by_summary[card["summary"]]
+        assert (sent["indicator"], sorted(sent)) == (card["indicator"], sorted(card))
+        assert sent["source"]["label"] == card["source"]["label"]
+        for doc_s, sent_s in zip(card.get("suggestions", []), sent.get("suggestions", []), strict=True):
+            assert [a["type"] for a in doc_s["actions"]] == [a["type"] for a in sent_s["actions"]]
+            assert doc_s["actions"][0]["description"] == sent_s["actions"][0]["description"]
+
+
+def test_every_card_summary_is_under_140_characters(client, ehr, docs, active):
+    for path, name in [(ORDER_SELECT, "order-select-request"), (ORDER_SIGN, "order-sign-request")]:
+        for card in call(client, path, docs[name]).json()["cards"]:
+            assert 0 < len(card["summary"]) < 140, card["summary"]
+    first = active.followups.order_by("due_date").first()
+    with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
+        [card] = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn)).json()["cards"]
+    assert 0 < len(card["summary"]) < 140
+
+
+def test_a_long_summary_is_cut_below_140_characters(ehr):
+    from trialplanner.interop import cds
+    from trialplanner.interop.cds_auth import Caller
+
+    response = cds._Response(Caller(client=ehr, jti="x"), "amitriptyline-order-select", {}, "http://testserver")
+    for length in (139, 140, 200):
+        card = response.add("long", "info", "x" * length)
+        assert len(card["summary"]) == 139
+        assert CdsCard.objects.get(uuid=card["uuid"]).summary == card["summary"]
+    assert response.cards[1]["summary"].endswith("…")
+
+
+def test_a_request_nested_past_the_parser_is_400_not_500(client, ehr):
+    bearer = token(ORDER_SELECT)
+    body = "[" * 50_000 + "]" * 50_000
+    response = client.post(ORDER_SELECT, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 400
+
+
+def test_a_jwks_nested_past_the_parser_is_an_error_on_its_field(client, lead, clinic):
+    client.force_login(lead)
+    data = {"name": "EHR", "issuer": ISSUER, "jwks": "[" * 20_000 + "]" * 20_000, "patient_identifier_system": "x"}
+    response = client.post(reverse("interop:cds_clients", args=[clinic.uuid]), data)
+    assert response.status_code == 200 and "jwks" in response.context["form"].errors

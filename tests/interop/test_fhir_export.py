@@ -164,7 +164,9 @@ def test_the_checks_catch_a_broken_bundle(active):
 def test_every_demo_plan_exports_valid_bundles(catalog):
     seed_demo()
     plans = list(Plan.objects.all())
-    assert len(plans) >= 3 and {p.status for p in plans} >= {"active", "stopped"}
+    # Every demo plan: titrations, revised versions, a stopped version and its taper.
+    assert len(plans) == 12 and {p.status for p in plans} == {"active", "revised", "stopped"}
+    assert {p.kind for p in plans} == {"titration", "taper"}
     for plan in plans:
         for per_step in (False, True):
             assert_valid(plan_bundle(plan, per_step=per_step))

@@ -278,3 +278,119 @@ def test_a_deeply_nested_bundle_is_a_message_not_a_500(client, clinician, depth)
     assert "nested more than 32 levels" in response.context["upload"].errors["bundle_text"][0]
     response = client.post(URL, {"confirm": "1", "bundle": text})
     assert response.status_code == 400 and "nested" in response.context["import_error"]
+
+
+def test_the_round_trip_gives_the_same_assessment(profiled_plan, outsider, other_clinic):
+    """Same profile in, same cards out: the engine sees no difference between the original and the import."""
+    preview = map_bundle(parse_bundle(json.dumps(plan_bundle(profiled_plan))), today=TODAY)
+    patient = patient_import(
+        user=outsider,
+        clinic=other_clinic,
+        patient_fields={**preview.patient, "display_name": "Imported", "preferred_language": "en"},
+        preview=preview,
+    )
+    indication = profiled_plan.indication
+
+    def cards(patient_, profile):
+        assessment = selectors.assess(patient_, profile, indication, PLAN_START)
+        return sorted((c.code, c.indicator.value) for c in assessment.cards), sorted(
+            assessment.unrecognised_medications
+        )
+
+    original = cards(profiled_plan.patient, profiled_plan.risk_profile)
+    assert original[0], "the fixture must raise cards for this comparison to mean anything"
+    assert cards(patient, selectors.current_profile(patient)) == original
+
+
+def _bundle_with(*resources_):
+    entries = [
+        {
+            "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+            "resource": {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1960-01-01"},
+        }
+    ]
+    for n, resource in enumerate(resources_, start=2):
+        entries.append({"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "resource": resource})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}  # fmt: skip
+
+
+def _statement(concept, kind="MedicationStatement"):
+    subject = {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"}
+    body = {"resourceType": kind, "status": "active", "subject": subject}
+    if kind == "MedicationRequest":
+        body["intent"] = "order"
+    else:
+        body["effectiveDateTime"] = "2026-10-01"
+    body["medicationCodeableConcept"] = concept
+    return body
+
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+AMITRIPTYLINE_SHAPES = {
+    "rxnorm-product-code-only": {"coding": [{"system": RXNORM, "code": "856834"}]},
+    "rxnorm-ingredient-code-only": {"coding": [{"system": RXNORM, "code": "704"}]},
+    "dmd-code-only": {"coding": [{"system": "https://dmd.nhs.uk", "code": "321745007"}]},
+    "oral-solution-dmd": {"coding": [{"system": "https://dmd.nhs.uk", "code": "29686711000001103"}]},
+    "brand-name": {"text": "Elavil 25mg"},
+    "upper-case-text": {"text": "AMITRIPTYLINE HYDROCHLORIDE 10 MG TAB"},
+    "display-only": {"coding": [{"system": "urn:local", "code": "X1", "display": "Amitriptyline 50 mg tablets"}]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["MedicationStatement", "MedicationRequest"])
+@pytest.mark.parametrize("shape", sorted(AMITRIPTYLINE_SHAPES))
+def test_incoming_amitriptyline_is_never_an_interacting_medicine(catalog, shape, kind):
+    nortriptyline = _statement({"text": "Nortriptyline 10 mg"}, kind)
+    bundle = _bundle_with(_statement(AMITRIPTYLINE_SHAPES[shape], kind), nortriptyline)
+    preview = map_bundle(parse_bundle(json.dumps(bundle)), today=TODAY)
+    assert len(preview.amitriptyline) == 1 and preview.amitriptyline[0].resource_type == kind
+    # The other tricyclic is still entered and checked: only amitriptyline itself is set aside.
+    assert [(m.drug.slug if m.drug else None) for m in preview.medicines] == ["nortriptyline"]
+    assert "Incoming amitriptyline order" in preview.profile_fields()["notes"]
+
+
+def test_amitriptyline_named_through_a_medication_resource_is_set_aside(catalog):
+    medication = {
+        "resourceType": "Medication",
+        "id": "med-1",
+        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "856783"}]},
+    }
+    request = _statement({"text": "x"}, "MedicationRequest")
+    del request["medicationCodeableConcept"]
+    request["medicationReference"] = {"reference": "Medication/med-1"}
+    preview = map_bundle(parse_bundle(json.dumps(_bundle_with(medication, request))), today=TODAY)
+    assert len(preview.amitriptyline) == 1 and preview.medicines == []  # fmt: skip
+
+
+def test_it_refuses_json_nested_past_the_limit(catalog):
+    from trialplanner.interop.fhir_import import MAX_BUNDLE_DEPTH as MAX_DEPTH
+
+    with pytest.raises(BundleError, match="nested more than"):
+        parse_bundle("[" * 100_000 + "]" * 100_000)  # past Python's own parser depth: no RecursionError
+    deep = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    inner = deep
+    for _ in range(MAX_DEPTH):
+        inner["x"] = inner = {}
+    with pytest.raises(BundleError, match="nested more than"):
+        parse_bundle(json.dumps(deep))
+    # Brackets inside strings do not count.
+    with pytest.raises(BundleError, match="exactly one Patient"):
+        parse_bundle(
+            json.dumps(
+                {"resourceType": "Bundle", "type": "collection", "identifier": {"value": '[{\\"' * 200}, "entry": []}
+            )
+        )
+    form = BundleUploadForm({"bundle_text": "[" * 5000})
+    assert not form.is_valid() and "nested more than" in form.errors["bundle_text"][0]
+
+
+def test_an_oversized_upload_is_an_error_on_the_file_field(client, clinician):
+    client.force_login(clinician)
+    upload = SimpleUploadedFile("big.json", b" " * (MAX_BUNDLE_BYTES + 1), content_type="application/json")
+    response = client.post(URL, {"bundle_file": upload, "preview": "1"})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["bundle_file"] == [BundleUploadForm.error_messages["too_big"]]
+    pasted = client.post(URL, {"bundle_text": "x" * (MAX_BUNDLE_BYTES + 1), "preview": "1"})
+    assert pasted.status_code == 200 and "bundle_text" in pasted.context["form"].errors
+    assert not Patient.objects.exists()

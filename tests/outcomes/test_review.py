@@ -182,3 +182,24 @@ def test_suppression():
     assert [rv.suppressed(v) for v in (None, 0, 1, 4, 5, 12)] == ["", "0", "<5", "<5", "5", "12"]
     assert rv.median({3: 1}) == 3 and rv.median({1: 1, 5: 1}) == 3 and rv.median({}) is None
     assert rv.median({2: 2, 9: 1}) == 2
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_export_neutralises_formulas_and_hides_every_small_cell(client, clinic_trials, clinician):
+    import csv
+    import io
+
+    clinic_trials.name = '=HYPERLINK("http://evil.example","x")'
+    clinic_trials.save()
+    client.force_login(clinician)
+    export = client.get(reverse("outcomes:outcome_review_csv"), {"start": "2026-08-01", "end": "2026-10-31"})
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[1][:2] == ["Clinic", "'" + clinic_trials.name]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    # No count of 1-4 patients leaves the clinic, and no median computed over fewer than 5 trials.
+    for section, _label, count, denominator, _percent in rows[5:]:
+        for cell in (count, denominator) if not _label.startswith("Median") else (denominator,):
+            assert not (cell.isdigit() and 0 < int(cell) < rv.SMALL_CELL), (section, _label, cell)
+    medians = {r[1]: r[2:4] for r in rows if r[1].startswith("Median")}
+    assert medians and all(value == ["", "<5"] for value in medians.values())
+    assert AuditEvent.objects.filter(object_type="outcome_review", action="print", detail__startswith="CSV").exists()

@@ -109,3 +109,39 @@ def test_a_baseline_score_is_asked_for_when_the_plan_is_created(client, clinicia
         response = client.post(url, {**data, "baseline_score": "7.5"})
     assert response.status_code == 302
     assert Plan.objects.get(patient=young_patient).baseline_score == Decimal("7.5")
+
+
+def test_the_chart_styles_are_grayscale_only():
+    """Meaning is carried by shape and dash pattern: every colour of the chart's stylesheet is a grey."""
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "outcomes.css").read_text(encoding="utf-8")
+    colours = re.findall(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b", css)
+    assert colours
+    for colour in colours:
+        full = "".join(c * 2 for c in colour) if len(colour) == 3 else colour
+        r, g, b = (int(full[i : i + 2], 16) for i in (0, 2, 4))
+        assert max(r, g, b) - min(r, g, b) <= 20, colour  # Bootstrap's neutral greys are faintly cool
+    assert not re.search(r"\b(rgb|hsl)a?\(|\b(red|green|blue|orange|yellow)\b", css)
+    assert "stroke-dasharray" in css  # planned, taper, baseline, threshold and today differ by dashes
+
+
+@time_machine.travel("2026-12-20 12:00Z", tick=False)
+def test_the_data_table_holds_what_the_chart_draws(client, clinician, active):
+    active.baseline_score = Decimal(8)
+    active.save()
+    record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),
+           side_effects=["dry_mouth"])  # fmt: skip
+    new = Plan.objects.get(series=active.series, version=2)
+    client.force_login(clinician)
+    body = client.get(new.get_absolute_url()).content.decode()
+    svg = chart(body)
+    assert svg.get("role") == "img" and svg.get("aria-labelledby") == "trajectory-title trajectory-desc"
+    tables = re.search(r'<details class="trajectory-data.*?</details>', body, re.S).group(0)
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td class=\"text-end\">([^<]+)</td>", tables)
+    drawn = {(d[2], d[3]) for d in doses(svg)}  # (dose, version) of every drawn segment
+    listed = {(dose.split()[0], version) for _start, _end, dose in rows for version in {"1", "2"}}
+    assert {dose for dose, _v in drawn} == {dose for dose, _v in listed}
+    assert "Dry mouth" in tables
+    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    assert "16 Dec 2026" in history and ">5<" in history.replace(" ", "")

@@ -24,6 +24,8 @@ from trialplanner.plans.models import FollowUp, Plan, Step
 
 OVERRIDE_SYSTEM = "urn:trialplanner:override-reason"
 PATIENT = "Patient/{{context.patientId}}"
+# CDS Hooks 2.0 card.summary: "One-sentence, <140-character summary message" (strictly fewer than 140).
+SUMMARY_LIMIT = 140
 ORDER_PREFETCH = {
     "patient": PATIENT,
     "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
@@ -176,7 +178,8 @@ class _Response:
 
     def add(self, code, indicator, summary, **extra):
         card_uuid = uuid.uuid4()
-        summary = summary if len(summary) <= 140 else summary[:139] + "…"
+        if len(summary) >= SUMMARY_LIMIT:
+            summary = summary[: SUMMARY_LIMIT - 2].rstrip() + "…"
         CdsCard.objects.create(
             uuid=card_uuid,
             client=self.caller.client,
