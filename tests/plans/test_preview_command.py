@@ -202,3 +202,52 @@ def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
 def test_the_self_harm_supply_limit_is_in_days_and_total_mg(tmp_path):
     result = run(tmp_path, request(patient={"age": 35, "sex": "female", "self_harm_last_12_months": True}))
     assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "250")
+
+
+def test_it_caps_the_self_harm_supply_below_5_mg_per_kg_of_the_weight_given(tmp_path):
+    patient = {"age": 35, "sex": "female", "self_harm_last_12_months": True, "weight_kg": 40}
+    result = run(tmp_path, request(patient=patient))
+    assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "200")
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"patient": {"age": 35, "sex": "female", "weight": 40}}, "patient.weight"),
+        ({"self_harm": True}, "self_harm"),
+        ({"options": {"target": 30}}, "options.target"),
+        ({"blood_pressure": {"lying": 120}}, "blood_pressure.lying"),
+    ],
+)
+def test_it_refuses_an_unknown_field_instead_of_ignoring_it(tmp_path, overrides, field):
+    with pytest.raises(CommandError, match=rf"^{field}: unknown field"):
+        run(tmp_path, request(**overrides))
+
+
+def test_it_applies_a_low_sodium_as_on_a_risk_profile(tmp_path):
+    critical = run(tmp_path, request(sodium_mmol_l=122))
+    assert critical["blocked"] is True and "visit-sodium-critical" in [c["code"] for c in critical["cards"]]
+    low = run(tmp_path, request(sodium=128))
+    assert "visit-sodium-low" in [c["code"] for c in low["cards"]]
+    assert [s["dose_mg"] for s in low["steps"]] == ["10"]
+
+
+def test_it_holds_the_start_dose_on_orthostatic_hypotension(tmp_path):
+    bp = {"lying_systolic": 140, "lying_diastolic": 80, "standing_systolic": 118, "standing_diastolic": 78}
+    result = run(tmp_path, request(blood_pressure=bp))
+    assert "visit-orthostatic-hypotension" in [c["code"] for c in result["cards"]]
+    assert [s["dose_mg"] for s in result["steps"]] == ["10"]
+
+
+def test_it_asks_again_for_an_ecg_older_than_its_validity(tmp_path):
+    older = {"age": 55, "sex": "female"}
+    recent = run(tmp_path, request(patient=older, qtc_ms=420, ecg_date="2026-11-20"))
+    assert "baseline-ecg" not in recent["baseline_checks"]
+    stale = run(tmp_path, request(patient=older, qtc_ms=420, ecg_date="2024-01-10"))
+    assert "baseline-ecg" in stale["baseline_checks"]
+
+
+def test_it_blocks_a_qtc_rise_of_more_than_60_ms_from_the_previous_ecg(tmp_path):
+    result = run(tmp_path, request(qtc_ms=465, previous_qtc_ms=400))
+    assert result["blocked"] is True
+    assert [c["code"] for c in result["cards"] if c["indicator"] == "critical"] == ["qtc-critical"]

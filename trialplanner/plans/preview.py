@@ -11,9 +11,10 @@ from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
-from trialplanner.engine.risk import BASELINE_ECG
+from trialplanner.engine.risk import BASELINE_ECG, ELECTROLYTES, LYING_STANDING_BP, SODIUM
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
 from trialplanner.inputs import text_problem
+from trialplanner.patients.selectors import with_profile_findings
 from trialplanner.plans import dates, services
 
 # A real request is a few kilobytes and three levels deep; anything far beyond is refused
@@ -22,6 +23,19 @@ MAX_REQUEST_CHARS = 100_000
 MAX_DEPTH = 10
 
 PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
+
+# Unknown keys are refused, never ignored: a misspelt risk factor must not silently vanish.
+REQUEST_KEYS = {
+    "indication", "start_date", "patient", "conditions", "medications", "qtc_ms", "previous_qtc_ms",
+    "ecg_date", "cyp2d6", "cyp2c19", "potassium_mmol_l", "potassium", "magnesium_mmol_l", "magnesium",
+    "sodium_mmol_l", "sodium", "bloods_date", "blood_pressure", "options",
+}  # fmt: skip
+PATIENT_KEYS = {"age", "sex", "alcohol", "weight_kg", *PATIENT_FLAGS}
+OPTION_KEYS = {"target_mg", "strength_mg"}
+BP_KEYS = {
+    "lying_systolic": "bp_lying_systolic", "lying_diastolic": "bp_lying_diastolic",
+    "standing_systolic": "bp_standing_systolic", "standing_diastolic": "bp_standing_diastolic",
+}  # fmt: skip
 
 
 class RequestError(Exception):
@@ -60,6 +74,21 @@ def _choice(field, raw, enum, allow_none=False):
     except ValueError:
         allowed = ", ".join(repr(e.value) for e in enum)
         raise RequestError(field, f"must be one of {allowed}{' or null' if allow_none else ''}") from None
+
+
+def _known_keys(field, given, allowed):
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        prefix = f"{field}." if field else ""
+        raise RequestError(f"{prefix}{unknown[0]}", f"unknown field; the fields here are {', '.join(sorted(allowed))}")
+
+
+def _whole(field, raw, low, high, unit):
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise RequestError(field, f"must be a whole number of {unit} from {low} to {high}, or null")
+    return raw
 
 
 def _phenotype(gene, raw, allowed):
@@ -118,6 +147,7 @@ def parse(text: str):
         raise RequestError("request", "not a plan request: a value is far too large") from None
     if not isinstance(request, dict):
         raise RequestError("request", "must be a JSON object")
+    _known_keys("", request, REQUEST_KEYS)
     slug = request.get("indication")
     indication = catalog.indication_by_slug(slug)
     if indication is None:
@@ -132,6 +162,7 @@ def parse(text: str):
     patient = request.get("patient")
     if not isinstance(patient, dict):
         raise RequestError("patient", "must be an object with age and sex")
+    _known_keys("patient", patient, PATIENT_KEYS)
     age = patient.get("age")
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130:
         raise RequestError("patient.age", "must be a whole number from 0 to 130")
@@ -142,6 +173,10 @@ def parse(text: str):
             raise RequestError(f"patient.{flag}", "must be true or false")
         fields[flag] = value
     fields["alcohol"] = _choice("patient.alcohol", patient.get("alcohol", "none"), Alcohol)
+    weight = patient.get("weight_kg")
+    fields["weight_kg"] = None if weight is None else _decimal("patient.weight_kg", weight)
+    if fields["weight_kg"] is not None and not 1 <= fields["weight_kg"] <= 400:
+        raise RequestError("patient.weight_kg", "must be a weight in kg from 1 to 400")
 
     conditions = request.get("conditions", [])
     if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
@@ -152,6 +187,7 @@ def parse(text: str):
     if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
         raise RequestError("qtc_ms", "must be a whole number of ms or null")
     fields["qtc_ms"] = qtc
+    fields["previous_qtc_ms"] = _whole("previous_qtc_ms", request.get("previous_qtc_ms"), 200, 800, "ms")
     for gene, allowed in PHENOTYPES_BY_GENE.items():
         fields[gene] = _phenotype(gene, request.get(gene), allowed)
     for name in ("potassium", "magnesium"):
@@ -163,12 +199,43 @@ def parse(text: str):
     raw_options = request.get("options", {})
     if not isinstance(raw_options, dict):
         raise RequestError("options", "must be an object")
+    _known_keys("options", raw_options, OPTION_KEYS)
     options = {}
     if raw_options.get("target_mg") is not None:
         options["target_mg"] = _decimal("options.target_mg", raw_options["target_mg"])
     if raw_options.get("strength_mg") is not None:
         options["tablet_strength_mg"] = _decimal("options.strength_mg", raw_options["strength_mg"])
-    return indication, start_date, engine.PatientProfile(**fields), options
+    return indication, start_date, engine.PatientProfile(**fields), options, _measured(request, start_date)
+
+
+def _measured(request, start_date):
+    """Sodium, lying/standing blood pressure and the dates of results on file (reference A.3, checks)."""
+    key = "sodium_mmol_l" if "sodium_mmol_l" in request else "sodium"
+    sodium = _whole(key, request.get(key), 100, 200, "mmol/L")
+    bp = request.get("blood_pressure") or {}
+    if not isinstance(bp, dict):
+        raise RequestError("blood_pressure", "must be an object of lying and standing mmHg values")
+    _known_keys("blood_pressure", bp, set(BP_KEYS))
+    pressures = {BP_KEYS[k]: _whole(f"blood_pressure.{k}", bp.get(k), 20, 300, "mmHg") for k in BP_KEYS}
+    dated = {}
+    for field in ("ecg_date", "bloods_date"):
+        raw = request.get(field)
+        dated[field] = start_date if raw is None else _date(field, raw)
+        if dated[field] > start_date:
+            raise RequestError(field, "must not be after the start date")
+    on_file = {}
+    if request.get("qtc_ms") is not None:  # the QTc supplied comes from an ECG on file
+        on_file[BASELINE_ECG] = dated["ecg_date"]
+    if (
+        request.get("potassium_mmol_l", request.get("potassium")) is not None
+        and request.get("magnesium_mmol_l", request.get("magnesium")) is not None
+    ):
+        on_file[ELECTROLYTES] = dated["bloods_date"]
+    if sodium is not None:
+        on_file[SODIUM] = dated["bloods_date"]
+    if all(v is not None for v in pressures.values()):
+        on_file[LYING_STANDING_BP] = start_date
+    return sodium, pressures, on_file
 
 
 MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course"}
@@ -207,22 +274,23 @@ ENGINE_FIELD_NAMES = {
     "age": "patient.age",
     "potassium": "potassium_mmol_l",
     "magnesium": "magnesium_mmol_l",
+    "weight_kg": "patient.weight_kg",
 }
 
 
 def preview(text: str) -> dict:
     """Build the plan described by a JSON request and return the response as a dict."""
-    indication, start_date, profile, options = parse(text)
+    indication, start_date, profile, options, (sodium, pressures, on_file) = parse(text)
     rules = catalog.rulebook()
     try:
         assessment = engine.assess_risk(
             profile, catalog.indication_facts(indication), catalog.protocol_facts(indication.protocol), rules,
             start_date,
         )  # fmt: skip
-        if profile.qtc_ms is not None:  # the QTc supplied comes from an ECG on file
-            assessment = without_checks_on_file(
-                assessment, {BASELINE_ECG: start_date}, catalog.check_validity(), start_date
-            )
+        # Reference A.3 applied to the sodium and blood pressure supplied, as on a risk profile.
+        measured = engine.VisitFindings(sex=profile.sex, sodium=sodium, **pressures)
+        assessment = with_profile_findings(assessment, engine.assess_findings(measured, rules))
+        assessment = without_checks_on_file(assessment, on_file, catalog.check_validity(), start_date)
         draft = None
         if not assessment.blocked:
             draft = engine.build_plan(
