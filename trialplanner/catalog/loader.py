@@ -31,7 +31,9 @@ DRUG_FIELDS = {
 }  # fmt: skip
 
 # Clinician-facing text never names the app's internal files or the reference's markers.
-INTERNAL_MARKERS = re.compile(r"UNCONFIRMED|DISAGREEMENT|DESIGN\.md|\.md\b|§|disagreement register|unconfirmed register")
+INTERNAL_MARKERS = re.compile(
+    r"UNCONFIRMED|DISAGREEMENT|DESIGN\.md|\.md\b|§|disagreement register|unconfirmed register"
+)
 
 
 @dataclass
