@@ -142,9 +142,9 @@ class _Loader:
         return {name: str(row.get(name, "")).strip() for name in names}
 
     def check_text(self):
-        """Reject internal markers in any text shown to clinicians (sources keep their own flag)."""
+        """Reject internal markers in any text shown to clinicians, the source register included."""
         for table, rows in self.data.items():
-            if table == "sources" or not isinstance(rows, list):
+            if not isinstance(rows, list):
                 continue
             for i, row in enumerate(rows):
                 for where, text in _strings(
