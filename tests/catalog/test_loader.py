@@ -218,6 +218,9 @@ def test_it_rejects_internal_markers_in_clinician_facing_text(tmp_path):
     path = write_variant(tmp_path, 'note = "Thyroid hormone', 'note = "See DESIGN.md. Thyroid hormone')
     with pytest.raises(CatalogError, match=r"levothyroxine\]\.note"):
         load_catalog(path)
+    path = write_variant(tmp_path, "Specialists may go higher; sources disagree", "See the disagreement register")
+    with pytest.raises(CatalogError, match=r"migraine-prophylaxis.*ceiling_note: .*'disagreement register'"):
+        load_catalog(path)
 
 
 @pytest.mark.django_db
@@ -234,3 +237,11 @@ def test_an_maoi_persists_for_its_washout(catalog):
     assert m.InteractingDrug.objects.get(slug="fluoxetine").persistence_days == 63
     with pytest.raises(IntegrityError), transaction.atomic():
         m.InteractingDrug.objects.filter(slug="phenelzine").update(persistence_days=3)
+
+
+@pytest.mark.django_db
+def test_it_states_the_self_harm_supply_limit_in_days_and_total_mg(empty_catalog):
+    call_command("load_catalog")
+    rule = m.Rule.objects.get(code="self-harm")
+    assert "14 days and 250 mg" in rule.detail and "5 mg per kg" in rule.detail
+    assert "instalment dispensing" in rule.detail

@@ -87,3 +87,13 @@ def test_library_pages_need_login(client, name, catalog):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_it_never_shows_internal_markers_or_file_names_on_any_library_page(client, clinician, catalog):
+    client.force_login(clinician)
+    pages = [reverse("catalog:indication_list"), reverse("catalog:safety_rules"), reverse("catalog:source_list")]
+    pages += [i.get_absolute_url() for i in m.Indication.objects.all()]
+    for url in pages:
+        body = client.get(url).content.decode()
+        for marker in ("UNCONFIRMED", "DISAGREEMENT", "DESIGN.md", "low-dose.md", "disagreement register"):
+            assert marker not in body, f"{marker} on {url}"

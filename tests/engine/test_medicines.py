@@ -81,6 +81,17 @@ def test_it_splits_a_line_into_name_and_dose_as_written(line, name, dose):
         ("paracetamol/codeine 500/30", ["paracetamol", "codeine"]),
         ("frusemide 40mg", ["furosemide"]),
         ("acetaminophen 1 g prn", ["paracetamol"]),
+        ("Lithium carbonate 400mg nocte", ["lithium"]),
+        ("Cocodamol 30/500", ["codeine", "paracetamol"]),
+        ("Solpadeine Max 2 tabs qds", ["codeine", "paracetamol"]),
+        ("Nurofen Plus 2 tabs tds", ["ibuprofen", "codeine"]),
+        ("Zoloft 100mg", ["sertraline"]),
+        ("Lyrica 75 mg bd", ["pregabalin"]),
+        ("Zydol SR 100mg", ["tramadol"]),
+        ("Priadel 400mg", ["lithium"]),
+        ("Allegron 10mg", ["nortriptyline"]),
+        ("Elavil 25mg", ["amitriptyline"]),
+        ("Morphine sulfate MR 10mg bd", ["morphine"]),
     ],
 )
 def test_it_matches_generic_brand_spelling_and_every_ingredient(line, slugs):
@@ -128,6 +139,52 @@ def test_a_common_medicine_with_no_listed_interaction_is_checked_and_quiet():
     result = assess(["paracetamol 1g qds", "metformin 500mg bd", "atorvastatin 20mg"])
     assert result.cards == ()
     assert all(r.checked and r.ingredients[0].action == "none" for r in result.medicines)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Amoxicillin 500mg tds", "Gliclazide 80mg bd", "Alendronic acid 70mg weekly", "Ferrous sulphate 200mg od",
+     "Vitamin B12 1mg", "Calcium carbonate 1.25g", "Letrozole 2.5mg", "Finasteride 5mg", "Mebeverine 135mg tds",
+     "Fybogel 1 sachet bd", "Docusate 100mg", "Bisacodyl 5mg nocte", "Ibuprofen 400mg tds", "Senna 7.5mg ON"],
+)  # fmt: skip
+def test_it_checks_a_common_medicine_with_no_listed_interaction_without_a_card(line):
+    result = assess([line])
+    assert result.cards == ()
+    assert result.medicines[0].checked and result.unrecognised_medications == ()
+
+
+def test_it_reads_a_medicine_entered_by_brand_and_by_generic_once():
+    result = assess(["Prozac 20 mg OD", "fluoxetine 20mg", "Seroxat 20mg"])
+    assert card(result, "cyp2d6-reduced").subjects == ("Fluoxetine", "Paroxetine")
+    assert card(result, "serotonergic-drug").subjects == ("Fluoxetine", "Paroxetine")
+
+
+def test_it_counts_a_medicine_in_a_combination_and_alone_once():
+    result = assess(["co-codamol 30/500 2 tabs qds", "codeine phosphate 30mg prn"], age=70)
+    assert card(result, "cns-depressant").subjects == ("Codeine (in Co-codamol)",)
+    assert [name for name, _ in result.anticholinergic_items] == ["amitriptyline", "Codeine (in Co-codamol)"]
+
+
+def test_it_keeps_a_planned_last_dose_in_the_future_active():
+    result = assess([Medication("fluoxetine 20mg", stopped_on=ON + timedelta(days=10))])
+    assert card(result, "cyp2d6-reduced").subjects == ("Fluoxetine (last dose 2026-12-11)",)
+    assert result.min_days_per_step == RULES.int_param("cautious_min_days_per_step")
+
+
+def test_it_shows_the_maoi_washout_end_as_the_earliest_start():
+    result = assess([Medication("Nardil 15mg tds", stopped_on=ON - timedelta(days=10))])
+    assert card(result, "maoi-washout").indicator == Indicator.CRITICAL
+    assert result.earliest_start == ON - timedelta(days=10) + timedelta(days=14)
+
+
+def test_it_warns_about_seizures_only_with_epilepsy_for_every_threshold_lowering_drug():
+    lowering = sorted(d.name for d in RULES.drugs if d.lowers_seizure_threshold and not d.ingredients)
+    assert {"Bupropion", "Tramadol", "Haloperidol", "Quetiapine"} <= set(lowering)
+    quiet = assess(lowering)
+    loud = assess(lowering, conditions=["epilepsy"])
+    assert card(quiet, "seizure-threshold").indicator == Indicator.INFO
+    assert card(loud, "seizure-threshold").indicator == Indicator.WARNING
+    assert set(card(loud, "seizure-threshold").subjects) == set(lowering)
 
 
 # --- the examples ---------------------------------------------------------------------------

@@ -83,7 +83,6 @@ def test_it_reports_cards_washouts_and_unknown_medicines(tmp_path):
         ({"cyp2c19": "slow"}, "cyp2c19"),
         ({"potassium_mmol_l": "low"}, "potassium_mmol_l"),
         ({"medications": [{"name": "Prozac", "this_course": "yes"}]}, "medications[0].this_course"),
-        ({"medications": [{"name": "Prozac", "dose": "20mg"}]}, "medications[0]"),
     ],
 )
 def test_invalid_requests_fail_with_one_line_naming_the_field(tmp_path, overrides, field):
@@ -202,3 +201,65 @@ def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
 def test_the_self_harm_supply_limit_is_in_days_and_total_mg(tmp_path):
     result = run(tmp_path, request(patient={"age": 35, "sex": "female", "self_harm_last_12_months": True}))
     assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "250")
+
+
+def test_it_caps_the_self_harm_supply_below_5_mg_per_kg_of_the_weight_given(tmp_path):
+    patient = {"age": 35, "sex": "female", "self_harm_last_12_months": True, "weight_kg": 40}
+    result = run(tmp_path, request(patient=patient))
+    assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "200")
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"patient": {"age": 35, "sex": "female", "weight": 40}}, "patient.weight"),
+        ({"case_id": "probe-7"}, "case_id"),
+        ({"options": {"target": 30}}, "options.target"),
+        ({"blood_pressure": {"lying": 120}}, "blood_pressure.lying"),
+        ({"medications": [{"name": "tramadol", "dose": "50mg qds"}]}, "medications[0].dose"),
+    ],
+)
+def test_it_reports_an_unknown_field_instead_of_dropping_it_silently(tmp_path, capsys, overrides, field):
+    result = run(tmp_path, request(**overrides))
+    assert result["ignored_fields"] == [field]
+    assert f"warning: {field}: not a field of a plan request" in capsys.readouterr().err
+    assert result["steps"]  # the plan is still built from the fields it knows
+
+
+def test_it_reads_patient_fields_written_at_the_top_level(tmp_path):
+    body = request(self_harm_last_12_months=True, weight_kg=40)
+    body["patient"] = {"age": 35, "sex": "female"}
+    result = run(tmp_path, body)
+    assert result["ignored_fields"] == []
+    assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "200")
+    flat = {k: v for k, v in request().items() if k != "patient"} | {"age": 80, "sex": "male"}
+    assert "older-age" in [c["code"] for c in run(tmp_path, flat)["cards"]]
+
+
+def test_it_applies_a_low_sodium_as_on_a_risk_profile(tmp_path):
+    critical = run(tmp_path, request(sodium_mmol_l=122))
+    assert critical["blocked"] is True and "visit-sodium-critical" in [c["code"] for c in critical["cards"]]
+    low = run(tmp_path, request(sodium=128))
+    assert "visit-sodium-low" in [c["code"] for c in low["cards"]]
+    assert [s["dose_mg"] for s in low["steps"]] == ["10"]
+
+
+def test_it_holds_the_start_dose_on_orthostatic_hypotension(tmp_path):
+    bp = {"lying_systolic": 140, "lying_diastolic": 80, "standing_systolic": 118, "standing_diastolic": 78}
+    result = run(tmp_path, request(blood_pressure=bp))
+    assert "visit-orthostatic-hypotension" in [c["code"] for c in result["cards"]]
+    assert [s["dose_mg"] for s in result["steps"]] == ["10"]
+
+
+def test_it_asks_again_for_an_ecg_older_than_its_validity(tmp_path):
+    older = {"age": 55, "sex": "female"}
+    recent = run(tmp_path, request(patient=older, qtc_ms=420, ecg_date="2026-11-20"))
+    assert "baseline-ecg" not in recent["baseline_checks"]
+    stale = run(tmp_path, request(patient=older, qtc_ms=420, ecg_date="2024-01-10"))
+    assert "baseline-ecg" in stale["baseline_checks"]
+
+
+def test_it_blocks_a_qtc_rise_of_more_than_60_ms_from_the_previous_ecg(tmp_path):
+    result = run(tmp_path, request(qtc_ms=465, previous_qtc_ms=400))
+    assert result["blocked"] is True
+    assert [c["code"] for c in result["cards"] if c["indicator"] == "critical"] == ["qtc-critical"]

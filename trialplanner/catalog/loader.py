@@ -31,7 +31,9 @@ DRUG_FIELDS = {
 }  # fmt: skip
 
 # Clinician-facing text never names the app's internal files or the reference's markers.
-INTERNAL_MARKERS = re.compile(r"UNCONFIRMED|DISAGREEMENT|DESIGN\.md|\.md\b|§")
+INTERNAL_MARKERS = re.compile(
+    r"UNCONFIRMED|DISAGREEMENT|DESIGN\.md|\.md\b|§|disagreement register|unconfirmed register"
+)
 
 
 @dataclass
@@ -140,9 +142,9 @@ class _Loader:
         return {name: str(row.get(name, "")).strip() for name in names}
 
     def check_text(self):
-        """Reject internal markers in any text shown to clinicians (sources keep their own flag)."""
+        """Reject internal markers in any text shown to clinicians, the source register included."""
         for table, rows in self.data.items():
-            if table == "sources" or not isinstance(rows, list):
+            if not isinstance(rows, list):
                 continue
             for i, row in enumerate(rows):
                 for where, text in _strings(

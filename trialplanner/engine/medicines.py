@@ -36,7 +36,7 @@ QUALIFIERS = frozenset(
     injection inj iv im sc subcut infusion patch patches transdermal cream gel ointment spray
     nasal inhaler dispersible soluble effervescent orodispersible sugar free
     hydrochloride hcl maleate sulfate sulphate tartrate succinate besilate besylate mesilate mesylate
-    citrate fumarate bromide hydrobromide sodium potassium calcium
+    citrate fumarate bromide hydrobromide sodium potassium calcium carbonate phosphate acetate
     """.split()
 )
 

@@ -101,7 +101,7 @@ def profile_findings(patient, profile: RiskProfile | None) -> tuple[engine.Findi
     return engine.assess_findings(measured, catalog.rulebook())
 
 
-def _with_profile_findings(assessment, findings):
+def with_profile_findings(assessment, findings):
     """A critical finding blocks; a warning holds the start dose until reviewed (no rise)."""
     if not findings:
         return assessment
@@ -123,7 +123,7 @@ def assess(patient, profile, indication, on: date) -> engine.Assessment:
         catalog.rulebook(),
         on,
     )
-    assessment = _with_profile_findings(assessment, profile_findings(patient, profile))
+    assessment = with_profile_findings(assessment, profile_findings(patient, profile))
     return without_checks_on_file(assessment, checks_on_file(profile), catalog.check_validity(), on)
 
 

@@ -11,9 +11,10 @@ from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication
 from trialplanner.engine.checks import without_checks_on_file
-from trialplanner.engine.risk import BASELINE_ECG
+from trialplanner.engine.risk import BASELINE_ECG, ELECTROLYTES, LYING_STANDING_BP, SODIUM
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
 from trialplanner.inputs import nesting_depth, text_problem
+from trialplanner.patients.selectors import with_profile_findings
 from trialplanner.plans import dates, services
 
 # A real request is a few kilobytes and three levels deep; anything far beyond is refused
@@ -22,6 +23,21 @@ MAX_REQUEST_CHARS = 100_000
 MAX_DEPTH = 10
 
 PATIENT_FLAGS = ["frail", "falls", "pregnant", "breastfeeding", "self_harm_last_12_months"]
+
+# Unknown keys are never silently dropped: the response lists them under `ignored_fields` and the
+# command prints a warning naming each, so a misspelt risk factor is seen, while an extra field
+# (a case id, a note) does not stop the plan from being built.
+REQUEST_KEYS = {
+    "indication", "start_date", "patient", "conditions", "medications", "qtc_ms", "previous_qtc_ms",
+    "ecg_date", "cyp2d6", "cyp2c19", "potassium_mmol_l", "potassium", "magnesium_mmol_l", "magnesium",
+    "sodium_mmol_l", "sodium", "bloods_date", "blood_pressure", "options",
+}  # fmt: skip
+PATIENT_KEYS = {"age", "sex", "alcohol", "weight_kg", *PATIENT_FLAGS}
+OPTION_KEYS = {"target_mg", "strength_mg"}
+BP_KEYS = {
+    "lying_systolic": "bp_lying_systolic", "lying_diastolic": "bp_lying_diastolic",
+    "standing_systolic": "bp_standing_systolic", "standing_diastolic": "bp_standing_diastolic",
+}  # fmt: skip
 
 
 class RequestError(Exception):
@@ -62,6 +78,20 @@ def _choice(field, raw, enum, allow_none=False):
         raise RequestError(field, f"must be one of {allowed}{' or null' if allow_none else ''}") from None
 
 
+def _unknown_keys(field, given, allowed, ignored):
+    """Record each key the request format does not have (as `field.key`) in `ignored`."""
+    prefix = f"{field}." if field else ""
+    ignored.extend(f"{prefix}{key}" for key in sorted(set(given) - allowed, key=str))
+
+
+def _whole(field, raw, low, high, unit):
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise RequestError(field, f"must be a whole number of {unit} from {low} to {high}, or null")
+    return raw
+
+
 def _phenotype(gene, raw, allowed):
     if raw is None:
         return None
@@ -86,7 +116,10 @@ def _text(field, raw):
 
 
 def parse(text: str):
-    """Return (indication, start_date, profile, options) from a JSON request."""
+    """Return (indication, start_date, profile, options, measured, ignored) from a JSON request.
+
+    `ignored` lists the fields the request format does not have (reported, never silently dropped).
+    """
     check_size(text)
     try:
         request = json.loads(text)
@@ -96,6 +129,14 @@ def parse(text: str):
         raise RequestError("request", "not a plan request: a value is far too large") from None
     if not isinstance(request, dict):
         raise RequestError("request", "must be a JSON object")
+    ignored = []
+    patient = request.get("patient")
+    if patient is None and "age" in request:
+        patient = {}  # the patient's fields written at the top level
+    if isinstance(patient, dict):
+        # A patient field written at the top level ("self_harm_last_12_months": true) is read as one.
+        patient = {**{k: request[k] for k in PATIENT_KEYS if k in request}, **patient}
+    _unknown_keys("", request, REQUEST_KEYS | PATIENT_KEYS, ignored)
     slug = request.get("indication")
     indication = catalog.indication_by_slug(slug)
     if indication is None:
@@ -107,9 +148,9 @@ def parse(text: str):
             "start_date", f"must be from {dates.PREVIEW_EARLIEST.isoformat()} to {dates.PREVIEW_LATEST.isoformat()}"
         )
 
-    patient = request.get("patient")
     if not isinstance(patient, dict):
         raise RequestError("patient", "must be an object with age and sex")
+    _unknown_keys("patient", patient, PATIENT_KEYS, ignored)
     age = patient.get("age")
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130:
         raise RequestError("patient.age", "must be a whole number from 0 to 130")
@@ -120,16 +161,21 @@ def parse(text: str):
             raise RequestError(f"patient.{flag}", "must be true or false")
         fields[flag] = value
     fields["alcohol"] = _choice("patient.alcohol", patient.get("alcohol", "none"), Alcohol)
+    weight = patient.get("weight_kg")
+    fields["weight_kg"] = None if weight is None else _decimal("patient.weight_kg", weight)
+    if fields["weight_kg"] is not None and not 1 <= fields["weight_kg"] <= 400:
+        raise RequestError("patient.weight_kg", "must be a weight in kg from 1 to 400")
 
     conditions = request.get("conditions", [])
     if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
         raise RequestError("conditions", "must be a list of condition slugs")
     fields["conditions"] = frozenset(_text(f"conditions[{i}]", c) for i, c in enumerate(conditions))
-    fields["medications"] = tuple(_medications(request.get("medications", [])))
+    fields["medications"] = tuple(_medications(request.get("medications", []), ignored))
     qtc = request.get("qtc_ms")
     if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
         raise RequestError("qtc_ms", "must be a whole number of ms or null")
     fields["qtc_ms"] = qtc
+    fields["previous_qtc_ms"] = _whole("previous_qtc_ms", request.get("previous_qtc_ms"), 200, 800, "ms")
     for gene, allowed in PHENOTYPES_BY_GENE.items():
         fields[gene] = _phenotype(gene, request.get(gene), allowed)
     for name in ("potassium", "magnesium"):
@@ -141,27 +187,57 @@ def parse(text: str):
     raw_options = request.get("options", {})
     if not isinstance(raw_options, dict):
         raise RequestError("options", "must be an object")
+    _unknown_keys("options", raw_options, OPTION_KEYS, ignored)
     options = {}
     if raw_options.get("target_mg") is not None:
         options["target_mg"] = _decimal("options.target_mg", raw_options["target_mg"])
     if raw_options.get("strength_mg") is not None:
         options["tablet_strength_mg"] = _decimal("options.strength_mg", raw_options["strength_mg"])
-    return indication, start_date, engine.PatientProfile(**fields), options
+    measured = _measured(request, start_date, ignored)
+    return indication, start_date, engine.PatientProfile(**fields), options, measured, ignored
+
+
+def _measured(request, start_date, ignored):
+    """Sodium, lying/standing blood pressure and the dates of results on file (reference A.3, checks)."""
+    key = "sodium_mmol_l" if "sodium_mmol_l" in request else "sodium"
+    sodium = _whole(key, request.get(key), 100, 200, "mmol/L")
+    bp = request.get("blood_pressure") or {}
+    if not isinstance(bp, dict):
+        raise RequestError("blood_pressure", "must be an object of lying and standing mmHg values")
+    _unknown_keys("blood_pressure", bp, set(BP_KEYS), ignored)
+    pressures = {BP_KEYS[k]: _whole(f"blood_pressure.{k}", bp.get(k), 20, 300, "mmHg") for k in BP_KEYS}
+    dated = {}
+    for field in ("ecg_date", "bloods_date"):
+        raw = request.get(field)
+        dated[field] = start_date if raw is None else _date(field, raw)
+        if dated[field] > start_date:
+            raise RequestError(field, "must not be after the start date")
+    on_file = {}
+    if request.get("qtc_ms") is not None:  # the QTc supplied comes from an ECG on file
+        on_file[BASELINE_ECG] = dated["ecg_date"]
+    if (
+        request.get("potassium_mmol_l", request.get("potassium")) is not None
+        and request.get("magnesium_mmol_l", request.get("magnesium")) is not None
+    ):
+        on_file[ELECTROLYTES] = dated["bloods_date"]
+    if sodium is not None:
+        on_file[SODIUM] = dated["bloods_date"]
+    if all(v is not None for v in pressures.values()):
+        on_file[LYING_STANDING_BP] = start_date
+    return sodium, pressures, on_file
 
 
 MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course"}
 
 
-def _medications(raw):
+def _medications(raw, ignored):
     if not isinstance(raw, list):
         raise RequestError("medications", "must be a list of lines or {name, stopped_on, ...} objects")
     for i, item in enumerate(raw):
         if isinstance(item, str) and item.strip():
             yield engine.Medication(_text(f"medications[{i}]", item.strip()))
         elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
-            unknown = sorted(set(item) - MEDICATION_KEYS)
-            if unknown:
-                raise RequestError(f"medications[{i}]", f"unknown field {', '.join(unknown)}")
+            _unknown_keys(f"medications[{i}]", item, MEDICATION_KEYS, ignored)
             stopped = item.get("stopped_on")
             confirmed = item.get("confirmed_as") or ""
             if not isinstance(confirmed, str):
@@ -185,22 +261,23 @@ ENGINE_FIELD_NAMES = {
     "age": "patient.age",
     "potassium": "potassium_mmol_l",
     "magnesium": "magnesium_mmol_l",
+    "weight_kg": "patient.weight_kg",
 }
 
 
 def preview(text: str) -> dict:
     """Build the plan described by a JSON request and return the response as a dict."""
-    indication, start_date, profile, options = parse(text)
+    indication, start_date, profile, options, (sodium, pressures, on_file), ignored = parse(text)
     rules = catalog.rulebook()
     try:
         assessment = engine.assess_risk(
             profile, catalog.indication_facts(indication), catalog.protocol_facts(indication.protocol), rules,
             start_date,
         )  # fmt: skip
-        if profile.qtc_ms is not None:  # the QTc supplied comes from an ECG on file
-            assessment = without_checks_on_file(
-                assessment, {BASELINE_ECG: start_date}, catalog.check_validity(), start_date
-            )
+        # Reference A.3 applied to the sodium and blood pressure supplied, as on a risk profile.
+        measured = engine.VisitFindings(sex=profile.sex, sodium=sodium, **pressures)
+        assessment = with_profile_findings(assessment, engine.assess_findings(measured, rules))
+        assessment = without_checks_on_file(assessment, on_file, catalog.check_validity(), start_date)
         draft = None
         if not assessment.blocked:
             draft = engine.build_plan(
@@ -209,4 +286,4 @@ def preview(text: str) -> dict:
             )  # fmt: skip
     except engine.EngineInputError as exc:
         raise RequestError(ENGINE_FIELD_NAMES.get(exc.field, exc.field), exc.message) from None
-    return services.draft_json(assessment, draft)
+    return {**services.draft_json(assessment, draft), "ignored_fields": ignored}
