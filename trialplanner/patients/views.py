@@ -101,8 +101,8 @@ def risk_profile_edit(request, patient_uuid):
     current = selectors.current_profile(patient)
     today = clinic_today(patient.clinic)
     if request.method == "POST":
-        form = RiskProfileForm(request.POST, today=today)
         formset = MedicationFormSet(request.POST, prefix="meds", today=today, rules=catalog_selectors.rulebook())
+        form = RiskProfileForm(request.POST, today=today, medicines=formset)
     else:
         # An edit starts from the current version's values and saves a new version.
         form = RiskProfileForm(initial=model_to_dict(current) if current else None, today=today)
