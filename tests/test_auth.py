@@ -42,3 +42,19 @@ def test_every_page_needs_login(client, path):
 
 def test_the_footer_says_the_tool_supports_clinical_judgement(client):
     assert "supports clinical judgement" in client.get(reverse("login")).content.decode()
+
+
+def test_it_names_the_product_not_the_host_on_logged_out_pages(client, clinician, settings):
+    import re
+
+    # Django's login view puts the host's name in the context as `site_name`: it must not become the brand.
+    settings.ALLOWED_HOSTS = ["ward-pc.clinic.example"]
+    client.force_login(clinician)
+    response = client.post(reverse("logout"), follow=True, HTTP_HOST="ward-pc.clinic.example")
+    html = response.content.decode()
+    brand = re.search(r'class="navbar-brand[^"]*"[^>]*>(.*?)</a>', html, re.S).group(1).strip()
+    footer = html[html.index("<footer") : html.index("</footer>")]
+    assert brand == settings.SITE_NAME
+    assert "ward-pc" not in brand + footer and "ward-pc" not in html[: html.index("</title>")]
+    assert f"{settings.SITE_NAME} supports clinical judgement" in footer
+    assert "You have signed out." in html and "_auth_user_id" not in client.session

@@ -5,7 +5,9 @@ from django.utils import timezone
 
 
 def site(request):
-    return {"site_name": settings.SITE_NAME}
+    # Pages show `product_name`: Django's auth views (login, password reset) put their own `site_name`
+    # in the context, the request's host name, which would then read as the brand.
+    return {"product_name": settings.SITE_NAME, "site_name": settings.SITE_NAME}
 
 
 def worklist_counts(request):

@@ -108,3 +108,92 @@ def test_plan_handout_and_feed_events(client, clinician, young_patient, indicati
     kinds = events()
     assert ("create", "riskprofile") in kinds and ("create", "plan") in kinds and ("update", "plan") in kinds
     assert ("view", "plan") in kinds and ("print", "plan") in kinds and ("feed", "calendar_feed") in kinds
+
+
+# --- search by patient and CSV export --------------------------------------------------------------
+
+
+@pytest.fixture
+def two_clinics(client, lead, clinician, outsider, patient, other_clinic):
+    """Views of Pat Example (the lead's clinic) and of Pat Elsewhere (another clinic the lead only works in)."""
+    from datetime import date
+
+    from trialplanner.patients.models import Membership
+
+    Membership.objects.create(user=lead, clinic=other_clinic)  # a member there, not its lead
+    elsewhere = Patient.objects.create(clinic=other_clinic, display_name="Pat Elsewhere", mrn="MRN-9",
+                                       date_of_birth=date(1970, 1, 1), sex="male", created_by=outsider)  # fmt: skip
+    formula = Patient.objects.create(clinic=patient.clinic, display_name="=HYPERLINK(\"http://x\")", mrn="MRN-2",
+                                     date_of_birth=date(1970, 1, 1), sex="male", created_by=clinician)  # fmt: skip
+    client.force_login(clinician)
+    client.get(patient.get_absolute_url())
+    client.get(formula.get_absolute_url())
+    client.force_login(outsider)
+    client.get(elsewhere.get_absolute_url())
+    client.force_login(lead)
+    return {"mine": patient, "formula": formula, "elsewhere": elsewhere}
+
+
+def listed(client, **params):
+    response = client.get(reverse("audit:audit_list"), params)
+    assert response.status_code == 200
+    return response, [e.patient for e in response.context["page"]]
+
+
+def test_it_finds_events_by_patient_name_or_mrn_within_the_leads_clinics(client, two_clinics):
+    mine, elsewhere = two_clinics["mine"], two_clinics["elsewhere"]
+    assert listed(client, patient="pat e")[1] == [mine]
+    assert listed(client, patient="mrn-1")[1] == [mine]
+    assert listed(client, patient=str(mine.uuid))[1] == [mine]
+    # Another clinic's patient is never found, by name, MRN or id, though the lead works there.
+    for text in ("Pat Elsewhere", "MRN-9", str(elsewhere.uuid)):
+        assert listed(client, patient=text)[1] == []
+    assert elsewhere not in listed(client)[1]
+
+
+def test_a_name_that_matches_nothing_shows_nothing(client, two_clinics):
+    response, rows = listed(client, patient="Nobody Here")
+    body = response.content.decode()
+    assert rows == [] and "Enter a valid UUID" not in body and "No events match." in body
+
+
+def test_an_invalid_filter_shows_its_error_and_no_events(client, two_clinics):
+    response, rows = listed(client, since="2026-13-45")
+    assert rows == [] and response.context["form"].errors["since"]
+    response, rows = listed(client, since="2026-06-02", until="2026-06-01")
+    assert rows == [] and "The end date is before the start date." in response.content.decode()
+
+
+def test_the_csv_export_holds_the_filtered_view_neutralised_and_is_audited(client, lead, two_clinics):
+    import csv
+    import io
+
+    response = client.get(reverse("audit:audit_csv"), {"patient": "hyperlink"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="audit-')
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert header[:3] == ["When (UTC)", "User", "Action"]
+    assert [(r[1], r[6], r[7]) for r in rows] == [("alice", '\'=HYPERLINK("http://x")', "MRN-2")]
+
+    everything = client.get(reverse("audit:audit_csv")).content.decode()
+    assert "Pat Example" in everything and "Pat Elsewhere" not in everything and "MRN-9" not in everything
+    assert "Beta Clinic" not in everything
+
+    export = AuditEvent.objects.filter(object_type="audit_export").order_by("id")
+    assert [(e.user, e.clinic, e.action) for e in export] == [(lead, two_clinics["mine"].clinic, "print")] * 2
+    assert export[0].detail == "audit CSV, 1 event, filter: patient"
+    assert "HYPERLINK" not in export[0].detail
+
+
+def test_an_invalid_filter_exports_no_events(client, two_clinics):
+    import csv
+    import io
+
+    response = client.get(reverse("audit:audit_csv"), {"until": "not a date"})
+    assert len(list(csv.reader(io.StringIO(response.content.decode())))) == 1  # the header only
+
+
+@pytest.mark.parametrize("user_fixture", ["clinician", "outsider"])
+def test_non_leads_cannot_export_the_trail(request, client, user_fixture):
+    client.force_login(request.getfixturevalue(user_fixture))
+    assert client.get(reverse("audit:audit_csv")).status_code == 404

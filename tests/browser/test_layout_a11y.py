@@ -44,6 +44,7 @@ def world(live_catalog, browser_user):
         "worklist": reverse("plans:worklist"),
         "patients": reverse("patients:patient_list"),
         "patient": patient.get_absolute_url(),
+        "risk-form": reverse("patients:risk_profile_edit", args=[patient.uuid]),
         "new-plan": reverse("plans:plan_new", args=[patient.uuid]) + "?indication=fibromyalgia",
         "plan": plan.get_absolute_url(),
         "visit": reverse("plans:followup_visit", args=[followup.uuid]),
@@ -58,6 +59,9 @@ def test_pages_fit_and_pass_axe(browser, live_server, world, browser_user, viewp
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[viewport])
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # Inline styles or scripts the CSP blocks (the admin's included), and missing files such as an icon.
+    console = []
+    page.on("console", lambda msg: console.append((page.url, msg.text)) if msg.type == "error" else None)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         page.goto("/login/")
@@ -76,5 +80,6 @@ def test_pages_fit_and_pass_axe(browser, live_server, world, browser_user, viewp
             if problems:
                 found[name] = problems
         assert not found, found
+        assert console == []
     finally:
         context.close()

@@ -274,3 +274,49 @@ def test_the_form_offers_no_rapid_cyp2d6_phenotype(client, clinician, patient, c
     response = client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(cyp2d6="rapid"))
     assert "cyp2d6" in response.context["form"].errors
     assert "rapid" in dict(RiskProfileForm(today=date(2026, 12, 1)).fields["cyp2c19"].choices)
+
+
+# --- "medicines reviewed: none" ----------------------------------------------------------------------
+
+
+def test_it_saves_medicines_reviewed_none_and_tells_it_from_not_asked(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    assert client.post(url, risk_data()).status_code == 302  # nothing listed, nothing ticked: not asked
+    assert "Not recorded (not asked)" in client.get(patient.get_absolute_url()).content.decode()
+    assert client.post(url, risk_data(medicines_none="on")).status_code == 302
+    assert [p.medicines_none for p in patient.risk_profiles.order_by("version")] == [False, True]
+    page = client.get(patient.get_absolute_url()).content.decode()
+    assert "Reviewed: takes none" in page and "Not recorded (not asked)" not in page
+    assert client.get(url).context["form"].initial["medicines_none"] is True  # the next version starts from it
+
+
+def test_medicines_reviewed_none_with_a_listed_medicine_is_a_field_error(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    response = client.post(url, risk_data(meds=[{"name": "sertraline"}], medicines_none="on"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["medicines_none"] == [RiskProfileForm.error_messages["none_with_medicines"]]
+    html = response.content.decode()
+    assert 'href="#id_medicines_none"' in html  # the error summary links to the tick
+    assert 'aria-describedby="id_medicines_none-help id_medicines_none-error"' in html
+    assert not RiskProfile.objects.exists()
+    # A medicine row with only dates is its own error, not a medicine: the tick alone is not blamed.
+    response = client.post(url, risk_data(meds=[{"started_on": "2026-01-01"}], medicines_none="on"))
+    assert "medicines_none" not in response.context["form"].errors
+
+
+def test_checkbox_borders_have_3_to_1_contrast_on_white():
+    """WCAG 1.4.11: the unticked box's border is the only sign of the control."""
+    import re
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "app.css").read_text()
+    colour = re.search(r"\.form-check-input\s*\{[^}]*border-color:\s*#([0-9a-fA-F]{6})", css).group(1)
+
+    def luminance(hex6):
+        channels = [int(hex6[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    assert (1.05) / (luminance(colour) + 0.05) >= 3

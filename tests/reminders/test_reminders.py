@@ -220,3 +220,70 @@ def test_a_calendar_file_only_for_the_active_plan(client, clinician, young_patie
     assert response.redirect_chain == [(plan.get_absolute_url(), 302)]
     assert "text/calendar" not in response["Content-Type"]
     assert "Calendar files are made from the active version of a plan." in response.content.decode()
+
+
+# --- times and reminder alarms ---------------------------------------------------------------------
+
+
+def _plan_events(client, plan):
+    cal = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[plan.uuid])).content)
+    return cal, cal.walk("VEVENT")
+
+
+def test_it_gives_a_booked_appointment_its_clinic_time_and_a_reminder_the_day_before(client, clinician, active):
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    active.patient.clinic.time_zone = "America/New_York"
+    active.patient.clinic.save()
+    booked, unbooked = active.followups.order_by("due_date")[:2]
+    booked.appointment_time = time(14, 30)
+    booked.save()
+    client.force_login(clinician)
+    cal, events = _plan_events(client, active)
+    by_day = {e.decoded("dtstart"): e for e in events if str(e["summary"]).startswith("Appointment")}
+
+    timed = next(e for e in by_day.values() if isinstance(e.decoded("dtstart"), datetime))
+    start = timed.decoded("dtstart")
+    assert start == datetime.combine(booked.due_date, time(14, 30), tzinfo=ZoneInfo("America/New_York"))
+    assert timed["dtstart"].params["TZID"] == "America/New_York"
+    assert [str(tz["tzid"]) for tz in cal.walk("VTIMEZONE")] == ["America/New_York"]
+    assert timed.decoded("dtend") - start == timedelta(minutes=30)
+    [alarm] = timed.walk("VALARM")
+    assert str(alarm["action"]) == "DISPLAY" and alarm.decoded("trigger") == timedelta(days=-1)
+
+    all_day = by_day[unbooked.due_date]
+    assert all_day.decoded("dtend") == unbooked.due_date + timedelta(days=1)
+    [alarm] = all_day.walk("VALARM")
+    # An all-day event has no time to count back from: the alarm rings at 09:00 clinic time the day before.
+    eve = datetime.combine(unbooked.due_date - timedelta(days=1), time(9), tzinfo=ZoneInfo("America/New_York"))
+    assert alarm.decoded("trigger") == eve and alarm["trigger"].params["VALUE"] == "DATE-TIME"
+    assert all(len(e.walk("VALARM")) == 1 for e in by_day.values())
+
+
+def test_it_reminds_the_patient_on_the_morning_each_new_dose_starts(client, clinician, active):
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    client.force_login(clinician)
+    _, events = _plan_events(client, active)
+    doses = [e for e in events if str(e["summary"]).startswith("Amitriptyline")]
+    steps = list(active.steps.order_by("number"))
+    assert [e.decoded("dtstart") for e in doses] == [s.start_date for s in steps]
+    for event, step in zip(doses, steps, strict=True):
+        [alarm] = event.walk("VALARM")
+        assert alarm.decoded("trigger") == datetime.combine(step.start_date, time(8), tzinfo=ZoneInfo("Europe/London"))
+        assert str(alarm["description"]).startswith("From tonight: Amitriptyline")
+
+
+def test_the_clinician_feed_shows_a_booked_time_in_the_clinic_zone(client, clinician, plan):
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    f = due(plan, date(2026, 6, 10))
+    f.appointment_time = time(9, 15)
+    f.save()
+    feed = CalendarFeed.objects.create(user=clinician)
+    [event] = Calendar.from_ical(client.get(reverse("reminders:feed", args=[feed.token])).content).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime(2026, 6, 10, 9, 15, tzinfo=ZoneInfo("Europe/London"))
+    assert event["dtstart"].params["TZID"] == "Europe/London"

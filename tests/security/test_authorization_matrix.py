@@ -121,6 +121,13 @@ MATRIX = {
             for m in ("GET", "POST")
         },
     ),  # fmt: skip
+    "audit:audit_csv": (
+        None,
+        {
+            m: {"anonymous": LOGIN, "clinician": {404}, "colleague": {404}, "outsider": {404}, "lead": {200}}
+            for m in ("GET", "POST")
+        },
+    ),  # fmt: skip
     # Every signed-in user sees the review of their own clinic (the outsider: Beta Clinic's).
     "outcomes:outcome_review": (None, signed_in(post=200)),
     "outcomes:outcome_review_csv": (None, signed_in(post=200)),

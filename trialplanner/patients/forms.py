@@ -112,6 +112,7 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
         "qtc_without_ecg": "Enter the date of the ECG this QTc comes from.",
         "bp_pair": "Enter both the systolic and the diastolic value.",
         "bp_order": "The systolic value must be higher than the diastolic value.",
+        "none_with_medicines": "Untick this, or clear the medicines listed below: it says the patient takes none.",
     }
 
     conditions = ConditionChoiceField(
@@ -161,7 +162,7 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
             "conditions", "frail", "falls", "pregnant", "breastfeeding", "alcohol", "self_harm_last_12_months",
             "cyp2d6", "cyp2c19", "qtc_ms", "ecg_date", "heart_rate", "bp_lying_systolic", "bp_lying_diastolic",
             "bp_standing_systolic", "bp_standing_diastolic", "bp_date", "potassium", "magnesium", "sodium",
-            "bloods_date", "weight_kg", "notes",
+            "bloods_date", "weight_kg", "medicines_none", "notes",
         ]  # fmt: skip
         widgets = {"ecg_date": DateInput(), "bp_date": DateInput(), "bloods_date": DateInput(),
                    "notes": forms.Textarea(attrs={"rows": 3})}  # fmt: skip
@@ -175,10 +176,12 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
             "bp_date": "With a date, a recent lying and standing reading is not asked for again.",
         }
 
-    def __init__(self, *args, today, **kwargs):
-        """`today`: the patient's clinic's today (clinictime.clinic_today)."""
+    def __init__(self, *args, today, medicines=None, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today); `medicines`: the bound
+        medicines formset, checked against the "reviewed: none" tick."""
         super().__init__(*args, **kwargs)
         self.today = today
+        self.medicines = medicines
         for gene, allowed in PHENOTYPES_BY_GENE.items():
             values = {p.value for p in allowed}
             self.fields[gene].choices = [(v, label) for v, label in self.fields[gene].choices if not v or v in values]
@@ -246,7 +249,18 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
                 self.add_error(missing, forms.ValidationError(self.error_messages["bp_pair"], code="bp_pair"))
             elif sys_value is not None and sys_value <= dia_value:
                 self.add_error(systolic, forms.ValidationError(self.error_messages["bp_order"], code="bp_order"))
+        if cleaned.get("medicines_none") and self._medicines_listed():
+            self.add_error(
+                "medicines_none",
+                forms.ValidationError(self.error_messages["none_with_medicines"], code="none_with_medicines"),
+            )
         return cleaned
+
+    def _medicines_listed(self):
+        if self.medicines is None:
+            return False
+        self.medicines.is_valid()  # cleans each row, valid or not
+        return any(getattr(row, "cleaned_data", {}).get("name") for row in self.medicines.forms)
 
 
 class MedicationForm(HardenedFormMixin, forms.Form):

@@ -182,6 +182,10 @@ class RiskProfile(models.Model):
     )
     bp_date = models.DateField("Blood pressure date", null=True, blank=True)
     weight_kg = models.DecimalField("Weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
+    medicines_none = models.BooleanField(
+        "Medicines reviewed: none", default=False,
+        help_text="The patient was asked and takes no medicines (unticked with no medicines: not asked).",
+    )  # fmt: skip
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
@@ -11,6 +12,8 @@ from trialplanner.clinictime import clinic_today
 from trialplanner.engine import EngineError
 from trialplanner.patients import access, selectors, services
 from trialplanner.patients.forms import MedicationFormSet, PatientForm, RiskProfileForm, medication_initial
+from trialplanner.plans import selectors as plan_selectors
+from trialplanner.plans.worklist import clinic_days
 
 PATIENTS_PER_PAGE = 25
 
@@ -20,15 +23,21 @@ def patient_list(request):
     patients = access.patients_for(request.user)
     if query:
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
+    days = clinic_days(request.user, timezone.now())
     page = selectors.patient_page(
-        patients, after=request.GET.get("after"), before=request.GET.get("before"), size=PATIENTS_PER_PAGE
-    )
+        patients, after=request.GET.get("after"), before=request.GET.get("before"), size=PATIENTS_PER_PAGE,
+        columns=lambda rows: plan_selectors.with_patient_list_columns(rows, days),
+    )  # fmt: skip
+    for patient in page.rows:
+        patient.age = patient.age_on(days[patient.clinic_id])
+        patient.next_visit_overdue = patient.next_visit is not None and patient.next_visit < days[patient.clinic_id]
     where = f"page from {page.rows[0].uuid}" if page.has_previous and page.rows else "first page"
     audit_log(AuditEvent.Action.VIEW, object_type="patient_list", detail=where)
     ctx = {
         "page": page,
         "query": query,
         "clinics": access.memberships_for(request.user),
+        "several_clinics": len(days) > 1,
     }
     return render(request, "patients/patient_list.html", ctx)
 
@@ -92,8 +101,8 @@ def risk_profile_edit(request, patient_uuid):
     current = selectors.current_profile(patient)
     today = clinic_today(patient.clinic)
     if request.method == "POST":
-        form = RiskProfileForm(request.POST, today=today)
         formset = MedicationFormSet(request.POST, prefix="meds", today=today, rules=catalog_selectors.rulebook())
+        form = RiskProfileForm(request.POST, today=today, medicines=formset)
     else:
         # An edit starts from the current version's values and saves a new version.
         form = RiskProfileForm(initial=model_to_dict(current) if current else None, today=today)

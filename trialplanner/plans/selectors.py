@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Case, DateField, OuterRef, Subquery, Value, When
+
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import MonitoringItem
@@ -11,7 +13,7 @@ from trialplanner.engine import dosetext
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.access import memberships_for
 from trialplanner.patients.models import Clinic
-from trialplanner.plans.models import FollowUp, Plan, Visit
+from trialplanner.plans.models import FollowUp, Plan, Step, Visit
 
 DEFAULT_INTERVAL_DAYS = Clinic._meta.get_field("dispensing_interval_days").default
 
@@ -170,4 +172,28 @@ def baseline_score(plan):
         .order_by("visit_date", "id")
         .values_list("outcome_score", flat=True)
         .first()
+    )
+
+
+def with_patient_list_columns(patients, days):
+    """Each patient's active course, tonight's dose and next open follow-up, as subqueries of the
+    list's one query (so a page costs the same number of queries at any size).
+
+    `days` is {clinic_id: today} in each clinic's own calendar: "tonight" is the clinic's.
+    """
+    active = Plan.objects.filter(patient_id=OuterRef("pk"), status=Plan.Status.ACTIVE).order_by()
+    today = Case(*[When(clinic_id=c, then=Value(d)) for c, d in days.items()], output_field=DateField())
+    tonight = Step.objects.filter(
+        plan__patient_id=OuterRef("pk"), plan__status=Plan.Status.ACTIVE,
+        start_date__lte=OuterRef("list_today"), end_date__gte=OuterRef("list_today"),
+    ).order_by("number")  # fmt: skip
+    # worklist_date is set only on open follow-ups of an active plan (see FollowUp.fill_worklist_fields).
+    upcoming = FollowUp.objects.filter(plan__patient_id=OuterRef("pk"), worklist_date__isnull=False)
+    return patients.annotate(
+        list_today=today,
+        course_indication=Subquery(active.values("indication__name")[:1]),
+        course_kind=Subquery(active.values("kind")[:1]),
+        course_uuid=Subquery(active.values("uuid")[:1]),
+        dose_tonight=Subquery(tonight.values("dose_mg")[:1]),
+        next_visit=Subquery(upcoming.order_by("worklist_date", "id").values("worklist_date")[:1]),
     )

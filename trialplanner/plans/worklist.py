@@ -377,6 +377,6 @@ def feed_rows(user):
     clinics = [m.clinic_id for m in patient_access.memberships_for(user)]
     return (
         FollowUp.objects.filter(clinic_id__in=clinics, worklist_date__isnull=False, plan__clinician=user)
-        .select_related("plan__patient")
+        .select_related("plan__patient", "clinic")
         .order_by("worklist_date", "id")
     )
