@@ -84,5 +84,5 @@ def test_the_activation_form_errors_are_summarised(client, clinician, patient, w
     client.force_login(clinician)
     response = client.post(reverse("plans:plan_activate", args=[plan.uuid]), {"lock_version": plan.lock_version})
     box = summary(response.content.decode())
-    assert "Reason to go ahead despite: Age 65 or over" in box and "#id_reason_older-age" in box
+    assert "Reason to go ahead despite: Age 65 or over" in box and "#id_preset_older-age_0" in box
     assert patient.date_of_birth < date(1961, 12, 1)

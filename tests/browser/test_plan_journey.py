@@ -27,9 +27,14 @@ def test_it_plans_and_activates_a_trial(page, live_catalog, browser_user, log_in
     page.get_by_role("button", name="Create draft plan").click()
 
     expect(page.get_by_text("Draft plan created")).to_be_visible()
-    page.get_by_label("Reason to go ahead despite: Age 65 or over").fill(
-        "Discussed risks; low dose, slow steps agreed."
-    )
+    card = page.locator('article[data-code="older-age"]')
+    # Activating without a reason: the summary at the top links to the card's reason, which shows the error.
+    page.get_by_role("button", name="Activate plan").click()
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    expect(card.locator(".invalid-feedback, .text-danger").first).to_be_visible()
+    card.get_by_label("Falls advice given; lying and standing blood pressure checked").check()
+    card.get_by_label("Details, or your own reason").fill("Low dose, slow steps agreed.")
+    screenshot("activation")
     page.get_by_role("button", name="Activate plan").click()
 
     expect(page.get_by_text("Plan activated.")).to_be_visible()
@@ -39,5 +44,7 @@ def test_it_plans_and_activates_a_trial(page, live_catalog, browser_user, log_in
     expect(rows.nth(0)).to_contain_text("1 × 10 mg tablet")
     expect(rows.nth(1)).to_contain_text("Tue 15 Dec 2026")
     expect(rows.nth(2)).to_contain_text("1 × 25 mg tablet")
-    expect(page.get_by_text("Discussed risks; low dose, slow steps agreed.")).to_be_visible()
+    expect(
+        page.get_by_text("Falls advice given; lying and standing blood pressure checked. Low dose, slow steps agreed.")
+    ).to_be_visible()
     screenshot("active-plan")

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from trialplanner.catalog import models as m
 from trialplanner.catalog.loader import DEFAULT_PATH, CatalogError, load_catalog, read_catalog
@@ -22,6 +23,8 @@ CATALOG_MODELS = [
     m.RuleParameter,
     m.Condition,
     m.InteractingDrug,
+    m.ReasonPreset,
+    m.WatchFor,
 ]
 CITED_MODELS = [model for model in CATALOG_MODELS if model is not m.Source]
 
@@ -42,9 +45,9 @@ A1_PROTOCOLS = {
 @pytest.fixture
 def empty_catalog(db):
     """Start from an empty catalog (the session loads one for every other test)."""
-    for model in [m.MonitoringItem, m.Condition, m.Rule, m.Protocol, m.PublishedOutcome, m.Indication,
-                  m.OutcomeMeasure, m.Strength, m.Drug, m.InteractingDrug, m.RuleParameter, m.Source,
-                  m.CatalogVersion]:  # fmt: skip
+    for model in [m.ReasonPreset, m.WatchFor, m.MonitoringItem, m.Condition, m.Rule, m.Protocol,
+                  m.PublishedOutcome, m.Indication, m.OutcomeMeasure, m.Strength, m.Drug, m.InteractingDrug,
+                  m.RuleParameter, m.Source, m.CatalogVersion]:  # fmt: skip
         model.objects.all().delete()
 
 
@@ -245,3 +248,41 @@ def test_it_states_the_self_harm_supply_limit_in_days_and_total_mg(empty_catalog
     rule = m.Rule.objects.get(code="self-harm")
     assert "14 days and 250 mg" in rule.detail and "5 mg per kg" in rule.detail
     assert "instalment dispensing" in rule.detail
+
+
+# Warnings the risk check raises before a plan starts (a visit's findings are recorded with the visit).
+PLANNING_WARNINGS = ~Q(code__startswith="visit-") & Q(indicator="warning")
+
+
+@pytest.mark.django_db
+def test_every_planning_warning_offers_preset_reasons(catalog):
+    bare = m.Rule.objects.filter(PLANNING_WARNINGS, reason_presets__isnull=True)
+    assert not bare.exists(), list(bare.values_list("code", flat=True))
+    not_checked = m.Rule.objects.get(code="medicine-not-checked").reason_presets.values_list("text", flat=True)
+    assert "Reviewed the medicine: no interaction expected" in not_checked
+
+
+@pytest.mark.django_db
+def test_a_preset_may_answer_only_a_warning(tmp_path):
+    path = write_variant(tmp_path, 'rules = ["medicine-not-checked"]', 'rules = ["recent-mi"]')
+    with pytest.raises(CatalogError, match=r"reason_presets\[.*\]: only a warning is acknowledged; recent-mi"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_a_watch_for_block_names_known_rules(tmp_path):
+    path = write_variant(tmp_path, 'rules = ["serotonergic-drug"]\ndisplay_order = 10\ntitle_en',
+                         'rules = ["no-such-rule"]\ndisplay_order = 10\ntitle_en')  # fmt: skip
+    with pytest.raises(CatalogError, match=r"watch_for\[serotonin\]: unknown rule no-such-rule"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["serotonin", "heart", "falls", "urine", "mood"])
+def test_each_watch_for_block_has_both_languages_and_sources(catalog, key):
+    block = m.WatchFor.objects.get(key=key)
+    for language in ("en", "es"):
+        text = block.text(language)
+        assert all(text.values()), (key, language)
+    assert block.text("es")["title"] != block.text("en")["title"]
+    assert block.sources.exists() and block.rules.exists()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from tests.plans.conftest import START
 from trialplanner.plans import services
+from trialplanner.plans.forms import ActivateForm
 from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_activation_through_the_page_records_reasons(client, clinician, patient,
     url = reverse("plans:plan_activate", args=[plan.uuid])
     missing = client.post(url, {"lock_version": plan.lock_version})
     assert missing.status_code == 400
-    assert "Record why the plan goes ahead despite this warning." in missing.content.decode()
+    assert ActivateForm.error_messages["reason_missing"] in missing.content.decode()
     response = client.post(url, {"lock_version": plan.lock_version, "reason_older-age": "Shared decision"})
     assert response.status_code == 302
     plan.refresh_from_db()

@@ -145,3 +145,19 @@ class CatalogVersionAdmin(CatalogEditorAdminMixin, admin.ModelAdmin):
 class ObservationCodeAdmin(CitedAdmin):
     list_display = ["key", "name", "loinc_code", "unit", "display_order"]
     search_fields = ["key", "name", "loinc_code"]
+
+
+@admin.register(m.ReasonPreset)
+class ReasonPresetAdmin(CitedAdmin):
+    list_display = ["text", "key", "display_order"]
+    list_filter = ["rules", "sources"]
+    search_fields = ["key", "text"]
+    filter_horizontal = ["sources", "rules"]
+
+
+@admin.register(m.WatchFor)
+class WatchForAdmin(CitedAdmin):
+    list_display = ["title_en", "title_es", "key", "display_order"]
+    list_filter = ["rules", "sources"]
+    search_fields = ["key", "title_en", "signs_en", "title_es", "signs_es"]
+    filter_horizontal = ["sources", "rules"]

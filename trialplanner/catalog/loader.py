@@ -171,6 +171,8 @@ class _Loader:
         self.load_interacting_drugs()
         self.load_observation_codes()
         self.load_published_outcomes(indications, measures)
+        self.load_reason_presets(rules)
+        self.load_watch_for(rules)
 
     def load_sources(self):
         default_review = self.data.get("reviewed_on")
@@ -348,6 +350,56 @@ class _Loader:
             )
         self.note_missing("rules", m.Rule.objects.exclude(code__in=rules))
         return rules
+
+    def warning_rules(self, where, row, rules):
+        """The rows' `rules`: known codes of warning rules (only a warning is acknowledged with a reason)."""
+        codes = row.get("rules") or []
+        if not codes:
+            raise CatalogError(f"{where}: name at least one rule")
+        unknown = [c for c in codes if c not in rules]
+        if unknown:
+            raise CatalogError(f"{where}: unknown rule {', '.join(unknown)}")
+        not_warnings = [c for c in codes if rules[c].indicator != m.Rule.Indicator.WARNING]
+        if not_warnings:
+            raise CatalogError(f"{where}: only a warning is acknowledged; {', '.join(not_warnings)} is not one")
+        return [rules[c] for c in codes]
+
+    def set_rules(self, obj, wanted):
+        if set(obj.rules.all()) != set(wanted):
+            obj.rules.set(wanted)
+
+    def load_reason_presets(self, rules):
+        seen = set()
+        for i, row in enumerate(self.rows("reason_presets")):
+            where = f"reason_presets[{row.get('key', i)}]"
+            self.require(where, row, "key", "text", "rules")
+            wanted = self.warning_rules(where, row, rules)
+            values = {"text": row["text"], "display_order": row.get("display_order", 0), **self.cited(row)}
+            preset = self.save(
+                "reason_presets", m.ReasonPreset, {"key": row["key"]}, values, where, self.source_objects(where, row)
+            )
+            self.set_rules(preset, wanted)
+            seen.add(row["key"])
+        self.note_missing("reason_presets", m.ReasonPreset.objects.exclude(key__in=seen))
+
+    def load_watch_for(self, rules):
+        seen = set()
+        text_fields = ["title_en", "title_es", "signs_en", "signs_es", "action_en", "action_es"]
+        for i, row in enumerate(self.rows("watch_for")):
+            where = f"watch_for[{row.get('key', i)}]"
+            self.require(where, row, "key", "rules", *text_fields)
+            wanted = self.warning_rules(where, row, rules)
+            values = {
+                **{name: row[name].strip() for name in text_fields},
+                "display_order": row.get("display_order", 0),
+                **self.cited(row),
+            }
+            block = self.save(
+                "watch_for", m.WatchFor, {"key": row["key"]}, values, where, self.source_objects(where, row)
+            )
+            self.set_rules(block, wanted)
+            seen.add(row["key"])
+        self.note_missing("watch_for", m.WatchFor.objects.exclude(key__in=seen))
 
     def load_published_outcomes(self, indications, measures):
         seen = set()

@@ -347,6 +347,49 @@ class Rule(CitedModel):
         return f"{self.title} ({self.get_indicator_display()})"
 
 
+class ReasonPreset(CitedModel):
+    """A reason a clinician can pick, instead of typing, for going ahead despite a warning rule."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    text = models.CharField(max_length=200, help_text="Saved as the acknowledgement's reason, word for word.")
+    rules = models.ManyToManyField(Rule, related_name="reason_presets", help_text="The warnings it answers.")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "key"]
+
+    def __str__(self):
+        return self.text
+
+
+class WatchFor(CitedModel):
+    """What a patient should watch for, and do, after a warning was acknowledged: handout text in both languages."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    rules = models.ManyToManyField(
+        Rule, related_name="watch_for", help_text="Acknowledged warnings that put this block on the handout."
+    )
+    title_en = models.CharField("title (English)", max_length=120)
+    title_es = models.CharField("title (Spanish)", max_length=120)
+    signs_en = models.TextField("signs (English)", help_text="What to watch for, in plain words (reading grade 8).")
+    signs_es = models.TextField("signs (Spanish)")
+    action_en = models.TextField("what to do (English)")
+    action_es = models.TextField("what to do (Spanish)")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "key"]
+        verbose_name_plural = "watch-for blocks"
+
+    def __str__(self):
+        return self.title_en
+
+    def text(self, language):
+        """Title, signs and action in `language` ('en' or 'es'; anything else reads English)."""
+        suffix = "es" if language == "es" else "en"
+        return {part: getattr(self, f"{part}_{suffix}") for part in ("title", "signs", "action")}
+
+
 class RuleParameter(CitedModel):
     """A number a rule or schedule uses: a threshold, an interval, a washout."""
 

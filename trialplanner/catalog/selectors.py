@@ -41,6 +41,20 @@ def rules():
     return m.Rule.objects.prefetch_related(SOURCES, "conditions")
 
 
+def reason_presets(codes) -> dict[str, list]:
+    """Rule code -> its preset reasons in display order, for the warnings in `codes`."""
+    presets = {code: [] for code in codes}
+    rows = m.ReasonPreset.rules.through.objects.filter(rule__code__in=presets).select_related("rule", "reasonpreset")
+    for row in sorted(rows, key=lambda r: (r.reasonpreset.display_order, r.reasonpreset.key)):
+        presets[row.rule.code].append(row.reasonpreset)
+    return presets
+
+
+def watch_for(codes):
+    """The handout's watch-for blocks for the acknowledged warnings in `codes`, each once, in display order."""
+    return list(m.WatchFor.objects.filter(rules__code__in=list(codes)).distinct().prefetch_related(SOURCES))
+
+
 def interacting_drugs():
     return m.InteractingDrug.objects.prefetch_related(SOURCES)
 

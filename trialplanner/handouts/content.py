@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.plans import selectors
 from trialplanner.plans.models import FollowUp
 
@@ -40,6 +41,9 @@ APPOINTMENT_PURPOSES = {
 }
 PAPERS = {"a4": "A4", "letter": "Letter"}
 WEEK = 7
+# Weeks at the final dose listed one by one (each with its tick box) before the single
+# "until your review" row: a layout choice that keeps a standard plan to two sheets.
+SETTLED_WEEKS = 1
 
 
 def _num(value) -> str:
@@ -61,9 +65,13 @@ def each_night(step) -> str:
 
 
 def weekly_rows(plan, steps):
-    """One row per week up to the response review, then one row for 'keep going'."""
+    """One row per week while the dose changes and for the first weeks at the final dose, then one
+    row for 'keep going until your review'."""
     rows = []
     horizon = plan.response_date
+    dosing = [step for step in steps if step.kind != "stop"]
+    if dosing:
+        horizon = min(horizon, dosing[-1].start_date + timedelta(days=SETTLED_WEEKS * WEEK))
     for step in steps:
         if step.kind == "stop":
             rows.append({"start": step.start_date, "end": None, "dose_mg": step.dose_mg, "how": each_night(step),
@@ -117,6 +125,7 @@ def handout_context(plan, *, language, large, paper, today):
         if f.effective_date >= today
     ]  # fmt: skip
     clinician = plan.clinician
+    acknowledged = plan.acknowledgements.values_list("card_code", flat=True)
     return {
         "plan": plan,
         "patient": plan.patient,
@@ -128,6 +137,8 @@ def handout_context(plan, *, language, large, paper, today):
         "rows": rows,
         "dose_rows": selectors.dose_rows_from_steps(steps, selectors.supply_terms(plan)),
         "appointments": upcoming,
+        # What to watch for and do, for each warning the plan went ahead despite (catalog text).
+        "watch_for": [block.text(language) for block in catalog_selectors.watch_for(acknowledged)],
         "is_taper": plan.kind != plan.Kind.TITRATION,
         "first_dose": steps[0] if steps else None,
         "language": language,

@@ -189,23 +189,74 @@ class StopForm(ReasonForm):
         return cleaned
 
 
+OWN_WORDS = "own"
+
+
 class ActivateForm(HardenedFormMixin, forms.Form):
-    """One reason field per warning card, named after the card code."""
+    """Per warning card, the reason to go ahead: one of the rule's preset reasons from the catalog
+    (`preset_<code>`), the clinician's own words (`reason_<code>`), or a preset with added details."""
+
+    error_messages = {
+        "reason_missing": "Choose a reason or write one: record why the plan goes ahead despite this warning.",
+        "own_words_missing": "Write the reason, or choose one of the reasons above.",
+    }
+    own_words_label = "Another reason (write it below)"
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
     def __init__(self, *args, warnings, **kwargs):
         super().__init__(*args, **kwargs)
         self.warnings = warnings
+        presets = catalog_selectors.reason_presets([card.code for card in warnings])
+        self.preset_texts = {}
         for card in warnings:
+            options = presets.get(card.code, [])
+            self.preset_texts[card.code] = {preset.key: preset.text for preset in options}
+            label = f"Reason to go ahead despite: {card.title}"
+            if options:
+                self.fields[f"preset_{card.code}"] = forms.ChoiceField(
+                    label=label, required=False, widget=forms.RadioSelect,
+                    choices=[*((p.key, p.text) for p in options), (OWN_WORDS, self.own_words_label)],
+                )  # fmt: skip
             self.fields[f"reason_{card.code}"] = forms.CharField(
-                label=f"Reason to go ahead despite: {card.title}", max_length=2000,
+                label="Details, or your own reason" if options else label, required=False, max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
-                error_messages={"required": "Record why the plan goes ahead despite this warning."},
+                help_text="Added after the reason chosen above." if options else "",
             )  # fmt: skip
 
+    def card_fields(self):
+        """(card, its reason fields) in card order, so each card's reason sits under it."""
+        return [
+            (card, [self[name] for name in (f"preset_{card.code}", f"reason_{card.code}") if name in self.fields])
+            for card in self.warnings
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        self._reasons = {}
+        for card in self.warnings:
+            preset_name, text_name = f"preset_{card.code}", f"reason_{card.code}"
+            if preset_name in self.errors or text_name in self.errors:
+                continue
+            preset = cleaned.get(preset_name) or ""
+            words = (cleaned.get(text_name) or "").strip()
+            chosen = self.preset_texts[card.code].get(preset, "")
+            if chosen and words:
+                self._reasons[card.code] = f"{chosen.rstrip('.')}. {words}"
+            elif chosen or words:
+                self._reasons[card.code] = chosen or words
+            elif preset == OWN_WORDS:
+                self._error(text_name, "own_words_missing")
+            else:
+                self._error(preset_name if preset_name in self.fields else text_name, "reason_missing")
+        return cleaned
+
+    def _error(self, field, code):
+        self.add_error(field, forms.ValidationError(self.error_messages[code], code=code))
+
     def reasons(self):
-        return {card.code: self.cleaned_data.get(f"reason_{card.code}", "") for card in self.warnings}
+        """Card code -> the reason as recorded: the preset chosen, the words typed, or both."""
+        return {card.code: self._reasons.get(card.code, "") for card in self.warnings}
 
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
