@@ -1,6 +1,6 @@
 """Re-planning from a visit decision, and judging response (no database)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,13 +26,15 @@ FIFTY = D(50)
 
 @pytest.fixture
 def decide(rulebook, indications, strengths):
-    def run(decision, current, target=FIFTY, indication="peripheral-neuropathic-pain", weeks=5, **profile):
+    def run(decision, current, target=FIFTY, indication="peripheral-neuropathic-pain", weeks=5, judged=False,
+            course_start=None, **profile):  # fmt: skip
         profile.setdefault("age", 40)
         facts, protocol = indications[indication]
         assessment = assess_risk(PatientProfile(sex=Sex.MALE, **profile), facts, protocol, rulebook, VISIT)
         return replan(
             decision, current_mg=D(current), target_mg=target, protocol=protocol, assessment=assessment, on=VISIT,
             options=PlanOptions(strengths=strengths, tablet_strength_mg=D(10)), rules=rulebook, weeks_on_drug=weeks,
+            response_judged=judged, course_start=course_start,
         )  # fmt: skip
 
     return run
@@ -50,6 +52,41 @@ def test_step_up_moves_one_step_then_continues_to_target(decide):
 
 def test_continue_keeps_the_current_dose_and_titration(decide):
     assert doses(decide(Decision.CONTINUE, 20)) == [20, 30, 40, 50]
+
+
+def kinds(draft):
+    return [f.kind.value for f in draft.followups]
+
+
+def test_it_books_no_second_response_judgement_after_continuing_a_judged_response(decide):
+    before = decide(Decision.CONTINUE, 50, weeks=8)
+    assert "response" in kinds(before)  # not judged yet: the response visit is still to come
+    after = decide(Decision.CONTINUE, 50, weeks=8, judged=True)
+    assert doses(after) == [50]
+    assert set(kinds(after)) == {"periodic"}  # judged: the dose goes on, reviewed periodically
+    assert after.followups[0].due > VISIT
+
+
+def test_it_counts_the_response_judgement_from_the_course_start_not_the_replan(decide, indications):
+    _, protocol = indications["peripheral-neuropathic-pain"]
+    started = VISIT - timedelta(days=7)
+    draft = decide(Decision.CONTINUE, 50, course_start=started)
+    [response] = [f for f in draft.followups if f.kind.value == "response"]
+    assert response.due == started + timedelta(days=protocol.response_judgement_days)
+    # Without the course start (a new course) it counts from the day the plan starts.
+    [fresh] = [f for f in decide(Decision.CONTINUE, 50).followups if f.kind.value == "response"]
+    assert fresh.due == VISIT + timedelta(days=protocol.response_judgement_days)
+
+
+def test_it_reviews_a_hold_once_after_a_judged_response_then_periodically(decide):
+    draft = decide(Decision.HOLD, 30, weeks=10, judged=True)
+    assert kinds(draft)[0] == "first-review" and "response" not in kinds(draft)
+    assert set(kinds(draft)[1:]) <= {"periodic"}
+
+
+def test_it_judges_the_response_again_after_a_rise_even_when_judged_before(decide):
+    draft = decide(Decision.STEP_UP, 30, weeks=10, judged=True)
+    assert "response" in kinds(draft) and "first-review" in kinds(draft)
 
 
 def test_hold_stays_at_the_current_dose(decide):

@@ -163,3 +163,20 @@ def test_visit_pages_are_scoped(client, outsider, colleague, active):
     assert client.get(reverse("plans:followup_visit", args=[followup.uuid])).status_code == 200
     followup.refresh_from_db()
     assert followup.status == FollowUp.Status.DUE
+
+
+def test_it_goes_on_to_periodic_reviews_after_continuing_at_the_response_visit(active, clinician):
+    """Continuing at the response visit books no second "Judge response" and no new first review."""
+    plan = active
+    # Answer every follow-up before the response visit (continue each time), then the response visit.
+    while True:
+        followup = plan.followups.filter(status="due").order_by("due_date").first()
+        visit, plan = services.followup_record_visit(
+            followup=followup, user=clinician, visit_date=followup.due_date, outcome_score=None, side_effects=[],
+            side_effects_other="", adherence="all", qtc_ms=None, decision="continue", notes="", mood="usual",
+            self_harm_thoughts=False,
+        )  # fmt: skip
+        if followup.kind == "response":
+            break
+    kinds = list(plan.followups.filter(status="due").values_list("kind", flat=True))
+    assert kinds and set(kinds) == {"periodic"}

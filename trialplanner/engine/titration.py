@@ -150,9 +150,13 @@ def build_plan(
     check_date("start_date", start_date)
     if assessment.blocked:
         raise PlanBlocked(assessment.critical_cards)
+    _check_earliest_start(assessment, start_date)
+    return _build(protocol, assessment, start_date, options, rules)
+
+
+def _check_earliest_start(assessment: Assessment, start_date: date) -> None:
     if assessment.earliest_start and start_date < assessment.earliest_start:
         raise EngineInputError("start_date", f"must be on or after {assessment.earliest_start.isoformat()}")
-    return _build(protocol, assessment, start_date, options, rules)
 
 
 def _build(
@@ -163,8 +167,16 @@ def _build(
     rules: RuleBook,
     *,
     replanned: bool = False,
+    response_judged: bool = False,
+    course_start: date | None = None,
 ) -> PlanDraft:
-    """build_plan without the blocking checks: a safer decision at a visit still needs a plan."""
+    """build_plan without the blocking checks: a safer decision at a visit still needs a plan.
+
+    `response_judged`: the response was judged at an earlier visit of the course and this plan holds
+    the dose, so no new response judgement is booked; reviews continue at the periodic interval.
+    `course_start`: the first night of the course when re-planning; the response is judged that many
+    days after the course began (and after a full step at the target), not after the re-plan.
+    """
     _check_strength(options)
     adjustments: list[Adjustment] = []
     if options.from_mg is not None:
@@ -219,7 +231,8 @@ def _build(
 
     target_date = start_date + timedelta(days=days * (len(doses) - 1))
     response_date = max(
-        start_date + timedelta(days=protocol.response_judgement_days), target_date + timedelta(days=days)
+        (course_start or start_date) + timedelta(days=protocol.response_judgement_days),
+        target_date + timedelta(days=days),
     )
     end_date = max(add_months(start_date, MONTHS_IN_FIRST_YEAR) - timedelta(days=1), response_date)
     held = options.hold or (assessment.hold_at_start and target > start_mg)
@@ -233,9 +246,11 @@ def _build(
         # same-day baseline visit the clinician has just held.
         first_extra = (*assessment.baseline_checks, *first_extra)
         assessment = replace(assessment, baseline_checks=())
+    judged = response_judged and len(doses) == 1
     followups = _followups(
         assessment, rules, start_date, end_date, start_date + timedelta(days=first_review_days),
-        target_date if len(doses) > 1 else None, response_date, first_extra,
+        target_date if len(doses) > 1 else None, None if judged else response_date, first_extra,
+        review_change=not (judged and options.hold is False and not first_extra),
     )  # fmt: skip
     return PlanDraft(
         start_date=start_date,
@@ -329,23 +344,30 @@ def _followups(
     end_date: date,
     first_review: date,
     target_date: date | None,
-    response_date: date,
+    response_date: date | None,
     first_extra: tuple[str, ...] = (),
+    *,
+    review_change: bool = True,
 ) -> tuple[FollowUp, ...]:
+    """The visits of a plan. `response_date` None: the response was judged before (a maintained
+    dose), so periodic reviews follow from the start; `review_change` False: no review of the change
+    either (the dose simply continues)."""
     repeat_ecg = risk.REPEAT_ECG if risk.REPEAT_ECG in assessment.monitoring else None
     visits: list[FollowUp] = []
     if assessment.baseline_checks:
         visits.append(FollowUp(start_date, FollowUpKind.BASELINE, (*assessment.baseline_checks, BASELINE_OUTCOME)))
     at_target_in_first = target_date is not None and target_date <= first_review
-    visits.append(
-        FollowUp(first_review, FollowUpKind.FIRST_REVIEW,
-                 _review_keys(assessment, *first_extra, repeat_ecg if at_target_in_first else None))
-    )  # fmt: skip
+    if review_change:
+        visits.append(
+            FollowUp(first_review, FollowUpKind.FIRST_REVIEW,
+                     _review_keys(assessment, *first_extra, repeat_ecg if at_target_in_first else None))
+        )  # fmt: skip
     if target_date is not None and not at_target_in_first:
         visits.append(FollowUp(target_date, FollowUpKind.AT_TARGET, _review_keys(assessment, repeat_ecg)))
-    visits.append(FollowUp(response_date, FollowUpKind.RESPONSE, _review_keys(assessment)))
+    if response_date is not None:
+        visits.append(FollowUp(response_date, FollowUpKind.RESPONSE, _review_keys(assessment)))
     interval = rules.int_param("periodic_review_first_year_months")
-    due = add_months(response_date, interval)
+    due = add_months(response_date or start_date, interval)
     while due <= end_date:
         visits.append(FollowUp(due, FollowUpKind.PERIODIC, (PERIODIC_REVIEW, OUTCOME, SIDE_EFFECTS)))
         due = add_months(due, interval)
@@ -473,9 +495,17 @@ def replan(
     options: PlanOptions,
     rules: RuleBook,
     weeks_on_drug: int,
+    response_judged: bool = False,
+    course_start: date | None = None,
 ) -> PlanDraft:
     """Re-plan from a visit on `on`. A safer decision (hold, step down, stop) is built whatever
-    the cards say (reference A.3); continuing or rising is refused while a critical card stands."""
+    the cards say (reference A.3); continuing or rising is refused while a critical card stands.
+
+    `response_judged`: a visit of this course has already judged the response (the response or a
+    periodic review). Continuing or holding the same dose then books no new response judgement:
+    continuing goes on to periodic reviews, holding keeps one review of the hold first.
+    `course_start`: the course's first night, from which the response judgement is counted, so
+    continuing at a review does not push the judgement further out."""
     check_date("start_date", on)
     if decision is Decision.STOP:
         return build_taper(current_mg, weeks_on_drug, on, rules, options.strengths, options.tablet_strength_mg)
@@ -489,18 +519,28 @@ def replan(
             raise EngineInputError("decision", f"already at the ceiling of {mg(protocol.ceiling_mg)}")
         if assessment.hold_at_start:
             raise EngineInputError("decision", "no rise while a finding holds the dose; review it first")
+        _check_earliest_start(assessment, on)
         start = min(protocol.ceiling_mg, (current_mg // step) * step + step)
-        return build_plan(protocol, assessment, on, replace(options, from_mg=start, target_mg=max(target_mg, start)),
-                          rules)  # fmt: skip
+        return _build(protocol, assessment, on, replace(options, from_mg=start, target_mg=max(target_mg, start)),
+                      rules, course_start=course_start)  # fmt: skip
     if decision is Decision.CONTINUE:
         target = max(target_mg, current_mg)
-        return build_plan(protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=target), rules)
+        _check_earliest_start(assessment, on)
+        return _build(protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=target), rules,
+                      response_judged=response_judged, course_start=course_start)  # fmt: skip
     if decision is Decision.HOLD:
         return _build(
-            protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=current_mg, hold=True), rules
+            protocol,
+            assessment,
+            on,
+            replace(options, from_mg=current_mg, target_mg=current_mg, hold=True),
+            rules,
+            response_judged=response_judged,
+            course_start=course_start,
         )
     # Step down: the step grid below, or the frail start as the last rung before stopping.
     below = one_step_below(current_mg, step, protocol.frail_start_mg)
     if below <= 0:
         raise EngineInputError("decision", f"{mg(current_mg)} is already the lowest dose; choose stop instead")
-    return _build(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules)
+    return _build(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules,
+                  course_start=course_start)  # fmt: skip

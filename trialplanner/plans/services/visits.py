@@ -146,7 +146,7 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
                  "Review after stopping done.")  # fmt: skip
             _close_followups(plan, user)
     else:
-        new_plan = _replan(plan, user, decision, current_mg, visit_date, findings)
+        new_plan = _replan(plan, user, decision, current_mg, visit_date, findings, answered=followup)
 
     visit = Visit.objects.create(
         followup=followup, plan=plan, new_plan=new_plan, visit_date=visit_date, dose_mg=current_mg,
@@ -179,7 +179,14 @@ def _stop_now(plan, user, current_mg, visit_date, findings, profile):
     )  # fmt: skip
 
 
-def _replan(plan, user, decision, current_mg, visit_date, findings=()):
+JUDGING_VISITS = (FollowUp.Kind.RESPONSE, FollowUp.Kind.PERIODIC)
+
+
+def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=None):
+    # The response is judged at the response visit (or a later periodic review) of this course.
+    judged = (answered is not None and answered.kind in JUDGING_VISITS) or Visit.objects.filter(
+        plan__series=plan.series, followup__kind__in=JUDGING_VISITS
+    ).exists()
     profile = patient_selectors.current_profile(plan.patient)
     assessment = selectors.assess_course(plan.patient, profile, plan.indication, visit_date, series=plan.series)
     options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
@@ -188,6 +195,7 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=()):
         decision, current_mg=current_mg, target_mg=plan.target_mg,
         protocol=catalog.protocol_facts(plan.indication.protocol), assessment=assessment, on=visit_date,
         options=options, rules=catalog.rulebook(), weeks_on_drug=(visit_date - first_start).days // 7,
+        response_judged=judged, course_start=first_start,
     )  # fmt: skip
     kind = Plan.Kind.TAPER if decision is engine.Decision.STOP else Plan.Kind.TITRATION
     if kind == Plan.Kind.TAPER:
