@@ -296,6 +296,9 @@ class FollowUp(models.Model):
         super().save(*args, **kwargs)
         clinic_data_changed([self.clinic_id])
 
+    def get_absolute_url(self):
+        return reverse("plans:followup_visit", args=[self.uuid])
+
     def delete(self, *args, **kwargs):
         clinic_data_changed([self.clinic_id])
         return super().delete(*args, **kwargs)
@@ -411,6 +414,10 @@ class Visit(models.Model):
 
     def __str__(self):
         return f"Visit on {self.visit_date}: {self.get_decision_display()}"
+
+    def get_absolute_url(self):
+        """A visit has no page of its own: it is listed in the visit history of its plan's page."""
+        return f"{self.plan.get_absolute_url()}#visit-history-heading"
 
     @property
     def side_effect_labels(self):
