@@ -10,6 +10,7 @@ import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
+from tests.plans.conftest import with_history
 from trialplanner.handouts import pdf as handout_pdf
 from trialplanner.plans import services
 
@@ -174,3 +175,23 @@ def test_an_appointment_shows_its_time_when_booked(client, active):
     first.save()
     flat = squash(pdf_text(client, active, lang="en")[0])
     assert "Tuesday 29 December 2026, 14:30: First check: how the tablets suit you" in flat
+
+
+# session, user, two-factor devices (TOTP, recovery codes), memberships, the plan with its patient, clinic
+# and indication, steps, follow-ups, the plan's clinician, navigation counts, audit insert
+HANDOUT_QUERIES = 11
+
+
+@pytest.mark.parametrize("visits, followups", [(0, 0), (4, 40)])
+def test_it_renders_the_handout_with_a_fixed_number_of_queries(
+    client, clinician, active, visits, followups, django_assert_num_queries
+):
+    plan = with_history(active, clinician, visits=visits, followups=followups)
+    last = plan.followups.order_by("due_date").last()
+    with time_machine.travel(date(2027, 1, 15), tick=False):
+        client.force_login(clinician)
+        client.get(reverse("handouts:handout", args=[plan.uuid]))  # the first request of a session writes it
+        with django_assert_num_queries(HANDOUT_QUERIES):
+            response = client.get(reverse("handouts:handout", args=[plan.uuid]))
+    assert response.status_code == 200
+    assert f"{last.due_date:%A} {last.due_date.day} {last.due_date:%B %Y}" in response.content.decode()

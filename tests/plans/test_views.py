@@ -1,11 +1,13 @@
 """Plan pages: new plan with preview, the plan page, activation, revision, stop; scoping."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 
-from tests.plans.conftest import START
+from tests.plans.conftest import START, with_history
 from trialplanner.plans import services
 from trialplanner.plans.forms import ActivateForm
 from trialplanner.plans.models import Plan
@@ -166,3 +168,24 @@ def test_the_patient_page_lists_plans(client, clinician, draft):
     client.force_login(clinician)
     body = client.get(draft.patient.get_absolute_url()).content.decode()
     assert draft.get_absolute_url() in body and "Draft" in body
+
+
+# session, user, two-factor devices (TOTP, recovery codes), memberships, the plan with its patient and
+# indication, audit insert, clinic (for its today), navigation counts; the record: steps, outcome measure,
+# baseline score, series versions, protocol, the trajectory (steps, visits and acknowledgements of the
+# series), measure sources, monitoring names, follow-ups, acknowledgements, version list
+PLAN_PAGE_QUERIES = 22
+
+
+@pytest.mark.parametrize("visits, followups", [(0, 0), (4, 40)])
+def test_it_renders_the_plan_page_with_a_fixed_number_of_queries(
+    client, clinician, active, visits, followups, django_assert_num_queries
+):
+    plan = with_history(active, clinician, visits=visits, followups=followups)
+    with time_machine.travel(date(2027, 1, 15), tick=False):
+        client.force_login(clinician)
+        client.get(plan.get_absolute_url())  # the first request of a session writes it
+        with django_assert_num_queries(PLAN_PAGE_QUERIES):
+            response = client.get(plan.get_absolute_url())
+    assert response.status_code == 200
+    assert (plan.version, len(response.context["followups"]())) == (1 + visits, 5 + followups)

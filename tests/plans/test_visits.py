@@ -180,3 +180,31 @@ def test_it_goes_on_to_periodic_reviews_after_continuing_at_the_response_visit(a
             break
     kinds = list(plan.followups.filter(status="due").values_list("kind", flat=True))
     assert kinds and set(kinds) == {"periodic"}
+
+
+def test_it_links_each_open_followup_to_its_visit_page(client, clinician, active):
+    followup = active.followups.filter(status="due").first()
+    assert followup.get_absolute_url() == reverse("plans:followup_visit", args=[followup.uuid])
+    with time_machine.travel(date(2026, 12, 20)):
+        client.force_login(clinician)
+        plan_page = client.get(active.get_absolute_url()).content.decode()
+        assert client.get(followup.get_absolute_url()).status_code == 200
+    assert f'href="{followup.get_absolute_url()}"' in plan_page
+
+
+def test_it_sends_a_snooze_without_a_reason_back_to_the_followup(client, clinician, active):
+    followup = active.followups.filter(status="due").first()
+    client.force_login(clinician)
+    response = client.post(reverse("plans:followup_snooze", args=[followup.uuid]), {"reason": ""})
+    assert response.status_code == 302 and response["Location"] == followup.get_absolute_url()
+    followup.refresh_from_db()
+    assert followup.status == "due"
+
+
+def test_it_links_a_visit_to_the_visit_history_on_its_plan_page(client, clinician, active):
+    visit, _ = record(active, clinician, "continue")
+    page, anchor = visit.get_absolute_url().split("#")
+    assert page == active.get_absolute_url()
+    client.force_login(clinician)
+    body = client.get(page).content.decode()
+    assert f'id="{anchor}"' in body and VISIT_DAY.strftime("%-d %b %Y") in body

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -47,6 +48,12 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["clinic", "-at"], name="audit_clinic_at_idx"),
             models.Index(fields=["patient", "-at"], name="audit_patient_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["view", "create", "update", "print", "feed", "security"]),
+                name="auditevent_action_choice",
+            ),
         ]
 
     def __str__(self):

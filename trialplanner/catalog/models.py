@@ -87,6 +87,11 @@ class Drug(CitedModel):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(qt_risk__in=["", "known", "possible", "conditional"]), name="drug_qt_risk_choice"
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -119,6 +124,7 @@ class Strength(CitedModel):
                 | (Q(form="oral_solution", per_volume_ml__gt=0)),
                 name="strength_volume_only_for_solution",
             ),
+            models.CheckConstraint(condition=Q(form__in=["tablet", "oral_solution"]), name="strength_form_choice"),
         ]
 
     def __str__(self):
@@ -152,6 +158,10 @@ class OutcomeMeasure(CitedModel):
             models.CheckConstraint(
                 condition=Q(scale_min__isnull=True) | Q(scale_max__isnull=True) | Q(scale_min__lt=F("scale_max")),
                 name="outcome_scale_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_rule__in=["percent_fall", "points_fall", "category"]),
+                name="outcomemeasure_response_rule_choice",
             ),
         ]
 
@@ -191,6 +201,21 @@ class Indication(CitedModel):
 
     class Meta:
         ordering = ["display_order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    recommendation__in=[
+                        "first_line",
+                        "option",
+                        "weak",
+                        "second_line",
+                        "not_supported",
+                        "not_recommended",
+                    ]
+                ),
+                name="indication_recommendation_choice",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -228,6 +253,10 @@ class PublishedOutcome(CitedModel):
         constraints = [
             models.CheckConstraint(
                 condition=Q(treated_percent__gte=0, treated_percent__lte=100), name="published_treated_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(response_rule__in=["", "percent_fall", "points_fall", "category"]),
+                name="publishedoutcome_response_rule_choice",
             ),
         ]
 
@@ -310,6 +339,12 @@ class MonitoringItem(CitedModel):
 
     class Meta:
         ordering = ["display_order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(when__in=["baseline", "every_review", "at_target", "dose_change", "periodic"]),
+                name="monitoringitem_when_choice",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -342,6 +377,12 @@ class Rule(CitedModel):
 
     class Meta:
         ordering = ["display_order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(indicator__in=["critical", "warning", "info"]), name="rule_indicator_choice"
+            ),
+            models.CheckConstraint(condition=Q(action__in=["avoid", "adjust", "monitor"]), name="rule_action_choice"),
+        ]
 
     def __str__(self):
         return f"{self.title} ({self.get_indicator_display()})"
@@ -425,6 +466,12 @@ class Condition(CitedModel):
 
     class Meta:
         ordering = ["group", "display_order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__in=["cardiac", "eye_urinary", "neuro_psych", "liver", "other"]),
+                name="condition_group_choice",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -511,6 +558,23 @@ class InteractingDrug(CitedModel):
             models.CheckConstraint(
                 condition=Q(washout_days__isnull=True) | Q(persistence_days__gte=F("washout_days")),
                 name="interacting_persistence_covers_washout",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["ci", "avoid", "reduce", "monitor", "counsel", "none"]),
+                name="interactingdrug_action_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(serotonergic__in=["", "low", "yes"]), name="interactingdrug_serotonergic_choice"
+            ),
+            models.CheckConstraint(
+                condition=Q(cyp2d6_inhibition__in=["", "moderate", "strong"]),
+                name="interactingdrug_cyp2d6_inhibition_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(raises_levels__in=["", "info", "warning"]), name="interactingdrug_raises_levels_choice"
+            ),
+            models.CheckConstraint(
+                condition=Q(qt_risk__in=["", "known", "possible", "conditional"]), name="interactingdrug_qt_risk_choice"
             ),
         ]
 

@@ -370,7 +370,7 @@ def patient_view_hook(service_id, body, caller, base_url) -> dict:
         links=[
             {
                 "label": "Open the plan in trialplanner",
-                "url": base_url + reverse("plans:plan_detail", args=[followup.plan.uuid]),
+                "url": base_url + followup.plan.get_absolute_url(),
                 "type": "absolute",
             }
         ],

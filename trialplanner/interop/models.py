@@ -87,6 +87,9 @@ class CdsFeedback(models.Model):
                 condition=Q(outcome="overridden") | (Q(override_code="") & Q(user_comment="")),
                 name="cds_feedback_override_only_when_overridden",
             ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["accepted", "overridden"]), name="cdsfeedback_outcome_choice"
+            ),
         ]
 
     def __str__(self):

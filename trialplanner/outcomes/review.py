@@ -305,7 +305,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
 
 
 def _side_effects(indication, cohort, started):
-    keys = [key for key, _ in Visit.SIDE_EFFECTS]
+    keys = Visit.SideEffect.values
     counts = ", ".join("COUNT(DISTINCT CASE WHEN effects LIKE %s THEN series END)" for _ in keys)
     sql = (
         _facts_prefix(indication)
@@ -316,7 +316,7 @@ def _side_effects(indication, cohort, started):
     ) seen"""
     )
     seen, *numbers = _rows(sql, [*cohort, *(f'%"{key}"%' for key in keys)])[0]
-    labels = dict(Visit.SIDE_EFFECTS)
+    labels = dict(Visit.SideEffect.choices)
     figures = [
         Figure(f"side_effect_{key}", labels[key], n or 0, seen or 0) for key, n in zip(keys, numbers, strict=True)
     ]

@@ -42,6 +42,11 @@ class Clinic(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dispensing_interval_days__in=[28, 30]), name="clinic_dispensing_interval_days_choice"
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -66,7 +71,10 @@ class Membership(models.Model):
 
     class Meta:
         ordering = ["clinic__name", "user__username"]
-        constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="membership_unique_user_clinic")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="membership_unique_user_clinic"),
+            models.CheckConstraint(condition=Q(role__in=["clinician", "lead"]), name="membership_role_choice"),
+        ]
 
     def __str__(self):
         return f"{self.user} at {self.clinic} ({self.get_role_display()})"
@@ -119,6 +127,10 @@ class Patient(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "mrn"], condition=~Q(mrn=""), name="patient_unique_mrn_per_clinic"
+            ),
+            models.CheckConstraint(condition=Q(sex__in=["female", "male"]), name="patient_sex_choice"),
+            models.CheckConstraint(
+                condition=Q(preferred_language__in=["en", "es"]), name="patient_preferred_language_choice"
             ),
         ]
         indexes = [models.Index(fields=["clinic", "display_name"], name="patient_clinic_name_idx")]
@@ -204,6 +216,17 @@ class RiskProfile(models.Model):
             ),
             # CPIC defines no "rapid" CYP2D6 metaboliser (reference 7.2); CYP2C19 has one.
             models.CheckConstraint(condition=~Q(cyp2d6="rapid"), name="riskprofile_cyp2d6_phenotype"),
+            models.CheckConstraint(
+                condition=Q(alcohol__in=["none", "moderate", "heavy"]), name="riskprofile_alcohol_choice"
+            ),
+            models.CheckConstraint(
+                condition=Q(cyp2d6__in=["", "ultrarapid", "rapid", "normal", "intermediate", "poor"]),
+                name="riskprofile_cyp2d6_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(cyp2c19__in=["", "ultrarapid", "rapid", "normal", "intermediate", "poor"]),
+                name="riskprofile_cyp2c19_choice",
+            ),
         ]
 
     def __str__(self):

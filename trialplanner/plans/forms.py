@@ -287,7 +287,7 @@ class VisitForm(HardenedFormMixin, forms.Form):
     visit_date = forms.DateField(widget=DateInput())
     outcome_score = forms.DecimalField(required=False, max_digits=6, decimal_places=1)
     side_effects = forms.MultipleChoiceField(
-        choices=Visit.SIDE_EFFECTS, widget=forms.CheckboxSelectMultiple, required=False,
+        choices=Visit.SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False,
         label="Side effects reported",
     )  # fmt: skip
     side_effects_other = forms.CharField(max_length=200, required=False, label="Other side effect")

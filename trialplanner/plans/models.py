@@ -111,6 +111,15 @@ class Plan(models.Model):
             models.CheckConstraint(
                 condition=~Q(stop_reason="other") | ~Q(end_reason=""), name="plan_stop_reason_other_has_text"
             ),
+            models.CheckConstraint(condition=Q(kind__in=["titration", "taper", "stop_now"]), name="plan_kind_choice"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "active", "revised", "completed", "stopped", "entered_in_error"]),
+                name="plan_status_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_reason__in=["", "side_effect", "no_response", "patient_choice", "finding", "other"]),
+                name="plan_stop_reason_choice",
+            ),
         ]
         indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status_idx")]
 
@@ -153,6 +162,9 @@ class Step(models.Model):
             models.UniqueConstraint(fields=["plan", "number"], name="step_unique_number"),
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="step_end_after_start"),
             models.CheckConstraint(condition=Q(dose_mg__gte=0), name="step_dose_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["titration", "target", "hold", "taper", "stop"]), name="step_kind_choice"
+            ),
         ]
 
     def __str__(self):
@@ -253,6 +265,25 @@ class FollowUp(models.Model):
                 name="followup_worklist_order_idx",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "baseline",
+                        "first-review",
+                        "at-target",
+                        "response",
+                        "periodic",
+                        "taper-review",
+                        "recheck",
+                    ]
+                ),
+                name="followup_kind_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["due", "done", "missed", "snoozed", "cancelled"]), name="followup_status_choice"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} due {self.due_date}"
@@ -264,6 +295,9 @@ class FollowUp(models.Model):
             kwargs["update_fields"] = {*update_fields, "worklist_date"}
         super().save(*args, **kwargs)
         clinic_data_changed([self.clinic_id])
+
+    def get_absolute_url(self):
+        return reverse("plans:followup_visit", args=[self.uuid])
 
     def delete(self, *args, **kwargs):
         clinic_data_changed([self.clinic_id])
@@ -305,18 +339,17 @@ class Visit(models.Model):
         SOME = "some", "Missed many doses"
         NONE = "none", "Not taking it"
 
-    SIDE_EFFECTS = [
-        ("drowsiness", "Daytime drowsiness"),
-        ("dry_mouth", "Dry mouth"),
-        ("constipation", "Constipation"),
-        ("dizziness", "Dizziness or orthostatic symptoms"),
-        ("urinary", "Difficulty passing urine"),
-        ("weight_gain", "Weight gain"),
-        ("anxiety", "Anxiety or agitation"),
-        ("palpitations", "Palpitations"),
-        ("confusion", "Confusion"),
-        ("other", "Other"),
-    ]
+    class SideEffect(models.TextChoices):
+        DROWSINESS = "drowsiness", "Daytime drowsiness"
+        DRY_MOUTH = "dry_mouth", "Dry mouth"
+        CONSTIPATION = "constipation", "Constipation"
+        DIZZINESS = "dizziness", "Dizziness or orthostatic symptoms"
+        URINARY = "urinary", "Difficulty passing urine"
+        WEIGHT_GAIN = "weight_gain", "Weight gain"
+        ANXIETY = "anxiety", "Anxiety or agitation"
+        PALPITATIONS = "palpitations", "Palpitations"
+        CONFUSION = "confusion", "Confusion"
+        OTHER = "other", "Other"
 
     uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     followup = models.OneToOneField(FollowUp, on_delete=models.PROTECT, related_name="visit")
@@ -369,14 +402,26 @@ class Visit(models.Model):
                 condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=350),
                 name="visit_weight_range",
             ),
+            models.CheckConstraint(
+                condition=Q(adherence__in=["all", "most", "some", "none"]), name="visit_adherence_choice"
+            ),
+            models.CheckConstraint(condition=Q(mood__in=["", "usual", "low", "high"]), name="visit_mood_choice"),
+            models.CheckConstraint(
+                condition=Q(decision__in=["continue", "step_up", "hold", "step_down", "stop", "stop_now"]),
+                name="visit_decision_choice",
+            ),
         ]
 
     def __str__(self):
         return f"Visit on {self.visit_date}: {self.get_decision_display()}"
 
+    def get_absolute_url(self):
+        """A visit has no page of its own: it is listed in the visit history of its plan's page."""
+        return f"{self.plan.get_absolute_url()}#visit-history-heading"
+
     @property
     def side_effect_labels(self):
-        labels = dict(self.SIDE_EFFECTS)
+        labels = dict(self.SideEffect.choices)
         return [labels.get(key, key) for key in self.side_effects]
 
 

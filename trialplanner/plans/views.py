@@ -326,7 +326,7 @@ def _followup_status(request, followup_uuid, action):
     form = FollowUpStatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason (up to 300 characters).")
-        return redirect("plans:followup_visit", followup.uuid)
+        return redirect(followup)
     try:
         if action == "snooze":
             services.followup_snooze(followup=followup, user=request.user, reason=form.cleaned_data["reason"],
