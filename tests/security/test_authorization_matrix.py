@@ -68,6 +68,7 @@ MATRIX = {
     "plans:plan_stop": (lambda w: [w["plan"].uuid], post_only()),
     "plans:plan_mark_error": (lambda w: [w["plan"].uuid], post_only()),
     "plans:followup_visit": (lambda w: [w["followup"].uuid], {"GET": clinic_only({200}), "POST": clinic_only(FORM)}),
+    "plans:followup_book": (lambda w: [w["followup"].uuid], {"GET": clinic_only({200}), "POST": clinic_only(FORM)}),
     "plans:followup_snooze": (lambda w: [w["followup"].uuid], post_only()),
     "plans:followup_missed": (lambda w: [w["followup"].uuid], post_only()),
     "accounts:account": (None, signed_in(post=200)),

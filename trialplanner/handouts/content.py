@@ -92,6 +92,10 @@ def weekly_rows(plan, steps):
     return rows
 
 
+def _time(followup):
+    return [followup.appointment_time.isoformat("minutes")] if followup.appointment_time else []
+
+
 def fingerprint(plan, steps, followups) -> str:
     """A short digest of what the patient is told, printed in the footer to match copies to versions."""
     content = {
@@ -107,7 +111,8 @@ def fingerprint(plan, steps, followups) -> str:
             ]
             for s in steps
         ],  # fmt: skip
-        "followups": [[f.effective_date.isoformat(), f.kind] for f in followups],
+        # A booked time is part of what the patient is told; without one the digest is as before.
+        "followups": [[f.effective_date.isoformat(), f.kind, *_time(f)] for f in followups],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
 

@@ -37,6 +37,9 @@ def service_errors(form):
         for field in ("decision", *exc.fields):
             if field in form.fields:
                 form.add_error(field, str(exc))
+    except services.FieldRefused as exc:
+        call.error = exc
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
     except services.PlanError as exc:
         call.error = exc
         form.add_error(None, str(exc))

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django import forms
@@ -430,6 +431,48 @@ class VisitForm(HardenedFormMixin, forms.Form):
 
 class FollowUpStatusForm(HardenedFormMixin, forms.Form):
     reason = forms.CharField(max_length=300, label="Reason")
+
+
+class ClockTimeField(forms.TimeField):
+    """A time typed as HH:MM on the 24-hour clock (ASCII digits; H:MM is read as 0H:MM)."""
+
+    PATTERN = re.compile(r"[0-9]{1,2}:[0-9]{2}", re.ASCII)
+    default_error_messages = {"invalid": "Enter the time as HH:MM on the 24-hour clock, for example 14:30."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ["%H:%M"])
+        kwargs.setdefault("widget", forms.TimeInput(format="%H:%M"))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() and not self.PATTERN.fullmatch(value.strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class BookForm(HardenedFormMixin, forms.Form):
+    """Book a follow-up's appointment: a day and, optionally, a time. The window is the service's rule."""
+
+    day = forms.DateField(
+        widget=DateInput(), label="Appointment date",
+        help_text=f"Today or up to {dates.BOOK_AHEAD_DAYS} days ahead, in the clinic's time zone.",
+    )  # fmt: skip
+    time = ClockTimeField(
+        required=False, label="Time (optional)",
+        help_text="24-hour clock, HH:MM. Leave empty for an all-day appointment; clear it to make it all day again.",
+    )  # fmt: skip
+    sequence = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
+
+    def __init__(self, *args, today, **kwargs):
+        """`today`: the patient's clinic's today (clinictime.clinic_today), for the date picker's range."""
+        super().__init__(*args, **kwargs)
+        self.fields["day"].widget.attrs.update(
+            min=today.isoformat(), max=dates.days_from(today, dates.BOOK_AHEAD_DAYS).isoformat()
+        )
+        self.fields["time"].widget.attrs.update(
+            inputmode="numeric", placeholder="HH:MM", autocomplete="off", size=5, maxlength=5,
+            pattern="[0-9]{1,2}:[0-9]{2}",
+        )  # fmt: skip
 
 
 class WorklistFilterForm(HardenedFormMixin, forms.Form):

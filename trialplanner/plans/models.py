@@ -202,6 +202,7 @@ class FollowUpQuerySet(models.QuerySet):
             worklist_date=models.Case(
                 models.When(~models.Exists(active), then=None),
                 models.When(status=FollowUp.Status.SNOOZED, snoozed_until__isnull=False, then=F("snoozed_until")),
+                models.When(status__in=FollowUp.OPEN, appointment_date__isnull=False, then=F("appointment_date")),
                 models.When(status__in=FollowUp.OPEN, then=F("due_date")),
                 default=None,
             )
@@ -227,7 +228,12 @@ class FollowUp(models.Model):
 
     uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="followups")
-    due_date = models.DateField()
+    due_date = models.DateField(help_text="The day the plan set for it; kept when an appointment is booked.")
+    # A booked appointment moves the day it falls on (its effective date) and may give it a time;
+    # a booked day without a time is an all-day appointment.
+    appointment_date = models.DateField(
+        null=True, blank=True, help_text="Clinic date of the booked appointment, when one is booked."
+    )
     appointment_time = models.TimeField(
         null=True, blank=True, help_text="Clinic time of the booked appointment, when one is booked."
     )
@@ -313,8 +319,14 @@ class FollowUp(models.Model):
 
     @property
     def effective_date(self):
-        """The day it is due: the snooze date when snoozed."""
-        return self.snoozed_until if self.status == self.Status.SNOOZED and self.snoozed_until else self.due_date
+        """The day it is due: the snooze date when snoozed, else the booked day, else the planned one."""
+        if self.status == self.Status.SNOOZED and self.snoozed_until:
+            return self.snoozed_until
+        return self.appointment_date or self.due_date
+
+    @property
+    def is_booked(self):
+        return self.appointment_date is not None
 
 
 class Visit(models.Model):

@@ -7,6 +7,7 @@ app_name = "plans"
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("followups/<uuid:followup_uuid>/visit/", views.followup_visit, name="followup_visit"),
+    path("followups/<uuid:followup_uuid>/book/", views.followup_book, name="followup_book"),
     path("followups/<uuid:followup_uuid>/snooze/", views.followup_snooze, name="followup_snooze"),
     path("followups/<uuid:followup_uuid>/missed/", views.followup_missed, name="followup_missed"),
     path("patients/<uuid:patient_uuid>/plans/new/", views.plan_new, name="plan_new"),

@@ -20,6 +20,7 @@ from trialplanner.plans import worklist as wl
 from trialplanner.plans.form_errors import service_errors
 from trialplanner.plans.forms import (
     ActivateForm,
+    BookForm,
     FollowUpStatusForm,
     PlanForm,
     ReasonForm,
@@ -309,6 +310,46 @@ def followup_visit(request, followup_uuid):
         "assess_names": [selectors.monitoring_names().get(slug, slug) for slug in followup.assess],
     }
     return render(request, "plans/visit_form.html", ctx)
+
+
+def followup_book(request, followup_uuid):
+    followup = access.get_followup_for_user(request.user, followup_uuid)
+    plan = followup.plan
+    if not services.followup_is_open(followup):
+        messages.info(request, "This follow-up is no longer open.")
+        return redirect(plan)
+    today = clinic_today(plan.patient.clinic)
+    # Back to where the clinician came from: a fixed choice, never a URL from the request.
+    back = "worklist" if request.GET.get("from") == "worklist" else "plan"
+    form = BookForm(request.POST or None, initial=_booking_initial(followup, today), today=today)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        with service_errors(form) as call:
+            booked = services.followup_book(followup=followup, user=request.user, **form.cleaned_data)
+        if call.ok:
+            at = booked.appointment_time.strftime("%H:%M") if booked.appointment_time else "all day"
+            day = f"{booked.appointment_date:%a %-d %b %Y}"
+            messages.success(request, f"{plan.patient.display_name}: appointment booked for {day}, {at}.")
+            return redirect("plans:worklist" if back == "worklist" else plan.get_absolute_url())
+        if call.conflict:
+            messages.error(request, str(call.error))
+            followup.refresh_from_db()
+            form, status = BookForm(initial=_booking_initial(followup, today), today=today), 409
+        else:
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    audit_log(AuditEvent.Action.VIEW, followup, patient=plan.patient, detail="booking form")
+    ctx = {"followup": followup, "plan": plan, "patient": plan.patient, "form": form, "back": back, "today": today}
+    return render(request, "plans/followup_book.html", ctx, status=status)
+
+
+def _booking_initial(followup, today):
+    return {
+        "day": followup.appointment_date or max(followup.effective_date, today),
+        "time": followup.appointment_time,
+        "sequence": followup.sequence,
+    }
 
 
 @require_POST

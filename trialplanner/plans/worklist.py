@@ -101,6 +101,9 @@ class Row:
     plan_label: str
     clinician_name: str
     visit_url: str
+    book_url: str
+    time: object  # the booked appointment's clinic time, or None (all day, or not booked)
+    booked: bool
 
     @property
     def kind_label(self):
@@ -119,6 +122,7 @@ ROW_COLUMNS = [
     "plan__patient__uuid", "plan__patient__display_name", "plan__patient__mrn", "plan__patient__phone",
     "dose_today", "plan__indication__name",
     "plan__clinician__username", "plan__clinician__first_name", "plan__clinician__last_name",
+    "appointment_date", "appointment_time",
 ]  # fmt: skip
 
 
@@ -136,6 +140,7 @@ def _rows(rows, days, limit, *, backwards=False):
     patient_url = _url_maker("patients:patient_detail")
     plan_url = _url_maker("plans:plan_detail")
     visit_url = _url_maker("plans:followup_visit")
+    book_url = _url_maker("plans:followup_book")
     result = []
     # (date, id) is the order of followup_worklist_order_idx: a page reads 26 index entries from its
     # cursor. Within a day, follow-ups come in the order they were planned, not by patient name,
@@ -144,8 +149,8 @@ def _rows(rows, days, limit, *, backwards=False):
     query = _with_dose_today(rows, days).order_by(*(f"-{name}" for name in order) if backwards else order)
     found = list(query.values_list(*ROW_COLUMNS)[:limit])
     for (uuid, clinic_id, day, kind, status, note, plan_uuid, plan_kind, patient_uuid, name, mrn, phone, dose,
-         indication,
-         username, first_name, last_name) in reversed(found) if backwards else found:  # fmt: skip
+         indication, username, first_name, last_name,
+         booked_day, booked_time) in reversed(found) if backwards else found:  # fmt: skip
         today = days[clinic_id]
         result.append(Row(
             uuid=str(uuid), effective=day, group=group_of(day, today), days_overdue=(today - day).days,
@@ -154,6 +159,7 @@ def _rows(rows, days, limit, *, backwards=False):
             patient_url=patient_url(patient_uuid), plan_url=plan_url(plan_uuid),
             plan_label=f"Taper: {indication}" if plan_kind == "taper" else indication,
             clinician_name=f"{first_name} {last_name}".strip() or username, visit_url=visit_url(uuid),
+            book_url=f"{book_url(uuid)}?from=worklist", time=booked_time, booked=booked_day is not None,
         ))  # fmt: skip
     return result
 

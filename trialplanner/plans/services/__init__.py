@@ -5,7 +5,7 @@ One module per job; import from here (`from trialplanner.plans import services`)
 - `errors`: what the services raise;
 - `records`: write steps the services share (save a built plan, locks, closing follow-ups);
 - `lifecycle`: create, activate, revise, stop, mark entered in error;
-- `followups`: call later, did not attend;
+- `followups`: call later, did not attend, book the appointment;
 - `visits`: record a visit, its findings and its re-plan.
 Reads live in `plans/selectors.py`.
 """
@@ -29,12 +29,14 @@ from trialplanner.plans.services.engine_io import (
 from trialplanner.plans.services.errors import (
     AcknowledgementRequired,
     DecisionRefused,
+    FieldRefused,
     PlanConflict,
     PlanError,
     StaleDraft,
 )
 from trialplanner.plans.services.followups import (
     SNOOZE_DAYS,
+    followup_book,
     followup_is_open,
     followup_mark_missed,
     followup_snooze,
@@ -69,6 +71,7 @@ __all__ = [
     "URINARY_RETENTION_CONDITION",
     "AcknowledgementRequired",
     "DecisionRefused",
+    "FieldRefused",
     "PlanConflict",
     "PlanError",
     "StaleDraft",
@@ -79,6 +82,7 @@ __all__ = [
     "draft_json",
     "drug_facts_json",
     "followup_json",
+    "followup_book",
     "followup_is_open",
     "followup_mark_missed",
     "followup_record_visit",

@@ -31,3 +31,11 @@ class DecisionRefused(PlanError):
     def __init__(self, message, fields):
         self.fields = tuple(fields)
         super().__init__(message)
+
+
+class FieldRefused(PlanError):
+    """A value the service refuses; `field` names the form field the message belongs on."""
+
+    def __init__(self, field, message):
+        self.field = field
+        super().__init__(message)
