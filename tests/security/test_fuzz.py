@@ -37,6 +37,7 @@ POST_FORMS = {
     "plans:followup_visit": ("followup", ["visit_date", "outcome_score", "side_effects", "side_effects_other",
                                           "adherence", "mood", "self_harm_thoughts", "qtc_ms", "ecg_date",
                                           "decision", "notes"]),
+    "plans:followup_book": ("followup", ["day", "time", "sequence"]),
     "plans:followup_snooze": ("followup", ["reason"]),
     "plans:followup_missed": ("followup", ["reason"]),
     "accounts:two_factor_setup": (None, ["password", "token"]),

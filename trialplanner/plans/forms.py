@@ -459,7 +459,7 @@ class BookForm(HardenedFormMixin, forms.Form):
     )  # fmt: skip
     time = ClockTimeField(
         required=False, label="Time (optional)",
-        help_text="24-hour clock, HH:MM. Leave empty for an all-day appointment; clear it to make it all day again.",
+        help_text="24-hour clock, HH:MM. Leave empty for an all-day appointment.",
     )  # fmt: skip
     sequence = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
