@@ -48,6 +48,7 @@ def world(live_catalog, browser_user):
         "new-plan": reverse("plans:plan_new", args=[patient.uuid]) + "?indication=fibromyalgia",
         "plan": plan.get_absolute_url(),
         "visit": reverse("plans:followup_visit", args=[followup.uuid]),
+        "book": reverse("plans:followup_book", args=[followup.uuid]),
         "handout": reverse("handouts:handout", args=[plan.uuid]),
         "admin": reverse("admin:index"),
         "admin-rules": reverse("admin:catalog_rule_changelist"),
