@@ -178,8 +178,9 @@ def test_an_appointment_shows_its_time_when_booked(client, active):
 
 
 # session, user, two-factor devices (TOTP, recovery codes), memberships, the plan with its patient, clinic
-# and indication, steps, follow-ups, the plan's clinician, navigation counts, audit insert
-HANDOUT_QUERIES = 11
+# and indication, steps, follow-ups, the plan's clinician, acknowledged warnings (for the watch-for
+# blocks; none here, so no catalog query), navigation counts, audit insert
+HANDOUT_QUERIES = 12
 
 
 @pytest.mark.parametrize("visits, followups", [(0, 0), (4, 40)])
