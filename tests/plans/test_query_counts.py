@@ -23,14 +23,15 @@ SIZES = [3, 150]  # other patients in the clinic
 # scores, versions, protocol, steps, visits), acknowledgements and sources, the versions list,
 # and writes one audit row.
 PLAN_PAGE_QUERIES = 22
-HANDOUT_QUERIES = 11
-HANDOUT_PDF_QUERIES = 10  # no navigation
+HANDOUT_QUERIES = 12  # as the plan page's reads, plus the acknowledged warnings' watch-for blocks
+HANDOUT_PDF_QUERIES = 11  # no navigation
 # Recording a visit: the form's reads (follow-up, profile), the patient and plan locks, the
 # findings and the re-plan (profile, catalog rule book once per request, protocol, strengths,
 # acknowledgements), the old version ended and its follow-ups closed in one UPDATE each, the new
 # version with its steps and its follow-ups each in one bulk INSERT, the visit, the follow-up
-# marked done, and one audit INSERT per change. Nothing here loops over rows.
-VISIT_POST_QUERIES = 59
+# marked done, whether the course's response was judged before, and one audit INSERT per change.
+# Nothing here loops over rows.
+VISIT_POST_QUERIES = 60
 # Revising: the lock, the risk check (profile, rule book), the old version revised, the new
 # draft with steps and follow-ups each in one bulk INSERT, one audit INSERT per change.
 REVISE_POST_QUERIES = 38
