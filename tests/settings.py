@@ -19,6 +19,3 @@ REQUIRE_2FA = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # WhiteNoise reads STATIC_ROOT at start-up; give it an empty folder instead of a missing one.
 STATIC_ROOT = tempfile.mkdtemp(prefix="trialplanner-static-")
-# Tests run inside transactions whose on-commit version bumps never fire, so counts are not
-# cached here; tests/patients/test_versioned.py checks the cache with on-commit callbacks run.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

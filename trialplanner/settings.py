@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "trialplanner.security.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "trialplanner.audit.context.AuditContextMiddleware",
+    "trialplanner.requestmemo.RequestMemoMiddleware",
     "trialplanner.security.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -91,19 +92,6 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = envconf.env_int("CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# A per-process cache of counts, pages and handout PDFs. Every key names the clinic's
-# data_version (bumped in the database on each write), so values are exact across processes
-# and servers without a shared cache service. PAGE_CACHE=false turns it off (for comparison).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache"
-        if envconf.env_bool("PAGE_CACHE", True)
-        else "django.core.cache.backends.dummy.DummyCache",
-        "LOCATION": "trialplanner",
-        "OPTIONS": {"MAX_ENTRIES": envconf.env_int("PAGE_CACHE_ENTRIES", 2000, minimum=10)},
-    }
-}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -7,6 +7,7 @@ from django.db.models import Prefetch, Q
 from trialplanner import engine
 from trialplanner.catalog import models as m
 from trialplanner.engine.types import ConditionFacts
+from trialplanner.requestmemo import once_per_request
 
 SOURCES = Prefetch("sources", queryset=m.Source.objects.order_by("id"))
 SLUG = re.compile(r"^[-a-z0-9_]{1,60}$")
@@ -74,7 +75,11 @@ def _refs(row):
 
 
 def rulebook() -> engine.RuleBook:
-    """The engine's view of the catalog: rule texts, parameters, drugs and conditions."""
+    """The engine's view of the catalog: rule texts, parameters, drugs and conditions (read once per request)."""
+    return once_per_request("catalog-rulebook", _rulebook)
+
+
+def _rulebook() -> engine.RuleBook:
     rules = {
         r.code: engine.RuleText(
             code=r.code,

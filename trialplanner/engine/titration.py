@@ -374,12 +374,21 @@ def _followups(
     return _merge_same_day(visits)
 
 
+# Two visits due the same day become one, named for the one that matters most: judging the
+# response outranks a review at target, which outranks a first review.
+MERGE_PRECEDENCE = (
+    FollowUpKind.BASELINE, FollowUpKind.RESPONSE, FollowUpKind.AT_TARGET, FollowUpKind.FIRST_REVIEW,
+    FollowUpKind.RECHECK, FollowUpKind.TAPER_REVIEW, FollowUpKind.PERIODIC,
+)  # fmt: skip
+
+
 def _merge_same_day(visits: Iterable[FollowUp]) -> tuple[FollowUp, ...]:
     merged: dict[date, FollowUp] = {}
     for visit in sorted(visits, key=lambda v: v.due):
         if visit.due in merged:
             earlier = merged[visit.due]
-            merged[visit.due] = FollowUp(visit.due, earlier.kind, tuple(dict.fromkeys(earlier.assess + visit.assess)))
+            kind = min(earlier.kind, visit.kind, key=MERGE_PRECEDENCE.index)
+            merged[visit.due] = FollowUp(visit.due, kind, tuple(dict.fromkeys(earlier.assess + visit.assess)))
         else:
             merged[visit.due] = visit
     return tuple(merged.values())

@@ -2,15 +2,15 @@
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from trialplanner.catalog import selectors as catalog_selectors
-from trialplanner.plans import selectors
 from trialplanner.plans.models import FollowUp
 
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -62,6 +62,42 @@ def each_night(step) -> str:
         for t in step.tablets
     ]
     return _(" and ").join(parts)
+
+
+# The engine names a liquid by its StrengthFacts.label, "10 mg/5 ml oral solution": the strength
+# part reads the same in every language, the words around it do not.
+LIQUID_LABEL = re.compile(r"^(?P<strength>\S+ mg/\S+ ml) oral solution$")
+
+
+def _liquid_amount(step) -> str:
+    amount = {"ml": _num(step.liquid_ml)}
+    label = LIQUID_LABEL.match(step.liquid_label)
+    if label:
+        return _("%(ml)s ml of %(strength)s oral solution") % {**amount, "strength": label["strength"]}
+    if step.liquid_label:
+        return _("%(ml)s ml of %(label)s") % {**amount, "label": step.liquid_label}
+    return _("%(ml)s ml of oral solution") % amount
+
+
+def step_directions(step) -> str:
+    """A step's prescription direction in the active language; in English, word for word the
+    clinician's text from engine.dosetext.step_directions (a test holds the two together)."""
+    if step.kind == "stop" or (not step.tablets and step.liquid_ml is None):
+        return _("Stop taking amitriptyline")
+    if step.liquid_ml is not None:
+        what = _liquid_amount(step)
+    else:
+        what = pgettext("between the tablets of one dose", " + ").join(
+            ngettext("%(count)s x %(mg)s mg tablet", "%(count)s x %(mg)s mg tablets", t["count"])
+            % {"count": t["count"], "mg": _num(t["strength_mg"])}
+            for t in step.tablets
+        )
+    return ngettext(
+        # Translators: a no-break space (U+00A0) before "mg" keeps each number with its unit on paper.
+        "Take %(what)s (%(dose)s mg) at night for %(nights)s night",
+        "Take %(what)s (%(dose)s mg) at night for %(nights)s nights",
+        step.nights,
+    ) % {"what": what, "dose": _num(step.dose_mg), "nights": step.nights}
 
 
 def weekly_rows(plan, steps):
@@ -123,6 +159,7 @@ def handout_context(plan, *, language, large, paper, today):
     followups = [f for f in plan.followups.all() if f.status in (FollowUp.Status.DUE, FollowUp.Status.SNOOZED)]
     with translation.override(language):
         rows = weekly_rows(plan, steps)
+        directions = [{"directions": step_directions(step)} for step in steps]
     upcoming = [
         {"date": f.effective_date, "time": f.appointment_time,
          "purpose": APPOINTMENT_PURPOSES.get(f.kind, f.get_kind_display())}
@@ -140,11 +177,12 @@ def handout_context(plan, *, language, large, paper, today):
         "purpose": PLAIN_PURPOSES.get(plan.indication.slug)
         or _("to treat %(condition)s") % {"condition": plan.indication.name},
         "rows": rows,
-        "dose_rows": selectors.dose_rows_from_steps(steps, selectors.supply_terms(plan)),
+        "direction_rows": directions,
         "appointments": upcoming,
         # What to watch for and do, for each warning the plan went ahead despite (catalog text).
         "watch_for": [block.text(language) for block in catalog_selectors.watch_for(acknowledged)],
         "is_taper": plan.kind != plan.Kind.TITRATION,
+        "uses_liquid": any(step.liquid_ml is not None for step in steps),
         "first_dose": steps[0] if steps else None,
         "language": language,
         "large": large,

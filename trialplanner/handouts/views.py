@@ -1,7 +1,4 @@
-import hashlib
-
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -14,9 +11,7 @@ from trialplanner.audit.services import audit_log
 from trialplanner.clinictime import clinic_today
 from trialplanner.handouts.content import LANGUAGES, PAPERS, handout_context
 from trialplanner.handouts.pdf import render_pdf
-from trialplanner.patients import versioned
 from trialplanner.plans import access
-from trialplanner.plans import selectors as plan_selectors
 from trialplanner.plans.models import Plan
 
 
@@ -63,11 +58,7 @@ def handout_pdf(request, plan_uuid):
     if refused:
         return refused
     language, large, paper = _options(request, plan)
-    # The same handout is often downloaded again (reprints, a second copy): keep the bytes under
-    # the plan's record key, which changes with anything the handout shows.
-    record = plan_selectors.record_key(request.user, plan, clinic_today(plan.patient.clinic))
-    key = "handout-pdf:" + hashlib.sha256(f"{record}:{language}:{large}:{paper}".encode()).hexdigest()
-    pdf = cache.get_or_set(key, lambda: render_pdf(_render(request, plan, pdf=True)[0]), versioned.TIMEOUT_SECONDS)
+    pdf = render_pdf(_render(request, plan, pdf=True)[0])
     audit_log(AuditEvent.Action.PRINT, plan, detail=f"handout PDF ({language}{', large' if large else ''})")
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"amitriptyline-plan-v{plan.version}-{language}{'-large' if large else ''}.pdf"

@@ -17,7 +17,7 @@ from trialplanner.catalog.models import Indication
 from trialplanner.clinictime import clinic_today
 from trialplanner.engine import Medication, PatientProfile, assess_risk, build_plan
 from trialplanner.engine.types import Sex
-from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile, clinic_data_changed
+from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile
 from trialplanner.plans import services
 from trialplanner.plans.models import FollowUp, Plan, Step, Visit
 
@@ -123,7 +123,6 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
         counts["steps"] += len(steps)
         counts["followups"] += len(followups)
         counts["visits"] += len(done)
-    clinic_data_changed([clinic.id])
     return counts
 
 

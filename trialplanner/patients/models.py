@@ -3,26 +3,13 @@ import zoneinfo
 from datetime import date
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
 
 def time_zone_choices():
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
-
-
-def clinic_data_changed(clinic_ids):
-    """Bump these clinics' data_version once the transaction commits, so cached values miss.
-
-    Counts are cached under the version (see plans.worklist); bumping after commit means a
-    concurrent reader can never cache pre-commit counts under the new version.
-    """
-    ids = {i for i in clinic_ids if i is not None}
-    if ids:
-        transaction.on_commit(
-            lambda: Clinic.objects.filter(pk__in=ids).update(data_version=models.F("data_version") + 1)
-        )
 
 
 class Clinic(models.Model):
@@ -36,9 +23,6 @@ class Clinic(models.Model):
         help_text="How many nights one prescription covers; plans show quantities per interval.",
     )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
-    data_version = models.PositiveBigIntegerField(
-        default=0, editable=False, help_text="Rises whenever a patient or follow-up of this clinic changes."
-    )
 
     class Meta:
         ordering = ["name"]
@@ -50,10 +34,6 @@ class Clinic(models.Model):
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        clinic_data_changed([self.pk])  # its name and time zone appear in cached pages
 
     def get_absolute_url(self):
         return reverse("patients:clinic_detail", args=[self.uuid])
@@ -78,21 +58,6 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.clinic} ({self.get_role_display()})"
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        clinic_data_changed([self.clinic_id])  # cached clinician lists
-
-    def delete(self, *args, **kwargs):
-        clinic_data_changed([self.clinic_id])
-        return super().delete(*args, **kwargs)
-
-
-class PatientQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        clinic_data_changed(o.clinic_id for o in objs)
-        return super().bulk_create(objs, *args, **kwargs)
 
 
 class Patient(models.Model):
@@ -120,8 +85,6 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PatientQuerySet.as_manager()
-
     class Meta:
         ordering = ["display_name", "id"]
         constraints = [
@@ -137,10 +100,6 @@ class Patient(models.Model):
 
     def __str__(self):
         return self.display_name
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        clinic_data_changed([self.clinic_id])
 
     def get_absolute_url(self):
         return reverse("patients:patient_detail", args=[self.uuid])

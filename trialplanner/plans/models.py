@@ -13,7 +13,6 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from trialplanner.catalog.models import MG
-from trialplanner.patients.models import clinic_data_changed
 
 
 class Plan(models.Model):
@@ -126,10 +125,6 @@ class Plan(models.Model):
     def __str__(self):
         return f"{self.indication} plan v{self.version} for {self.patient}"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        clinic_data_changed([self.patient.clinic_id])  # cached plan pages and worklists show its status
-
     def get_absolute_url(self):
         return reverse("plans:plan_detail", args=[self.uuid])
 
@@ -184,17 +179,6 @@ class Step(models.Model):
 
 
 class FollowUpQuerySet(models.QuerySet):
-    """Every write to follow-ups goes through save(), update() or bulk_create(): each bumps the version."""
-
-    def update(self, **kwargs):
-        clinic_data_changed(self.order_by().values_list("clinic_id", flat=True).distinct())
-        return super().update(**kwargs)
-
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        clinic_data_changed(o.clinic_id for o in objs)
-        return super().bulk_create(objs, *args, **kwargs)
-
     def refresh_worklist(self):
         """Recompute `worklist_date` for these rows in one UPDATE (after a plan or status change)."""
         active = Plan.objects.filter(pk=models.OuterRef("plan_id"), status=Plan.Status.ACTIVE)
@@ -300,14 +284,9 @@ class FollowUp(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "worklist_date"}
         super().save(*args, **kwargs)
-        clinic_data_changed([self.clinic_id])
 
     def get_absolute_url(self):
         return reverse("plans:followup_visit", args=[self.uuid])
-
-    def delete(self, *args, **kwargs):
-        clinic_data_changed([self.clinic_id])
-        return super().delete(*args, **kwargs)
 
     def fill_worklist_fields(self, plan=None):
         """Set the denormalised clinic and worklist date from the plan (also used before bulk_create)."""

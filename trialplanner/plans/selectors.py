@@ -11,7 +11,6 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import MonitoringItem
 from trialplanner.engine import dosetext
 from trialplanner.patients import selectors as patient_selectors
-from trialplanner.patients.access import memberships_for
 from trialplanner.patients.models import Clinic
 from trialplanner.plans.models import FollowUp, Plan, Step, Visit
 
@@ -29,15 +28,6 @@ def followups_with_names(plan):
         followup.assess_names = [names.get(slug, slug) for slug in followup.assess]
         rows.append(followup)
     return rows
-
-
-def record_key(user, plan, today) -> str:
-    """What a rendered plan record (page, handout) depends on: the plan's lock_version (every
-    service that changes it raises it) and status, its clinic's data_version (follow-ups, patient,
-    clinic) and the date."""
-    versions = {m.clinic_id: m.clinic.data_version for m in memberships_for(user)}
-    clinic_version = versions.get(plan.patient.clinic_id)
-    return f"{plan.uuid}:{plan.lock_version}:{plan.status}:{clinic_version}:{today.isoformat()}"
 
 
 def series_versions(plan):

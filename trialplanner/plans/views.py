@@ -1,5 +1,3 @@
-from functools import partial
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,7 +12,6 @@ from trialplanner.clinictime import clinic_today
 from trialplanner.engine import EngineError
 from trialplanner.patients import access as patient_access
 from trialplanner.patients import selectors as patient_selectors
-from trialplanner.patients import versioned
 from trialplanner.plans import access, selectors, services
 from trialplanner.plans import worklist as wl
 from trialplanner.plans.form_errors import service_errors
@@ -111,14 +108,12 @@ def _render_plan(request, plan, forms, status=200):
     ctx = {
         "plan": plan,
         "patient": plan.patient,
-        # Callables, so the queries run only when the cached record below has to be rendered.
-        "rows": partial(selectors.dose_rows_from_steps, plan.steps.all(), selectors.supply_terms(plan)),
-        "followups": partial(selectors.followups_with_names, plan),
+        "rows": selectors.dose_rows_from_steps(plan.steps.all(), selectors.supply_terms(plan)),
+        "followups": selectors.followups_with_names(plan),
         "acknowledgements": plan.acknowledgements.select_related("acknowledged_by"),
         "versions": selectors.series_versions(plan),
         "today": today,
         "open_statuses": FollowUp.OPEN,
-        "record_key": selectors.record_key(request.user, plan, today),
     }
     stale = selectors.stale_draft(plan)
     if stale is not None:
@@ -259,14 +254,11 @@ def worklist(request):
     query = request.GET.copy()
     for name in ("page", "after", "before"):
         query.pop(name, None)
-    chosen_raw = repr([request.GET.get(name, "") for name in filters.fields])
     ctx = {
         "page": page,
         "groups": page.groups,
         "filters": filters,
         "query": query.urlencode(),
-        # The rendered filter form depends on its choices (keyed like them) and on what is chosen.
-        "filters_key": versioned.clinics_key(request.user, "worklist-filter-form", extra=chosen_raw),
     }
     return render(request, "plans/worklist.html", ctx)
 

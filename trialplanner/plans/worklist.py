@@ -12,14 +12,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, DateField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 
 from trialplanner.catalog.models import Indication
 from trialplanner.patients import access as patient_access
-from trialplanner.patients.versioned import TIMEOUT_SECONDS, cached_per_clinics, clinics_key
 from trialplanner.plans.models import FollowUp, Step
 
 WEEK_DAYS = 7  # today and the six days after it
@@ -83,7 +81,7 @@ KIND_LABELS = dict(FollowUp.Kind.choices)
 
 @dataclass(frozen=True)
 class Row:
-    """One worklist line: plain values (cheap to render, and to cache between requests)."""
+    """One worklist line: plain values, cheap to build and to render."""
 
     uuid: str
     effective: date
@@ -239,7 +237,6 @@ class Page:
     previous_cursor: str = ""
     next_cursor: str = ""
     shown: int = 0
-    key: str = ""  # the versioned cache key: also keys the rendered rows (templates/plans/worklist.html)
 
     @property
     def total(self):
@@ -281,24 +278,11 @@ def page(user, now, *, clinician=None, indication=None, kind=None, after=None, b
 
     Filters: `clinician` a User or username, `indication` a slug, `kind` a FollowUp.Kind value.
     `after` / `before`: a cursor (see cursor_of) from the page before / after; else the first page.
-
-    Cached like the counts: the key holds each clinic's data_version and today, so any follow-up
-    or patient change, or a new day, makes the next request rebuild it.
     """
     days = clinic_days(user, now)
     if not days:
-        return Page(groups=[(key, label, [], 0, "") for key, label in GROUPS], key="worklist-page:no-clinics")
-    after, before = parse_cursor(after), parse_cursor(before)
-    extra = ",".join(f"{clinic}={day.isoformat()}" for clinic, day in sorted(days.items()))
-    filters = (getattr(clinician, "pk", clinician) or "", indication or "", kind or "")
-    key = clinics_key(user, "worklist-page", extra=f"{extra}:{filters}:{after}:{before}:{size}")
-
-    def build():
-        result = _page(user, now, days, clinician, indication, kind, after, before, size)
-        result.key = key
-        return result
-
-    return cache.get_or_set(key, build, TIMEOUT_SECONDS)
+        return Page(groups=[(key, label, [], 0, "") for key, label in GROUPS])
+    return _page(user, now, days, clinician, indication, kind, parse_cursor(after), parse_cursor(before), size)
 
 
 def _page(user, now, days, clinician, indication, kind, after, before, size):
@@ -360,22 +344,14 @@ def counts(user, now):
 
 
 def filter_choices(user):
-    """(clinicians, indications) for the worklist filters: [(username, name)], [(slug, name)].
-
-    Cached under the clinics' data_version (memberships bump it). Indication names come from the
-    catalog, which has no version: after a catalog edit they can lag by TIMEOUT_SECONDS.
-    """
-
-    def read():
-        clinic_ids = [m.clinic_id for m in patient_access.memberships_for(user)]
-        clinicians = (
-            get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
-            .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
-        )  # fmt: skip
-        indications = Indication.objects.order_by("display_order", "name").values_list("slug", "name")
-        return [(u, f"{first} {last}".strip() or u) for u, first, last in clinicians], list(indications)
-
-    return cached_per_clinics(user, "worklist-filters", read)
+    """(clinicians, indications) for the worklist filters: [(username, name)], [(slug, name)]."""
+    clinic_ids = [m.clinic_id for m in patient_access.memberships_for(user)]
+    clinicians = (
+        get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
+        .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
+    )  # fmt: skip
+    indications = Indication.objects.order_by("display_order", "name").values_list("slug", "name")
+    return [(u, f"{first} {last}".strip() or u) for u, first, last in clinicians], list(indications)
 
 
 def feed_rows(user):
