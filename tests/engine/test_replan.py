@@ -78,6 +78,14 @@ def test_it_counts_the_response_judgement_from_the_course_start_not_the_replan(d
     assert fresh.due == VISIT + timedelta(days=protocol.response_judgement_days)
 
 
+def test_it_judges_a_rise_late_in_a_course_no_sooner_than_its_review(decide, indications):
+    _, protocol = indications["peripheral-neuropathic-pain"]
+    draft = decide(Decision.STEP_UP, 50, target=D(60), course_start=VISIT - timedelta(days=120), judged=True)
+    dates = {f.kind.value: f.due for f in draft.followups}
+    assert dates["response"] >= VISIT + timedelta(days=protocol.first_review_days)
+    assert all(f.due >= dates["response"] for f in draft.followups if f.kind.value == "first-review")
+
+
 def test_it_reviews_a_hold_once_after_a_judged_response_then_periodically(decide):
     draft = decide(Decision.HOLD, 30, weeks=10, judged=True)
     assert kinds(draft)[0] == "first-review" and "response" not in kinds(draft)

@@ -141,7 +141,8 @@ def test_call_later_clears_a_booking(followup, clinician):
     services.followup_snooze(followup=followup, user=clinician, reason="Cancelled by phone", today=TODAY)
     followup.refresh_from_db()
     assert (followup.appointment_date, followup.appointment_time) == (None, None)
-    assert followup.worklist_date == TODAY + timedelta(days=services.SNOOZE_DAYS)
+    # Never earlier than the visit was: 7 days on from the booked day, still ahead.
+    assert followup.worklist_date == TODAY + timedelta(days=2 + services.SNOOZE_DAYS)
 
 
 # --- the form and view ----------------------------------------------------------------------------

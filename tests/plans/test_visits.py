@@ -98,12 +98,21 @@ def test_a_new_warning_leaves_the_new_version_as_a_draft(active, clinician, youn
     assert new.status == "draft" and active.status == "active"
 
 
+def test_it_never_brings_a_followup_forward_when_calling_later(active, clinician):
+    later = active.followups.filter(status="due").order_by("due_date").last()
+    today = later.due_date - timedelta(days=20)  # the visit is still three weeks ahead
+    services.followup_snooze(followup=later, user=clinician, reason="Asked to call back", today=today)
+    later.refresh_from_db()
+    assert later.effective_date == later.due_date + timedelta(days=7)
+
+
 def test_snooze_and_missed(active, clinician):
     first, second = active.followups.filter(status="due")[:2]
-    services.followup_snooze(followup=first, user=clinician, reason="Phone engaged", today=date(2026, 12, 20))
+    # Due on 29 December and not reached on 1 January: called again 7 days from today.
+    services.followup_snooze(followup=first, user=clinician, reason="Phone engaged", today=date(2027, 1, 1))
     first.refresh_from_db()
-    assert (first.status, first.snoozed_until, first.status_note) == ("snoozed", date(2026, 12, 27), "Phone engaged")
-    assert first.effective_date == date(2026, 12, 27) and first.sequence == 1
+    assert (first.status, first.snoozed_until, first.status_note) == ("snoozed", date(2027, 1, 8), "Phone engaged")
+    assert first.effective_date == date(2027, 1, 8) and first.sequence == 1
     services.followup_mark_missed(followup=second, user=clinician, reason="Did not attend")
     second.refresh_from_db()
     assert (second.status, second.status_changed_by) == ("missed", clinician)

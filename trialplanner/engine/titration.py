@@ -234,6 +234,10 @@ def _build(
         (course_start or start_date) + timedelta(days=protocol.response_judgement_days),
         target_date + timedelta(days=days),
     )
+    if course_start is not None:
+        # Re-planned in a running course: the response at the new dose is judged no sooner than the
+        # review of the change (the same visit when they fall together), never before it.
+        response_date = max(response_date, start_date + timedelta(days=first_review_days))
     end_date = max(add_months(start_date, MONTHS_IN_FIRST_YEAR) - timedelta(days=1), response_date)
     held = options.hold or (assessment.hold_at_start and target > start_mg)
     steps = _steps(doses, start_date, days, end_date, options, rules, hold=held)

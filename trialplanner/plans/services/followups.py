@@ -55,10 +55,15 @@ def _require_open(followup):
 
 @transaction.atomic
 def followup_snooze(*, followup, user, reason, today) -> FollowUp:
-    """Call later: move the follow-up 7 days on from today, with the reason; a booked appointment is off."""
+    """Call later: move the follow-up 7 days on, with the reason; a booked appointment is off.
+
+    The 7 days count from today for a follow-up already due, and from its date for one still ahead,
+    so calling later never brings a visit forward.
+    """
     _lock_patient(followup.plan.patient_id)
     followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
     _require_open(followup)
+    today = max(today, followup.effective_date)
     # "Call later" means the patient has no appointment yet: a time left behind would put a
     # timed event on the snooze day in every calendar.
     followup.appointment_date = followup.appointment_time = None
