@@ -203,3 +203,13 @@ def test_the_export_neutralises_formulas_and_hides_every_small_cell(client, clin
     medians = {r[1]: r[2:4] for r in rows if r[1].startswith("Median")}
     assert medians and all(value == ["", "<5"] for value in medians.values())
     assert AuditEvent.objects.filter(object_type="outcome_review", action="print", detail__startswith="CSV").exists()
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_it_explains_next_to_the_download_why_the_csv_hides_small_counts(client, clinic_trials, clinician):
+    client.force_login(clinician)
+    body = client.get(reverse("outcomes:outcome_review"), {"start": "2026-08-01", "end": "2026-10-31"}).content.decode()
+    start = body.index("Download CSV")
+    form = body[start : body.index("</form>", start)]
+    assert f"counts from 1 to {rv.SMALL_CELL - 1} read “&lt;{rv.SMALL_CELL}”" in form
+    assert "cannot single out a few patients" in form

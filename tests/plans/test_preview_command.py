@@ -155,7 +155,10 @@ def test_each_medicine_line_comes_back_with_its_match_or_suggestion(tmp_path):
     )  # fmt: skip
     assert [m["slug"] for m in combination["matches"]] == ["codeine", "paracetamol"]
     assert combination["matches"][0]["facts"]["cns_depressant"] is True
-    assert combination["matches"][1]["interaction"] == "No interaction listed"
+    assert combination["matches"][1]["interaction"] == "No interaction listed"  # paracetamol: no facts either
+    assert combination["matches"][0]["interaction"] == (
+        "Allow with monitoring; see the warnings: CNS depressant, CNS-active, anticholinergic (1)"
+    )
     assert lines["paroxetin 20mg"]["status"] == "suggested" and lines["paroxetin 20mg"]["checked"] is False
     assert lines["paroxetin 20mg"]["suggestions"] == ["Paroxetine"]
     assert lines["Prozac 20 mg OD"]["matches"][0]["facts"]["persistence_days"] == 63

@@ -190,3 +190,17 @@ def test_it_renders_the_plan_page_with_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert (plan.version, len(response.context["followups"])) == (1 + visits, plan.followups.count())
     assert plan.followups.count() >= followups
+
+
+def test_it_names_the_cards_behind_an_adjustment_by_title(client, clinician, young_patient, indication, with_profile):
+    with_profile(young_patient, medications=["paroxetine"])  # a strong CYP2D6 inhibitor: cyp2d6-reduced
+    client.force_login(clinician)
+    preview = client.get(new_url(young_patient))
+    title = next(c.title for c in preview.context["assessment"].cards if c.code == "cyp2d6-reduced")
+    assert "cyp2d6-reduced" in [code for a in preview.context["draft"].adjustments for code in a.because]
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    assert "cyp2d6-reduced" in [code for a in plan.adjustments for code in a["because"]]  # codes stay in the data
+    for body in (preview.content.decode(), client.get(plan.get_absolute_url()).content.decode()):
+        shown = body[body.index("Adjustments") :]
+        assert "(because of: " in shown and title in shown
+        assert "cyp2d6-reduced" not in shown.split("(because of: ", 1)[1].split(")", 1)[0]

@@ -233,3 +233,43 @@ def _clear_from(ingredient: ActiveIngredient) -> date:
     """The clear-from date of a stopped ingredient (set whenever `stopped_on` is)."""
     assert ingredient.clear_from is not None
     return ingredient.clear_from
+
+
+# What each fact the rules read means, as a clinician reads it on the medicines table (the
+# bookkeeping facts - is_amitriptyline, washout and persistence days - are left out).
+FACT_WORDS = {
+    "is_tricyclic": "tricyclic",
+    "is_maoi": "MAO inhibitor",
+    "contraindicated": "contraindicated",
+    "lowers_seizure_threshold": "lowers the seizure threshold",
+    "cyp_inducer": "CYP inducer",
+    "cns_depressant": "CNS depressant",
+    "cns_active": "CNS-active",
+    "lowers_electrolytes": "lowers potassium or magnesium",
+    "sympathomimetic": "sympathomimetic",
+    "lowers_blood_pressure": "lowers blood pressure",
+    "thyroid_hormone": "thyroid hormone",
+    "serotonergic": "serotonergic",
+    "cyp2d6_inhibition": "CYP2D6 inhibitor",
+    "raises_levels": "raises amitriptyline levels",
+    "qt_risk": "QT risk",
+}
+
+
+def rule_facts(drug: DrugFacts) -> tuple[str, ...]:
+    """The facts of `drug` that the rules read, in words: ('CNS depressant', 'anticholinergic (1)')."""
+    words = [text for name, text in FACT_WORDS.items() if getattr(drug, name, None)]
+    if drug.anticholinergic_score:
+        words.append(f"anticholinergic ({drug.anticholinergic_score})")
+    return tuple(words)
+
+
+def interaction_label(drug: DrugFacts, labels: dict[str, str]) -> str:
+    """A medicine's interaction class by its catalog label, followed by the facts the rules read (so
+    "no interaction listed" never stands beside a medicine that raises warnings)."""
+    facts = rule_facts(drug)
+    label = labels.get(drug.action, drug.action)
+    if not facts:
+        return label
+    warnings = f"see the warnings: {', '.join(facts)}"
+    return warnings if drug.action in ("", "none") else f"{label}; {warnings}"

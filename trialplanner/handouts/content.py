@@ -39,6 +39,43 @@ APPOINTMENT_PURPOSES = {
     FollowUp.Kind.TAPER_REVIEW: gettext_lazy("Check after stopping"),
     FollowUp.Kind.RECHECK: gettext_lazy("Extra check after your last visit"),
 }
+# Why a course was stopped at once (reference A.3 critical findings), in the patient's words: what was
+# found, what to watch for now, and the check booked. Keyed by the finding's card code.
+STOP_NOW_FINDINGS = {
+    "visit-qtc-critical": {
+        "why": gettext_lazy(
+            "Your heart tracing (ECG) showed a change in your heart rhythm. Amitriptyline can make this "
+            "change worse, and that can lead to a dangerous heartbeat."
+        ),
+        "watch": gettext_lazy(
+            "If you faint or have chest pain, call an ambulance. If your heartbeat feels fast or uneven, "
+            "call us the same day."
+        ),
+        "check": gettext_lazy(
+            "We will do your ECG again and check the salts in your blood. We will also ask a heart doctor to see you."
+        ),
+    },
+    "visit-sodium-critical": {
+        "why": gettext_lazy(
+            "Your blood test showed too little salt (sodium) in your blood. Amitriptyline can cause this."
+        ),
+        "watch": gettext_lazy(
+            "Watch for: feeling confused, falls, feeling sick or a headache. If these come on or get worse, "
+            "call us the same day, or go to the emergency department if we are closed."
+        ),
+        "check": gettext_lazy("You need a check and a new blood test today."),
+    },
+    "visit-serotonin-toxicity": {
+        "why": gettext_lazy(
+            "You have signs of too much serotonin: for example shaking, twitching, sweating or a high "
+            "temperature. Amitriptyline can add to this."
+        ),
+        "watch": gettext_lazy(
+            "If you feel very hot, confused or stiff, or your heart beats fast, go to the emergency department now."
+        ),
+        "check": gettext_lazy("You need an urgent check today."),
+    },
+}
 PAPERS = {"a4": "A4", "letter": "Letter"}
 WEEK = 7
 # Weeks at the final dose listed one by one (each with its tick box) before the single
@@ -153,6 +190,12 @@ def fingerprint(plan, steps, followups) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
 
 
+def _stop_findings(plan):
+    """The patient's-words text for each critical finding that stopped the course, in card order."""
+    codes = dict.fromkeys(card["code"] for card in plan.cards if card.get("indicator") == "critical")
+    return [STOP_NOW_FINDINGS[code] for code in codes if code in STOP_NOW_FINDINGS]
+
+
 def handout_context(plan, *, language, large, paper, today):
     """Everything the handout template needs, in the chosen language."""
     steps = list(plan.steps.all())
@@ -181,7 +224,9 @@ def handout_context(plan, *, language, large, paper, today):
         "appointments": upcoming,
         # What to watch for and do, for each warning the plan went ahead despite (catalog text).
         "watch_for": [block.text(language) for block in catalog_selectors.watch_for(acknowledged)],
-        "is_taper": plan.kind != plan.Kind.TITRATION,
+        "is_taper": plan.kind == plan.Kind.TAPER,
+        "is_stop_now": plan.kind == plan.Kind.STOP_NOW,
+        "stop_findings": _stop_findings(plan) if plan.kind == plan.Kind.STOP_NOW else [],
         "uses_liquid": any(step.liquid_ml is not None for step in steps),
         "first_dose": steps[0] if steps else None,
         "language": language,

@@ -38,7 +38,8 @@ def outcome_review(request):
     form, result = _review(request)
     audit_log(AuditEvent.Action.VIEW, clinic=result.clinic, object_type="outcome_review", detail=_detail(result))
     query = request.GET.urlencode()
-    return render(request, "outcomes/review.html", {"form": form, "review": result, "query": query})
+    ctx = {"form": form, "review": result, "query": query, "small_cell": rv.SMALL_CELL}
+    return render(request, "outcomes/review.html", ctx)
 
 
 def outcome_review_csv(request):

@@ -283,6 +283,8 @@ class VisitForm(HardenedFormMixin, forms.Form):
         "bp_pair": "Enter both the systolic and the diastolic value.",
         "bp_order": "The systolic value must be higher than the diastolic value.",
         "bp_lying_standing": "Enter the lying and the standing blood pressure, to check for a fall on standing.",
+        "stop_reason_missing": "Choose why the trial is stopped.",
+        "stop_other_missing": "Describe why the trial is stopped.",
     }
 
     visit_date = forms.DateField(widget=DateInput())
@@ -339,6 +341,16 @@ class VisitForm(HardenedFormMixin, forms.Form):
         help_text="Agitation, tremor, clonus, raised temperature or sweating.",
     )  # fmt: skip
     decision = forms.ChoiceField(choices=Visit.Decision.choices, widget=forms.RadioSelect)
+    # The same structured reasons as the plan's stop form, so the outcomes review counts visit stops too.
+    stop_reason = forms.ChoiceField(
+        choices=Plan.StopReason.choices, widget=forms.RadioSelect, required=False,
+        label="If stopping (taper off): why is the trial stopped?",
+        help_text="Required when the decision is to stop. Stop now is recorded as a finding at a visit.",
+    )  # fmt: skip
+    stop_details = forms.CharField(
+        max_length=2000, required=False, label="Stop details",
+        help_text="Which side effect or finding, or what the patient decided. Required for Other.",
+    )  # fmt: skip
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
 
     MEASUREMENTS = ("bp_lying_systolic", "bp_lying_diastolic", "bp_standing_systolic", "bp_standing_diastolic",
@@ -370,6 +382,8 @@ class VisitForm(HardenedFormMixin, forms.Form):
         elif plan.kind == plan.Kind.STOP_NOW:
             stays = "Record the review (the course stays stopped)"
             self.fields["decision"].choices = [(Visit.Decision.CONTINUE, stays)]
+        if plan.kind != plan.Kind.TITRATION:  # only a titration is stopped with a taper at a visit
+            del self.fields["stop_reason"], self.fields["stop_details"]
 
     def measurement_fields(self):
         return [self[name] for name in self.MEASUREMENTS if name in self.fields]
@@ -426,6 +440,11 @@ class VisitForm(HardenedFormMixin, forms.Form):
                 pairs[position] = sys_value is not None
         if len(pairs) == 2 and pairs["lying"] != pairs["standing"]:
             self._error("bp_standing_systolic" if pairs["lying"] else "bp_lying_systolic", "bp_lying_standing")
+        if cleaned.get("decision") == Visit.Decision.STOP and "stop_reason" in self.fields:
+            if not cleaned.get("stop_reason"):
+                self._error("stop_reason", "stop_reason_missing")
+            elif cleaned["stop_reason"] == Plan.StopReason.OTHER and not (cleaned.get("stop_details") or "").strip():
+                self._error("stop_details", "stop_other_missing")
         return cleaned
 
 

@@ -184,6 +184,7 @@ def with_patient_list_columns(patients, days):
         course_indication=Subquery(active.values("indication__name")[:1]),
         course_kind=Subquery(active.values("kind")[:1]),
         course_uuid=Subquery(active.values("uuid")[:1]),
+        course_start=Subquery(active.values("start_date")[:1]),
         dose_tonight=Subquery(tonight.values("dose_mg")[:1]),
         next_visit=Subquery(upcoming.order_by("worklist_date", "id").values("worklist_date")[:1]),
     )

@@ -115,6 +115,8 @@ def _render_plan(request, plan, forms, status=200):
         "today": today,
         "open_statuses": FollowUp.OPEN,
     }
+    ctx["next_review"] = min((f for f in ctx["followups"] if f.status in FollowUp.OPEN),
+                             key=lambda f: f.effective_date, default=None)  # fmt: skip
     stale = selectors.stale_draft(plan)
     if stale is not None:
         ctx["stale"] = stale  # shown with a link to the current version instead of the activate form

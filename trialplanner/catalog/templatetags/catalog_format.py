@@ -4,6 +4,9 @@ from decimal import Decimal
 
 from django import template
 
+from trialplanner.catalog.models import InteractingDrug
+from trialplanner.engine import medicines
+
 register = template.Library()
 
 
@@ -33,3 +36,10 @@ def weeks(days):
         count = days // 7
         return f"{count} week" if count == 1 else f"{count} weeks"
     return f"{days} day" if days == 1 else f"{days} days"
+
+
+@register.filter
+def interaction_label(drug):
+    """An ingredient's interaction class and the warnings its facts raise (engine.medicines.interaction_label)."""
+    label = medicines.interaction_label(drug, dict(InteractingDrug.Action.choices))
+    return label[:1].lower() + label[1:]

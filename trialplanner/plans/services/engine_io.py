@@ -6,6 +6,7 @@ from decimal import Decimal
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import InteractingDrug, Strength
+from trialplanner.engine.medicines import interaction_label
 from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS, DRUG_FACT_NUMBERS
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.plans import selectors
@@ -145,7 +146,7 @@ def medicine_json(reading) -> dict:
             {
                 "slug": d.slug,
                 "name": d.name,
-                "interaction": INTERACTION_LABELS.get(d.action, d.action),
+                "interaction": interaction_label(d, INTERACTION_LABELS),
                 "facts": drug_facts_json(d),
             }
             for d in reading.ingredients

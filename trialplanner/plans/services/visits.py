@@ -100,12 +100,13 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
                           bp_standing_diastolic=None, sodium=None, potassium=None, magnesium=None, weight_kg=None,
                           glucose_mmol=None, fall=False, confusion=False, urinary_retention=False,
                           cardiac_symptoms=False, hyponatraemia_symptoms=False, serotonin_symptoms=False,
-                          self_harm_thoughts=None, mood=""):  # fmt: skip
+                          self_harm_thoughts=None, mood="", stop_reason="", stop_details=""):  # fmt: skip
     """Record a visit, its findings (reference A.3) and its decision, and re-plan from its date.
 
     Returns (visit, new plan or None). A safer decision (hold, step down, stop, stop now) takes
     effect at once; a rise with new warnings waits as a draft; a decision the findings do not
-    allow raises DecisionRefused naming the fields.
+    allow raises DecisionRefused naming the fields. A stop records `stop_reason` (Plan.StopReason,
+    with `stop_details` for Other) on the version it stops; a stop now records a finding.
     """
     _lock_patient(followup.plan.patient_id)
     followup = (
@@ -130,6 +131,11 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
     refused = engine.findings.refusal(decision, findings, rise_ahead=_rise_ahead(plan, current_mg))
     if refused is not None:
         raise DecisionRefused(refused.message, refused.fields)
+    stopping = decision is engine.Decision.STOP and plan.kind == Plan.Kind.TITRATION
+    if stopping and stop_reason and stop_reason not in Plan.StopReason.values:
+        raise DecisionRefused("Choose why the trial is stopped.", ("stop_reason",))
+    if stopping and stop_reason == Plan.StopReason.OTHER and not stop_details.strip():
+        raise DecisionRefused("Describe why the trial is stopped.", ("stop_details",))
     profile = _profile_from_visit(patient, user, visit_date, values)
     baseline = baseline_score(plan)
     judgement = None
@@ -146,7 +152,8 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
                  "Review after stopping done.")  # fmt: skip
             _close_followups(plan, user)
     else:
-        new_plan = _replan(plan, user, decision, current_mg, visit_date, findings, answered=followup)
+        new_plan = _replan(plan, user, decision, current_mg, visit_date, findings, answered=followup,
+                           stop_reason=stop_reason if stopping else "", stop_details=stop_details.strip())  # fmt: skip
 
     visit = Visit.objects.create(
         followup=followup, plan=plan, new_plan=new_plan, visit_date=visit_date, dose_mg=current_mg,
@@ -169,7 +176,7 @@ def _stop_now(plan, user, current_mg, visit_date, findings, profile):
     reason = f"Stopped now at the visit on {visit_date.isoformat()}, no taper: {titles}."
     draft = engine.build_stop_now(current_mg, visit_date, reason=titles + ".")
     draft = engine.findings.book(draft, findings, visit_date)
-    _end(plan, user, Plan.Status.STOPPED, reason)
+    _end(plan, user, Plan.Status.STOPPED, reason, Plan.StopReason.FINDING)
     _close_followups(plan, user)
     options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
     return _save(
@@ -182,7 +189,8 @@ def _stop_now(plan, user, current_mg, visit_date, findings, profile):
 JUDGING_VISITS = (FollowUp.Kind.RESPONSE, FollowUp.Kind.PERIODIC)
 
 
-def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=None):
+def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=None, stop_reason="",
+            stop_details=""):  # fmt: skip
     # The response is judged at the response visit (or a later periodic review) of this course.
     judged = (answered is not None and answered.kind in JUDGING_VISITS) or Visit.objects.filter(
         plan__series=plan.series, followup__kind__in=JUDGING_VISITS
@@ -212,8 +220,11 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
     rises = any(step.dose_mg > current_mg for step in draft.steps)
     activate_now = decision in engine.titration.SAFER_DECISIONS or not rises or not unacknowledged
     if activate_now:
-        _end(plan, user, Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED,
-             f"Re-planned at the visit on {visit_date.isoformat()}: {decision.value.replace('_', ' ')}.")  # fmt: skip
+        reason = f"Re-planned at the visit on {visit_date.isoformat()}: {decision.value.replace('_', ' ')}."
+        if kind == Plan.Kind.TAPER and stop_details:
+            reason += f" {stop_details}"
+        _end(plan, user, Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED, reason,
+             stop_reason if kind == Plan.Kind.TAPER else "")  # fmt: skip
         _close_followups(plan, user)
     new_plan = _save(
         patient=plan.patient, indication=plan.indication, user=user, draft=draft,
