@@ -15,6 +15,7 @@ from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
+HISTORY = r'<table class="table table-sm align-top visit-history stack-table".*?</table>'
 
 
 def record(plan, user, decision, day, **fields):
@@ -69,7 +70,7 @@ def test_the_chart_holds_the_doses_in_force_and_the_scores(client, clinician, ac
     assert [c.get("data-adherence") for c in svg.iter(f"{SVG}circle") if c.get("data-adherence")] == ["most"]
     assert "Pain NRS down 37% from baseline: response" in body
     assert ' style="' not in re.search(r'<section class="trajectory.*?</section>', body, re.S).group(0)
-    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    history = re.search(HISTORY, body, re.S).group(0)
     assert "16 Dec 2026" in history and "Dry mouth" in history and "alice" in history
 
 
@@ -143,5 +144,5 @@ def test_the_data_table_holds_what_the_chart_draws(client, clinician, active):
     listed = {(dose.split()[0], version) for _start, _end, dose in rows for version in {"1", "2"}}
     assert {dose for dose, _v in drawn} == {dose for dose, _v in listed}
     assert "Dry mouth" in tables
-    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    history = re.search(HISTORY, body, re.S).group(0)
     assert "16 Dec 2026" in history and ">5<" in history.replace(" ", "")
