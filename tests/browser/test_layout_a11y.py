@@ -91,7 +91,7 @@ def test_pages_fit_and_pass_axe(browser, live_server, world, browser_user, viewp
             def shot(label, name=name):
                 page.screenshot(path=str(SCREENSHOTS / f"layout-{viewport}-{label}.png"), full_page=True)
 
-            problems = check_page(page, shot, name)
+            problems = check_page(page, shot, name, wide=viewport == "desktop")
             if problems:
                 found[name] = problems
         assert not found, found
