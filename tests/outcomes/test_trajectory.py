@@ -146,3 +146,25 @@ def test_the_data_table_holds_what_the_chart_draws(client, clinician, active):
     assert "Dry mouth" in tables
     history = re.search(HISTORY, body, re.S).group(0)
     assert "16 Dec 2026" in history and ">5<" in history.replace(" ", "")
+
+
+def test_it_gives_the_row_and_version_labels_room_when_today_is_the_first_day():
+    """A warning acknowledged on the first day sits at the left edge; a new version can reach the top dose."""
+    from trialplanner.outcomes import chart as ch
+
+    first = date(2026, 12, 1)
+    data = ch.ChartInput(
+        today=first,
+        spans=(ch.DoseSpan(first, first + timedelta(days=13), Decimal(10), 1),
+               ch.DoseSpan(first + timedelta(days=14), first + timedelta(days=41), Decimal(50), 2)),
+        markers=(ch.Marker(first, "warning", "Acknowledged"),),
+    )  # fmt: skip
+    drawn = ch.build(data)
+    marker = drawn.markers[0]
+    left_edge = min(float(point.split(",")[0]) for point in marker["points"].split())
+    # The labels end (text-anchor: end) at row_label_x: a clear gap before the diamond's left point.
+    assert left_edge - drawn.row_label_x >= ch.LABEL_GAP
+    assert drawn.version_lines and drawn.version_lines[0][1] == "v2"
+    # The "v2" text (10 units high, on its baseline) stays above the thick dose line (3 units wide).
+    highest_dose_line = min(float(s["d"].split(",")[1].split()[0]) for s in drawn.dose_segments if s["dose"])
+    assert drawn.version_label_y + 3 <= highest_dose_line - 1.5
