@@ -14,6 +14,7 @@ def worklist_counts(request):
     if user is None or not user.is_authenticated:
         return {}
     from trialplanner.patients.access import memberships_for
+    from trialplanner.patients.models import Membership
     from trialplanner.plans import worklist
 
     counts = worklist.counts(user, timezone.now())
@@ -22,6 +23,8 @@ def worklist_counts(request):
     return {
         "worklist_counts": counts,
         "nav_memberships": memberships,
+        # The audit trail is a lead's tool; others are not shown the link (the page answers them 404).
+        "nav_leads_a_clinic": any(m.role == Membership.Role.LEAD for m in memberships),
         "nav_section": section,
     }
 
@@ -31,4 +34,5 @@ NAV_SECTIONS = [
     ("patients", "/patients/"),
     ("library", "/library/"),
     ("outcomes", "/outcomes/"),
+    ("audit", "/audit/"),
 ]

@@ -197,3 +197,36 @@ def test_an_invalid_filter_exports_no_events(client, two_clinics):
 def test_non_leads_cannot_export_the_trail(request, client, user_fixture):
     client.force_login(request.getfixturevalue(user_fixture))
     assert client.get(reverse("audit:audit_csv")).status_code == 404
+
+
+def test_it_finds_a_patient_by_the_words_of_the_name_in_any_order(client, two_clinics):
+    mine = two_clinics["mine"]  # Pat Example
+    assert listed(client, patient="Example Pat")[1] == [mine]
+    assert listed(client, patient="  exam   PAT ")[1] == [mine]
+    assert listed(client, patient="Example Nobody")[1] == []  # every word has to match
+
+
+# --- the trail in the navigation ----------------------------------------------------------------------
+
+
+def test_it_shows_the_trail_in_the_navigation_to_a_lead(client, lead, other_clinic):
+    from trialplanner.patients.models import Membership
+
+    # A lead who is also a plain member of a clinic listed first still sees the link.
+    Membership.objects.create(user=lead, clinic=other_clinic)
+    client.force_login(lead)
+    body = client.get(reverse("patients:patient_list")).content.decode()
+    assert f'href="{reverse("audit:audit_list")}"' in body
+    on_trail = client.get(reverse("audit:audit_list")).content.decode()
+    assert 'aria-current="page">Audit trail</a>' in on_trail
+
+
+@pytest.mark.parametrize("user_fixture", ["clinician", "outsider"])
+def test_it_hides_the_trail_from_others_who_get_the_usual_not_found_page(request, client, user_fixture):
+    client.force_login(request.getfixturevalue(user_fixture))
+    body = client.get(reverse("patients:patient_list")).content.decode()
+    assert reverse("audit:audit_list") not in body
+    response = client.get(reverse("audit:audit_list"))
+    assert response.status_code == 404
+    assert "404.html" in [t.name for t in response.templates]
+    assert "This page does not exist" in response.content.decode()

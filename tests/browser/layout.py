@@ -56,6 +56,21 @@ OFF_SCREEN_ACTIONS = """() => {
 }"""
 
 
+# Scrolling boxes (tables in .table-responsive) whose content is wider than the box: on a wide screen
+# nothing should sit behind a sideways scrollbar. (On a phone wide tables stack instead.)
+CLIPPED_BOXES = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll("main .table-responsive")) {
+    if (el.scrollWidth > el.clientWidth + 1) {
+      const widths = [...el.querySelectorAll("thead th")].map(
+        (th) => th.textContent.trim().slice(0, 12) + ": " + Math.round(th.getBoundingClientRect().width));
+      out.push({over: el.scrollWidth - el.clientWidth, columns: widths});
+    }
+  }
+  return out;
+}"""
+
+
 def serious_violations(page):
     results = AXE.run(page)
     return [
@@ -65,7 +80,7 @@ def serious_violations(page):
     ]
 
 
-def check_page(page, take_screenshot, name):
+def check_page(page, take_screenshot, name, wide=False):
     """Screenshot, then assert: no serious/critical axe finding, no overlapping text, actions on screen."""
     take_screenshot(name)
     problems = {
@@ -76,4 +91,6 @@ def check_page(page, take_screenshot, name):
             "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
         ),
     }
+    if wide:
+        problems["content behind a sideways scrollbar"] = page.evaluate(CLIPPED_BOXES)
     return {key: value for key, value in problems.items() if value}

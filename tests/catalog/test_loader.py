@@ -286,3 +286,16 @@ def test_each_watch_for_block_has_both_languages_and_sources(catalog, key):
         assert all(text.values()), (key, language)
     assert block.text("es")["title"] != block.text("en")["title"]
     assert block.sources.exists() and block.rules.exists()
+
+
+@pytest.mark.django_db
+def test_it_loads_which_presets_ask_for_details(catalog):
+    assert m.ReasonPreset.objects.get(key="specialist-advice").needs_details
+    assert not m.ReasonPreset.objects.get(key="discussed-benefit").needs_details  # the default
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_needs_details_that_is_not_true_or_false(tmp_path):
+    path = write_variant(tmp_path, 'details)"\nneeds_details = true', 'details)"\nneeds_details = "yes"')
+    with pytest.raises(CatalogError, match=r"reason_presets\[specialist-advice\]: needs_details must be true or false"):
+        load_catalog(path)

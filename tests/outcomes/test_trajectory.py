@@ -15,6 +15,7 @@ from trialplanner.plans.models import Plan
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
+HISTORY = r'<table class="table table-sm align-top visit-history stack-table".*?</table>'
 
 
 def record(plan, user, decision, day, **fields):
@@ -69,7 +70,7 @@ def test_the_chart_holds_the_doses_in_force_and_the_scores(client, clinician, ac
     assert [c.get("data-adherence") for c in svg.iter(f"{SVG}circle") if c.get("data-adherence")] == ["most"]
     assert "Pain NRS down 37% from baseline: response" in body
     assert ' style="' not in re.search(r'<section class="trajectory.*?</section>', body, re.S).group(0)
-    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    history = re.search(HISTORY, body, re.S).group(0)
     assert "16 Dec 2026" in history and "Dry mouth" in history and "alice" in history
 
 
@@ -143,5 +144,27 @@ def test_the_data_table_holds_what_the_chart_draws(client, clinician, active):
     listed = {(dose.split()[0], version) for _start, _end, dose in rows for version in {"1", "2"}}
     assert {dose for dose, _v in drawn} == {dose for dose, _v in listed}
     assert "Dry mouth" in tables
-    history = re.search(r'<table class="table table-sm align-top visit-history".*?</table>', body, re.S).group(0)
+    history = re.search(HISTORY, body, re.S).group(0)
     assert "16 Dec 2026" in history and ">5<" in history.replace(" ", "")
+
+
+def test_it_gives_the_row_and_version_labels_room_when_today_is_the_first_day():
+    """A warning acknowledged on the first day sits at the left edge; a new version can reach the top dose."""
+    from trialplanner.outcomes import chart as ch
+
+    first = date(2026, 12, 1)
+    data = ch.ChartInput(
+        today=first,
+        spans=(ch.DoseSpan(first, first + timedelta(days=13), Decimal(10), 1),
+               ch.DoseSpan(first + timedelta(days=14), first + timedelta(days=41), Decimal(50), 2)),
+        markers=(ch.Marker(first, "warning", "Acknowledged"),),
+    )  # fmt: skip
+    drawn = ch.build(data)
+    marker = drawn.markers[0]
+    left_edge = min(float(point.split(",")[0]) for point in marker["points"].split())
+    # The labels end (text-anchor: end) at row_label_x: a clear gap before the diamond's left point.
+    assert left_edge - drawn.row_label_x >= ch.LABEL_GAP
+    assert drawn.version_lines and drawn.version_lines[0][1] == "v2"
+    # The "v2" text (10 units high, on its baseline) stays above the thick dose line (3 units wide).
+    highest_dose_line = min(float(s["d"].split(",")[1].split()[0]) for s in drawn.dose_segments if s["dose"])
+    assert drawn.version_label_y + 3 <= highest_dose_line - 1.5

@@ -1,5 +1,6 @@
 """Patients and versioned risk profiles: forms, scoping, and the safety check page."""
 
+import re
 from datetime import date
 
 import pytest
@@ -251,6 +252,25 @@ def test_a_suggested_spelling_is_checked_once_confirmed_on_the_form(client, clin
     page = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
     codes = [c.code for c in page.context["assessment"].cards]
     assert "medicine-not-checked" not in codes and "cyp2d6-reduced" in codes
+
+
+def test_it_shows_the_suggestion_beside_a_saved_unrecognised_line_when_the_form_reopens(
+    client, clinician, patient, catalog
+):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    client.post(url, risk_data(meds=[{"name": "sertralin 50mg od"}, {"name": "sertraline 50mg"}]))
+    response = client.get(url)
+    body = response.content.decode()
+    misspelt, known = response.context["formset"].forms[:2]
+    assert misspelt.reading.suggestions == ("Sertraline",) and known.reading.checked
+    note = re.search(r'<div class="[^"]*medicine-reading" id="id_meds-0-name-reading">(.*?)</div>', body, re.S)
+    assert note and "did you mean Sertraline? Confirm it in “Confirmed as”." in note.group(1)
+    assert 'aria-describedby="id_meds-0-name-reading"' in body
+    assert "id_meds-1-name-reading" not in body  # a recognised line gets no note
+    # Once confirmed, the line is checked and the note goes.
+    client.post(url, risk_data(meds=[{"name": "sertralin 50mg od", "confirmed_as": "Sertraline"}]))
+    assert "medicine-reading" not in client.get(url).content.decode()
 
 
 @pytest.mark.parametrize(

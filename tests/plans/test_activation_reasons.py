@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.plans.conftest import START
 from trialplanner.catalog.models import ReasonPreset
-from trialplanner.plans import services
+from trialplanner.plans import selectors, services
 from trialplanner.plans.forms import ActivateForm
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +120,44 @@ def test_the_medicine_not_checked_card_offers_the_review_preset(client, young_pa
     ack = plan.acknowledgements.get()
     assert ack.reason == "Reviewed the medicine: no interaction expected"
     assert "zorblaxitol" in " ".join(ack.subjects).lower()
+
+
+# --- presets that ask for details --------------------------------------------------------------
+
+QT_DRUG = "qt-drug"
+
+
+@pytest.fixture
+def qt_draft(young_patient, indication, clinician, with_profile):
+    """A draft on citalopram: the QT-drug warning, whose presets include specialist advice."""
+    with_profile(young_patient, medications=["citalopram"])
+    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
+    assert QT_DRUG in [c.code for c in selectors.current_assessment(plan).warning_cards]
+    return plan
+
+
+def other_reasons(plan, skip):
+    return {f"reason_{c.code}": "Agreed." for c in selectors.current_assessment(plan).warning_cards if c.code != skip}
+
+
+def test_it_marks_the_presets_that_ask_for_details_from_the_catalog():
+    asking = set(ReasonPreset.objects.filter(needs_details=True).values_list("key", flat=True))
+    assert asking == {p.key for p in ReasonPreset.objects.all() if "in the details" in p.text} == {"specialist-advice"}
+
+
+def test_it_refuses_a_preset_that_asks_for_details_without_them(client, qt_draft):
+    chosen = {f"preset_{QT_DRUG}": "specialist-advice", **other_reasons(qt_draft, QT_DRUG)}
+    response = activate(client, qt_draft, **chosen, **{f"reason_{QT_DRUG}": "  "})
+    assert response.status_code == 400
+    assert response.context["activate_form"].errors[f"reason_{QT_DRUG}"] == [
+        ActivateForm.error_messages["details_missing"]
+    ]
+    card = card_html(response.content.decode(), QT_DRUG)
+    assert ActivateForm.error_messages["details_missing"] in card
+    qt_draft.refresh_from_db()
+    assert qt_draft.status == "draft" and not qt_draft.acknowledgements.exists()
+    # With the details the same choice goes ahead, details after the preset.
+    response = activate(client, qt_draft, **chosen, **{f"reason_{QT_DRUG}": "Dr Cardio, cardiology, 3 Dec."})
+    assert response.status_code == 302
+    reason = qt_draft.acknowledgements.get(card_code=QT_DRUG).reason
+    assert reason == f"{preset('specialist-advice').text}. Dr Cardio, cardiology, 3 Dec."

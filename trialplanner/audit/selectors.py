@@ -18,8 +18,12 @@ def led_clinics(user):
 
 
 def _patient_match(text):
-    """A patient by name (part of it), MRN (whole, any case) or id (the UUID in a patient's address)."""
-    match = Q(patient__display_name__icontains=text) | Q(patient__mrn__iexact=text)
+    """A patient by name (every word of `text` in it, in any order), MRN (whole, any case) or id (the UUID
+    in a patient's address): "Testcase Dev" finds Dev Testcase."""
+    name = Q()
+    for word in text.split():
+        name &= Q(patient__display_name__icontains=word)
+    match = name | Q(patient__mrn__iexact=text)
     try:
         match |= Q(patient__uuid=UUID(text))
     except ValueError:

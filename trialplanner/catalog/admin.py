@@ -149,8 +149,8 @@ class ObservationCodeAdmin(CitedAdmin):
 
 @admin.register(m.ReasonPreset)
 class ReasonPresetAdmin(CitedAdmin):
-    list_display = ["text", "key", "display_order"]
-    list_filter = ["rules", "sources"]
+    list_display = ["text", "key", "needs_details", "display_order"]
+    list_filter = ["needs_details", "rules", "sources"]
     search_fields = ["key", "text"]
     filter_horizontal = ["sources", "rules"]
 

@@ -374,7 +374,13 @@ class _Loader:
             where = f"reason_presets[{row.get('key', i)}]"
             self.require(where, row, "key", "text", "rules")
             wanted = self.warning_rules(where, row, rules)
-            values = {"text": row["text"], "display_order": row.get("display_order", 0), **self.cited(row)}
+            needs_details = row.get("needs_details", False)
+            if not isinstance(needs_details, bool):
+                raise CatalogError(f"{where}: needs_details must be true or false, not {needs_details!r}")
+            values = {
+                "text": row["text"], "needs_details": needs_details, "display_order": row.get("display_order", 0),
+                **self.cited(row),
+            }  # fmt: skip
             preset = self.save(
                 "reason_presets", m.ReasonPreset, {"key": row["key"]}, values, where, self.source_objects(where, row)
             )

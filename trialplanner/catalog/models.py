@@ -394,6 +394,10 @@ class ReasonPreset(CitedModel):
     key = models.SlugField(max_length=60, unique=True)
     text = models.CharField(max_length=200, help_text="Saved as the acknowledgement's reason, word for word.")
     rules = models.ManyToManyField(Rule, related_name="reason_presets", help_text="The warnings it answers.")
+    needs_details = models.BooleanField(
+        default=False,
+        help_text="The text asks for details (such as who advised, and when): it is refused without them.",
+    )
     display_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -10,13 +10,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 WIDTH = 760
-LEFT, RIGHT = 64, 24
+LEFT, RIGHT = 76, 24
 PLOT_W = WIDTH - LEFT - RIGHT
 DOSE_TOP, DOSE_H = 24, 150
 ADHERENCE_Y = DOSE_TOP + DOSE_H + 22
 SCORE_TOP, SCORE_H = ADHERENCE_Y + 28, 130
 MARKER_TOP = SCORE_TOP + SCORE_H + 30
 MARKER_ROW = 22
+MARKER_R = 6  # half the width of a marker shape
+LABEL_GAP = 6  # clear space between a row label's end and a marker on the first day
+DOSE_HEADROOM = 16  # a strip above the highest dose where version labels sit, off the dose line
+VERSION_LABEL_Y = DOSE_TOP + 10  # baseline of the "v2" labels, inside the headroom
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Chart:
     score_top: int = SCORE_TOP
     score_bottom: int = SCORE_TOP + SCORE_H
     adherence_y: int = ADHERENCE_Y
+    row_label_x: int = LEFT - MARKER_R - LABEL_GAP  # marker row labels end here
+    version_label_y: int = VERSION_LABEL_Y
     x_ticks: list = field(default_factory=list)  # (x, label)
     dose_ticks: list = field(default_factory=list)  # (y, label)
     score_ticks: list = field(default_factory=list)
@@ -139,7 +145,7 @@ def build(data: ChartInput) -> Chart:
     top_dose = ((top_dose + dose_step - 1) // dose_step) * dose_step
 
     def y_dose(mg: Decimal) -> float:
-        return _round(DOSE_TOP + DOSE_H - mg / top_dose * DOSE_H)
+        return _round(DOSE_TOP + DOSE_H - mg / top_dose * (DOSE_H - DOSE_HEADROOM))
 
     tick = Decimal(0)
     while tick <= top_dose:
@@ -244,7 +250,7 @@ def build(data: ChartInput) -> Chart:
 
 def _shape(row, x, y):
     """Polygon points for a marker: triangle, square, diamond or cross-like bar."""
-    r = 6
+    r = MARKER_R
     if row == "side-effect":
         return f"{x},{y - r} {x + r},{y + r} {x - r},{y + r}"
     if row == "finding":

@@ -301,6 +301,20 @@ class MedicationForm(HardenedFormMixin, forms.Form):
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control"
         self.fields["this_course"].widget.attrs["class"] = "form-check-input"
+        self.reading = self._reading()
+        if self.reading is not None and not self.reading.checked:
+            self.fields["name"].widget.attrs["aria-describedby"] = self.reading_id
+
+    @property
+    def reading_id(self):
+        return f"{self['name'].id_for_label}-reading"
+
+    def _reading(self):
+        """The engine's reading of the line as entered (saved or submitted), as the patient page shows it."""
+        name = (self["name"].value() or "").strip()
+        if self.rules is None or not name:
+            return None
+        return read_medicine(self.rules, Medication(name, confirmed_as=(self["confirmed_as"].value() or "").strip()))
 
     def full_clean(self):
         super().full_clean()
@@ -309,7 +323,10 @@ class MedicationForm(HardenedFormMixin, forms.Form):
                 attrs = self.fields[name].widget.attrs
                 attrs["class"] = "form-control is-invalid"
                 attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"{self[name].id_for_label}-error"
+                described = [f"{self[name].id_for_label}-error"]
+                if name == "name" and self.reading is not None and not self.reading.checked:
+                    described.append(self.reading_id)
+                attrs["aria-describedby"] = " ".join(described)
 
     def clean(self):
         cleaned = super().clean()

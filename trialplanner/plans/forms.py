@@ -200,6 +200,7 @@ class ActivateForm(HardenedFormMixin, forms.Form):
     error_messages = {
         "reason_missing": "Choose a reason or write one: record why the plan goes ahead despite this warning.",
         "own_words_missing": "Write the reason, or choose one of the reasons above.",
+        "details_missing": "The reason chosen asks for details: write them here.",
     }
     own_words_label = "Another reason (write it below)"
 
@@ -210,9 +211,11 @@ class ActivateForm(HardenedFormMixin, forms.Form):
         self.warnings = warnings
         presets = catalog_selectors.reason_presets([card.code for card in warnings])
         self.preset_texts = {}
+        self.presets_needing_details = {}
         for card in warnings:
             options = presets.get(card.code, [])
             self.preset_texts[card.code] = {preset.key: preset.text for preset in options}
+            self.presets_needing_details[card.code] = {preset.key for preset in options if preset.needs_details}
             label = f"Reason to go ahead despite: {card.title}"
             if options:
                 self.fields[f"preset_{card.code}"] = forms.ChoiceField(
@@ -242,7 +245,9 @@ class ActivateForm(HardenedFormMixin, forms.Form):
             preset = cleaned.get(preset_name) or ""
             words = (cleaned.get(text_name) or "").strip()
             chosen = self.preset_texts[card.code].get(preset, "")
-            if chosen and words:
+            if chosen and not words and preset in self.presets_needing_details[card.code]:
+                self._error(text_name, "details_missing")
+            elif chosen and words:
                 self._reasons[card.code] = f"{chosen.rstrip('.')}. {words}"
             elif chosen or words:
                 self._reasons[card.code] = chosen or words
