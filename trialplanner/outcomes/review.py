@@ -31,9 +31,9 @@ from trialplanner.catalog.models import (
     PublishedOutcome,
     RuleParameter,
 )
+from trialplanner.outcomes.models import TrialOutcome
 from trialplanner.outcomes.trajectory import threshold_text
-from trialplanner.patients.models import Patient
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit
 
 SMALL_CELL = 5  # counts from 1 to 4 patients are suppressed in exports (disclosure control)
 
@@ -90,108 +90,43 @@ def _json_text(column):
     return f"CAST({column} AS TEXT)" if connection.vendor == "postgresql" else column
 
 
-def _cohort_sql(indication):
-    """CTEs `versions` and `cohort` (series, started, indication_id) and their parameters."""
-    extra = " AND p.indication_id = %s" if indication is not None else ""
-    sql = f"""
-    versions AS (
-      SELECT p.id, p.series, p.version, p.start_date, p.indication_id, p.status, p.stop_reason
-      FROM {_t(Plan)} p JOIN {_t(Patient)} pt ON pt.id = p.patient_id
-      WHERE pt.clinic_id = %s AND p.activated_at IS NOT NULL AND p.status <> 'entered_in_error'{extra}
-    ),
-    cohort AS (
-      SELECT series, MIN(start_date) AS started, MIN(indication_id) AS indication_id
-      FROM versions GROUP BY series HAVING MIN(start_date) >= %s AND MIN(start_date) <= %s
-    )"""
-    return sql
+def _cohort(indication):
+    """The WHERE clause picking the review's trials from `TrialOutcome` (alias o), and its parameters."""
+    extra = " AND o.indication_id = %s" if indication is not None else ""
+    return f"o.clinic_id = %s AND o.started >= %s AND o.started <= %s{extra}"
 
 
 def _cohort_params(clinic, indication, start, end):
-    return [clinic.pk, *([indication.pk] if indication is not None else []), start, end]
-
-
-def _facts_sql(indication):
-    """CTEs down to `facts`: one row per trial of the cohort with what happened to it."""
-    improvement = "(CASE WHEN higher_is_worse THEN b10 - s10 ELSE s10 - b10 END)"
-    return f"""WITH {_cohort_sql(indication)},
-    bounded AS (
-      SELECT v.id, v.series,
-             LEAD(v.start_date) OVER (PARTITION BY v.series ORDER BY v.version) AS next_start
-      FROM versions v WHERE v.series IN (SELECT series FROM cohort)
-    ),
-    targets AS (
-      SELECT b.series, MIN(s.start_date) AS target_on
-      FROM bounded b JOIN {_t(Step)} s ON s.plan_id = b.id
-      WHERE s.kind = 'target' AND s.start_date <= %s AND (b.next_start IS NULL OR s.start_date < b.next_start)
-      GROUP BY b.series
-    ),
-    baselines AS (
-      SELECT c.series, COALESCE(
-        (SELECT p.baseline_score FROM {_t(Plan)} p WHERE p.series = c.series AND p.baseline_score IS NOT NULL
-         ORDER BY p.version LIMIT 1),
-        (SELECT v.outcome_score FROM {_t(Visit)} v JOIN {_t(FollowUp)} f ON f.id = v.followup_id
-           JOIN {_t(Plan)} p ON p.id = v.plan_id
-         WHERE p.series = c.series AND f.kind = 'baseline' AND v.outcome_score IS NOT NULL
-         ORDER BY v.visit_date, v.id LIMIT 1)) AS baseline
-      FROM cohort c
-    ),
-    scored AS (
-      SELECT p.series, v.id, v.visit_date, f.kind AS followup_kind, m.response_rule, m.higher_is_worse,
-             ROUND(v.outcome_score * 10) AS s10, ROUND(b.baseline * 10) AS b10, ROUND(m.response_threshold * 10) AS t10
-      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id JOIN {_t(FollowUp)} f ON f.id = v.followup_id
-        JOIN baselines b ON b.series = p.series
-        JOIN {_t(Indication)} i ON i.id = p.indication_id JOIN {_t(OutcomeMeasure)} m ON m.id = i.outcome_measure_id
-      WHERE v.outcome_score IS NOT NULL AND b.baseline IS NOT NULL AND m.response_threshold IS NOT NULL
-        AND m.response_rule IN ('percent_fall', 'points_fall')
-    ),
-    judged AS (
-      SELECT series, id, visit_date, followup_kind,
-        CASE WHEN response_rule = 'percent_fall'
-             THEN CASE WHEN b10 > 0 AND {improvement} * 1000 >= t10 * b10 THEN 1 ELSE 0 END
-             ELSE CASE WHEN {improvement} >= t10 THEN 1 ELSE 0 END END AS responded
-      FROM scored
-    ),
-    judgement AS (
-      SELECT series, responded FROM (
-        SELECT series, responded, ROW_NUMBER() OVER (PARTITION BY series ORDER BY visit_date, id) AS n
-        FROM judged WHERE followup_kind = 'response') first_judged
-      WHERE n = 1
-    ),
-    first_response AS (SELECT series, MIN(visit_date) AS response_on FROM judged WHERE responded = 1 GROUP BY series),
-    stops AS (SELECT series, MAX(stop_reason) AS stop_reason FROM versions WHERE status = 'stopped' GROUP BY series),
-    facts AS (
-      SELECT c.series, c.indication_id, c.started, t.target_on, r.response_on, s.stop_reason,
-             CASE WHEN s.series IS NULL THEN 0 ELSE 1 END AS stopped,
-             CASE WHEN b.baseline IS NULL THEN 0 ELSE 1 END AS has_baseline,
-             CASE WHEN j.series IS NULL THEN 0 ELSE 1 END AS judged,
-             COALESCE(j.responded, 0) AS responded
-      FROM cohort c LEFT JOIN targets t ON t.series = c.series LEFT JOIN baselines b ON b.series = c.series
-        LEFT JOIN judgement j ON j.series = c.series LEFT JOIN first_response r ON r.series = c.series
-        LEFT JOIN stops s ON s.series = c.series
-    )"""
+    return [clinic.pk, start, end, *([indication.pk] if indication is not None else [])]
 
 
 def _facts_query(indication):
-    """One statement: totals, day histograms, stop reasons and per-indication counts."""
-    return (
-        _facts_sql(indication)
-        + f"""
-    SELECT 'totals', '', COUNT(*), COUNT(target_on), SUM(judged), SUM(responded), SUM(has_baseline),
-           COUNT(response_on) FROM facts
-    UNION ALL
-    SELECT 'target_days', CAST({_days("target_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM facts WHERE target_on IS NOT NULL GROUP BY {_days("target_on", "started")}
-    UNION ALL
-    SELECT 'response_days', CAST({_days("response_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM facts WHERE response_on IS NOT NULL GROUP BY {_days("response_on", "started")}
-    UNION ALL
-    SELECT 'stop', COALESCE(stop_reason, ''), COUNT(*), 0, 0, 0, 0, 0 FROM facts WHERE stopped = 1
-    GROUP BY stop_reason
-    UNION ALL
-    SELECT 'indication', CAST(indication_id AS TEXT), COUNT(*), COUNT(target_on), SUM(judged), SUM(responded),
-           SUM(has_baseline), COUNT(response_on)
-    FROM facts GROUP BY indication_id"""
+    """One statement over the stored trial rows: totals, day histograms, stop reasons, per indication."""
+    o, where = _t(TrialOutcome), _cohort(indication)
+    reached = "CASE WHEN o.target_on <= %s THEN 1 ELSE 0 END"
+    flag = "CASE WHEN o.{} THEN 1 ELSE 0 END".format
+    numbers = (
+        f"COUNT(*), SUM({reached}), SUM({flag('judged')}), SUM({flag('responded')}), SUM({flag('has_baseline')}),"
+        " COUNT(o.response_on)"
     )
+    return f"""
+    SELECT 'totals', '', {numbers} FROM {o} o WHERE {where}
+    UNION ALL
+    SELECT 'target_days', CAST({_days("o.target_on", "o.started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
+    FROM {o} o WHERE {where} AND o.target_on <= %s GROUP BY {_days("o.target_on", "o.started")}
+    UNION ALL
+    SELECT 'response_days', CAST({_days("o.response_on", "o.started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
+    FROM {o} o WHERE {where} AND o.response_on IS NOT NULL GROUP BY {_days("o.response_on", "o.started")}
+    UNION ALL
+    SELECT 'stop', o.stop_reason, COUNT(*), 0, 0, 0, 0, 0 FROM {o} o WHERE {where} AND o.stopped
+    GROUP BY o.stop_reason
+    UNION ALL
+    SELECT 'indication', CAST(o.indication_id AS TEXT), {numbers} FROM {o} o WHERE {where}
+    GROUP BY o.indication_id"""
+
+
+def _facts_params(cohort, today):
+    return [today, *cohort, *cohort, today, *cohort, *cohort, today, *cohort]
 
 
 def median(histogram: dict[int, int]) -> Decimal | None:
@@ -231,7 +166,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
 
     histograms = {"target_days": {}, "response_days": {}}
     stops, per_indication, totals = {}, [], (0, 0, 0, 0, 0, 0)
-    for kind, key, *numbers in _rows(_facts_query(indication), [*cohort, today]):
+    for kind, key, *numbers in _rows(_facts_query(indication), _facts_params(cohort, today)):
         numbers = [int(n or 0) for n in numbers]
         if kind == "totals":
             totals = numbers
@@ -306,16 +241,10 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
 
 def _side_effects(indication, cohort, started):
     keys = Visit.SideEffect.values
-    counts = ", ".join("COUNT(DISTINCT CASE WHEN effects LIKE %s THEN series END)" for _ in keys)
-    sql = (
-        _facts_prefix(indication)
-        + f"""
-    SELECT COUNT(DISTINCT series), {counts} FROM (
-      SELECT p.series, {_json_text("v.side_effects")} AS effects
-      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id WHERE p.series IN (SELECT series FROM cohort)
-    ) seen"""
-    )
-    seen, *numbers = _rows(sql, [*cohort, *(f'%"{key}"%' for key in keys)])[0]
+    counts = ", ".join("SUM(CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END)" for _ in keys)
+    seen = "SUM(CASE WHEN o.had_visit THEN 1 ELSE 0 END)"
+    sql = f"SELECT {seen}, {counts} FROM {_t(TrialOutcome)} o WHERE {_cohort(indication)}"
+    seen, *numbers = _rows(sql, [*(f"%,{key},%" for key in keys), *cohort])[0]
     labels = dict(Visit.SideEffect.choices)
     figures = [
         Figure(f"side_effect_{key}", labels[key], n or 0, seen or 0) for key, n in zip(keys, numbers, strict=True)
@@ -323,28 +252,22 @@ def _side_effects(indication, cohort, started):
     return sorted([f for f in figures if f.count], key=lambda f: -f.count)
 
 
-def _facts_prefix(indication):
-    return f"WITH {_cohort_sql(indication)}"
+def _in_cohort(indication):
+    return f"p.series IN (SELECT o.series FROM {_t(TrialOutcome)} o WHERE {_cohort(indication)})"
 
 
 def _warnings(indication, cohort, started):
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT a.card_code, MIN(a.card_summary), COUNT(DISTINCT p.series)
     FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE p.series IN (SELECT series FROM cohort)
+    WHERE {_in_cohort(indication)}
     GROUP BY a.card_code ORDER BY 3 DESC, 1 LIMIT 10"""
-    )
     warnings = [Figure(f"warning_{code}", summary, n, started) for code, summary, n in _rows(sql, cohort)]
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT a.card_code, a.reason, COUNT(DISTINCT p.series)
     FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE p.series IN (SELECT series FROM cohort)
+    WHERE {_in_cohort(indication)}
     GROUP BY a.card_code, a.reason ORDER BY 3 DESC, 1, 2 LIMIT 15"""
-    )
     summaries = {f.key.removeprefix("warning_"): f.label for f in warnings}
     reasons = [(summaries.get(code, code), reason, n) for code, reason, n in _rows(sql, cohort)]
     return warnings, reasons
@@ -354,9 +277,7 @@ def _followups(indication, cohort, today, late_days):
     """The follow-ups of the period's trials that fell due up to today (cancelled ones left out)."""
     late_seen = _days("v.visit_date", "f.due_date")
     late_open = "(CAST(%s AS DATE) - f.due_date)" if connection.vendor == "postgresql" else _days("%s", "f.due_date")
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT COUNT(*),
       SUM(CASE WHEN f.status = 'done' AND {late_seen} <= %s THEN 1 ELSE 0 END),
       SUM(CASE WHEN f.status = 'done' AND {late_seen} > %s THEN 1 ELSE 0 END),
@@ -364,10 +285,9 @@ def _followups(indication, cohort, today, late_days):
       SUM(CASE WHEN f.status = 'missed' THEN 1 ELSE 0 END)
     FROM {_t(FollowUp)} f JOIN {_t(Plan)} p ON p.id = f.plan_id
       LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
-    WHERE p.series IN (SELECT series FROM cohort) AND f.due_date <= %s AND f.status <> 'cancelled'
+    WHERE {_in_cohort(indication)} AND f.due_date <= %s AND f.status <> 'cancelled'
       AND p.status <> 'entered_in_error'"""
-    )
-    params = [*cohort, late_days, late_days, today, late_days, today]
+    params = [late_days, late_days, today, late_days, *cohort, today]
     due, on_time, late_seen_n, late_open_n, missed = (int(n or 0) for n in _rows(sql, params)[0])
     return [
         Figure("followups_due", "Follow-ups due up to today", due),

@@ -9,6 +9,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Condition
+from trialplanner.outcomes import services as outcomes
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.services import medication_row, risk_profile_create
 from trialplanner.plans import selectors
@@ -159,6 +160,7 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
         self_harm_thoughts=self_harm_thoughts,
     )  # fmt: skip
     audit_log(AuditEvent.Action.CREATE, visit, patient=patient, user=user, detail=f"decision {decision.value}")
+    outcomes.refresh_trials([plan.series])  # scores, side effects, a judgement, a stop or a new version
     _set_followup_status(followup, user, FollowUp.Status.DONE)
     return visit, new_plan
 

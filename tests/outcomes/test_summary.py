@@ -1,0 +1,92 @@
+"""The stored per-trial outcome rows: the plan services keep them equal to a recomputation from
+the records, and the review's queries stay the same in number however many trials there are."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.outcomes import test_review
+from tests.outcomes.test_review import START, TODAY, trial, visit
+from trialplanner.outcomes import services as outcomes
+from trialplanner.outcomes.models import TrialOutcome
+from trialplanner.plans import services
+from trialplanner.plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+clinic_trials = test_review.clinic_trials  # the constructed clinic (a fixture)
+FIELDS = [f.name for f in TrialOutcome._meta.fields if f.name != "series"]
+
+
+def stored():
+    return {row.series: tuple(getattr(row, f) for f in FIELDS) for row in TrialOutcome.objects.all()}
+
+
+def assert_matches_recomputation():
+    kept = stored()
+    assert kept, "no outcome rows at all"
+    outcomes.refresh_all(batch=3)  # small batches: the rebuild's batching must not change a row
+    assert stored() == kept
+
+
+def test_it_keeps_every_trial_row_equal_to_a_recomputation(clinic_trials, clinician):
+    assert TrialOutcome.objects.count() == 9  # seven trials here, two in the other clinic
+    assert_matches_recomputation()
+    with time_machine.travel(TODAY, tick=False):
+        plan = trial(clinic_trials, clinician, 20, baseline=Decimal(9))
+        visit(plan, clinician, "first-review", Decimal(5), side_effects=["constipation"], decision="stop")
+        assert TrialOutcome.objects.get(series=plan.series).stopped  # stopped at the visit (a taper began)
+        wrong = trial(clinic_trials, clinician, 21, baseline=Decimal(9))
+        services.plan_mark_entered_in_error(plan=wrong, user=clinician, lock_version=wrong.lock_version,
+                                            reason="Wrong patient")  # fmt: skip
+        assert not TrialOutcome.objects.filter(series=wrong.series).exists()
+    assert_matches_recomputation()
+
+
+def test_it_stores_what_happened_to_a_trial(clinic_trials):
+    responder = TrialOutcome.objects.get(series=Plan.objects.filter(patient__display_name="Trial 1")[0].series)
+    assert (responder.started, responder.has_baseline, responder.judged, responded_on(responder)) == (
+        START, True, True, START + timedelta(days=65))  # fmt: skip
+    assert responder.side_effects == ",dry_mouth," and responder.target_on == START + timedelta(days=28)
+    stopped = TrialOutcome.objects.get(series=Plan.objects.filter(patient__display_name="Trial 4")[0].series)
+    assert (stopped.stopped, stopped.stop_reason, stopped.target_on) == (True, "side_effect", None)
+
+
+def responded_on(row):
+    return row.response_on if row.responded else None
+
+
+def test_it_rebuilds_rows_lost_or_edited_by_hand(clinic_trials):
+    kept = stored()
+    TrialOutcome.objects.all().update(responded=False, side_effects="")
+    TrialOutcome.objects.first().delete()
+    outcomes.refresh_all()
+    assert stored() == kept
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_it_runs_the_same_queries_for_2_and_12_trials(client, catalog, clinic, clinician):
+    """The review and its CSV: queries pinned at two sizes (the page 15, the CSV 14)."""
+    client.force_login(clinician)
+    query = {"start": "2026-08-01", "end": "2026-10-31"}
+
+    def count(name):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse(name), query).status_code == 200
+        return len(ctx.captured_queries)
+
+    def add(first, last):
+        for n in range(first, last):
+            plan = trial(clinic, clinician, n, baseline=Decimal(8))
+            visit(plan, clinician, "response", Decimal(n % 8), side_effects=["dizziness"])
+
+    add(0, 2)
+    client.get(reverse("outcomes:outcome_review"))  # the first view of a session reads more; measure the next
+    few = (count("outcomes:outcome_review"), count("outcomes:outcome_review_csv"))
+    add(2, 12)
+    assert (count("outcomes:outcome_review"), count("outcomes:outcome_review_csv")) == few == (15, 14)
+    assert TrialOutcome.objects.filter(clinic=clinic, started__gte=date(2026, 8, 1)).count() == 12
