@@ -101,32 +101,34 @@ def _cohort_params(clinic, indication, start, end):
 
 
 def _facts_query(indication):
-    """One statement over the stored trial rows: totals, day histograms, stop reasons, per indication."""
-    o, where = _t(TrialOutcome), _cohort(indication)
-    reached = "CASE WHEN o.target_on <= %s THEN 1 ELSE 0 END"
-    flag = "CASE WHEN o.{} THEN 1 ELSE 0 END".format
-    numbers = (
-        f"COUNT(*), SUM({reached}), SUM({flag('judged')}), SUM({flag('responded')}), SUM({flag('has_baseline')}),"
-        " COUNT(o.response_on)"
-    )
+    """One scan of the period's trial rows, grouped by what the figures tell apart.
+
+    Each row: indication, days to target (if reached by today), days to first response,
+    stopped, stop reason, has baseline, judged, responded, how many trials, how many had a
+    visit, and how many reported each side effect. The groups are few (indications x distinct
+    day counts x flags), so Python adds them up into every figure.
+    """
+    o = _t(TrialOutcome)
+    flag = "CASE WHEN o.{0} THEN 1 ELSE 0 END AS {0}".format
+    effects = ", ".join(f"CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END AS e{n}" for n in range(_EFFECTS))
+    sums = ", ".join(f"SUM(e{n})" for n in range(_EFFECTS))
+    keys = "indication_id, target_days, response_days, stopped, stop_reason, has_baseline, judged, responded"
     return f"""
-    SELECT 'totals', '', {numbers} FROM {o} o WHERE {where}
-    UNION ALL
-    SELECT 'target_days', CAST({_days("o.target_on", "o.started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM {o} o WHERE {where} AND o.target_on <= %s GROUP BY {_days("o.target_on", "o.started")}
-    UNION ALL
-    SELECT 'response_days', CAST({_days("o.response_on", "o.started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM {o} o WHERE {where} AND o.response_on IS NOT NULL GROUP BY {_days("o.response_on", "o.started")}
-    UNION ALL
-    SELECT 'stop', o.stop_reason, COUNT(*), 0, 0, 0, 0, 0 FROM {o} o WHERE {where} AND o.stopped
-    GROUP BY o.stop_reason
-    UNION ALL
-    SELECT 'indication', CAST(o.indication_id AS TEXT), {numbers} FROM {o} o WHERE {where}
-    GROUP BY o.indication_id"""
+    SELECT {keys}, COUNT(*), SUM(had_visit), {sums} FROM (
+      SELECT o.indication_id,
+        CASE WHEN o.target_on <= %s THEN {_days("o.target_on", "o.started")} END AS target_days,
+        {_days("o.response_on", "o.started")} AS response_days,
+        {flag("stopped")}, o.stop_reason, {flag("has_baseline")}, {flag("judged")}, {flag("responded")},
+        {flag("had_visit")}, {effects}
+      FROM {o} o WHERE {_cohort(indication)}
+    ) trials GROUP BY {keys}"""
+
+
+_EFFECTS = len(Visit.SideEffect.values)
 
 
 def _facts_params(cohort, today):
-    return [today, *cohort, *cohort, today, *cohort, *cohort, today, *cohort]
+    return [today, *(f"%,{key},%" for key in Visit.SideEffect.values), *cohort]
 
 
 def median(histogram: dict[int, int]) -> Decimal | None:
@@ -165,18 +167,24 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     cohort = _cohort_params(clinic, indication, start, end)
 
     histograms = {"target_days": {}, "response_days": {}}
-    stops, per_indication, totals = {}, [], (0, 0, 0, 0, 0, 0)
-    for kind, key, *numbers in _rows(_facts_query(indication), _facts_params(cohort, today)):
-        numbers = [int(n or 0) for n in numbers]
-        if kind == "totals":
-            totals = numbers
-        elif kind in histograms:
-            histograms[kind][int(key)] = numbers[0]
-        elif kind == "stop":
-            stops[key or ""] = numbers[0]
-        else:
-            per_indication.append((int(key), numbers))
-    started, reached, judged, responded, with_baseline, ever_responded = totals
+    stops, by_indication, effects = {}, {}, [0] * _EFFECTS
+    totals = [0] * 7  # started, reached, judged, responded, with a baseline, ever responded, with a visit
+    for group in _rows(_facts_query(indication), _facts_params(cohort, today)):
+        pk, target_days, response_days, stopped, reason, baseline, judged, responded, n, visited = group[:10]
+        counts = [n, n if target_days is not None else 0, n * judged, n * responded, n * baseline,
+                  n if response_days is not None else 0, int(visited or 0)]  # fmt: skip
+        for numbers in (totals, by_indication.setdefault(pk, [0] * 7)):
+            numbers[:] = [a + b for a, b in zip(numbers, counts, strict=True)]
+        if target_days is not None:
+            histograms["target_days"][int(target_days)] = histograms["target_days"].get(int(target_days), 0) + n
+        if response_days is not None:
+            days = int(response_days)
+            histograms["response_days"][days] = histograms["response_days"].get(days, 0) + n
+        if stopped:
+            stops[reason or ""] = stops.get(reason or "", 0) + n
+        effects = [a + int(b or 0) for a, b in zip(effects, group[10:], strict=True)]
+    per_indication = list(by_indication.items())
+    started, reached, judged, responded, with_baseline, ever_responded, seen = totals
     review.started = started
     review.figures = [
         Figure("started", "Trials started", started),
@@ -229,7 +237,12 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
         )
         for pk, numbers in sorted(per_indication, key=lambda item: names.get(item[0], ""))
     ]
-    review.side_effects = _side_effects(indication, cohort, started)
+    labels = dict(Visit.SideEffect.choices)
+    review.side_effects = sorted(
+        [Figure(f"side_effect_{key}", labels[key], n, seen) for key, n in zip(Visit.SideEffect.values, effects,
+                                                                              strict=True) if n],
+        key=lambda f: -f.count,
+    )  # fmt: skip
     review.warnings, review.reasons = _warnings(indication, cohort, started)
     review.followups = _followups(indication, cohort, today, late_days)
     review.responded = review.figures[4]
@@ -237,19 +250,6 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
         review.comparisons = _comparisons(indication)
         review.response_definition = threshold_text(indication.outcome_measure)
     return review
-
-
-def _side_effects(indication, cohort, started):
-    keys = Visit.SideEffect.values
-    counts = ", ".join("SUM(CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END)" for _ in keys)
-    seen = "SUM(CASE WHEN o.had_visit THEN 1 ELSE 0 END)"
-    sql = f"SELECT {seen}, {counts} FROM {_t(TrialOutcome)} o WHERE {_cohort(indication)}"
-    seen, *numbers = _rows(sql, [*(f"%,{key},%" for key in keys), *cohort])[0]
-    labels = dict(Visit.SideEffect.choices)
-    figures = [
-        Figure(f"side_effect_{key}", labels[key], n or 0, seen or 0) for key, n in zip(keys, numbers, strict=True)
-    ]
-    return sorted([f for f in figures if f.count], key=lambda f: -f.count)
 
 
 def _in_cohort(indication):
