@@ -1,7 +1,7 @@
 """The stored per-trial outcome rows: the plan services keep them equal to a recomputation from
 the records, and the review's queries stay the same in number however many trials there are."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.outcomes import test_review
-from tests.outcomes.test_review import START, TODAY, trial, visit
+from tests.outcomes.test_review import PERIOD, START, TODAY, trial, visit
+from trialplanner.outcomes import review as rv
 from trialplanner.outcomes import services as outcomes
 from trialplanner.outcomes.models import TrialOutcome
 from trialplanner.plans import services
@@ -29,7 +30,8 @@ def stored():
 def assert_matches_recomputation():
     kept = stored()
     assert kept, "no outcome rows at all"
-    outcomes.refresh_all(batch=3)  # small batches: the rebuild's batching must not change a row
+    with time_machine.travel(TODAY, tick=False):  # the day the rows were written
+        outcomes.refresh_all(batch=3)  # small batches: the rebuild's batching must not change a row
     assert stored() == kept
 
 
@@ -64,8 +66,45 @@ def test_it_rebuilds_rows_lost_or_edited_by_hand(clinic_trials):
     kept = stored()
     TrialOutcome.objects.all().update(responded=False, side_effects="")
     TrialOutcome.objects.first().delete()
-    outcomes.refresh_all()
+    with time_machine.travel(TODAY, tick=False):
+        outcomes.refresh_all()
     assert stored() == kept
+
+
+def figures(clinic, today):
+    result = rv.clinic_review(clinic=clinic, indication=None, start=PERIOD["start"], end=PERIOD["end"], today=today)
+    return {f.key: (f.count, f.denominator) for f in [*result.figures, *result.followups, *result.medians]}
+
+
+@pytest.mark.parametrize(
+    "when", ["60 days before", "the day before the first expiry", "the first expiry", "200 days on"]
+)
+def test_it_counts_follow_ups_live_once_their_stored_counts_ran_out(clinic_trials, when):
+    """Days pass without writes: follow-ups fall due and become late. The review counts the trials
+    whose stored counts ran out live, and agrees with rows rewritten on that day."""
+    first = TrialOutcome.objects.exclude(followups_valid_until=None).order_by("followups_valid_until")[0]
+    later = {
+        "60 days before": TODAY - timedelta(days=60),
+        "the day before the first expiry": first.followups_valid_until - timedelta(days=1),
+        "the first expiry": first.followups_valid_until,
+        "200 days on": TODAY + timedelta(days=200),
+    }[when]
+    expired = TrialOutcome.objects.filter(followups_valid_until__lte=later).count()
+    assert (expired > 0) == (when in ("the first expiry", "200 days on"))
+    seen_live = figures(clinic_trials, later)
+    with time_machine.travel(datetime.combine(later, time(12)), tick=False):  # midday: the same day in every clinic
+        rewritten = outcomes.refresh_expired()
+    assert rewritten == (TrialOutcome.objects.count() if later < TODAY else expired)
+    assert not TrialOutcome.objects.filter(followups_valid_until__lte=later).exists()
+    assert figures(clinic_trials, later) == seen_live
+    if when == "200 days on":  # follow-ups fell due and went unseen since TODAY
+        before = figures_at_today(clinic_trials)
+        assert seen_live["followups_due"][0] > before["followups_due"][0]
+        assert seen_live["followups_overdue"][0] > before["followups_overdue"][0]
+
+
+def figures_at_today(clinic):
+    return figures(clinic, TODAY)
 
 
 @time_machine.travel(TODAY, tick=False)

@@ -29,11 +29,26 @@ class TrialOutcome(models.Model):
     side_effects = models.CharField(
         max_length=500, blank=True, help_text="Side effects reported at any visit, as ',key,key,'."
     )
+    # The trial's follow-ups due up to `followups_as_of` (the clinic's today when the row was
+    # written), counted as the review counts them with `followups_late_days`. The counts hold for
+    # any day from `followups_as_of` up to the day before `followups_valid_until` (a follow-up
+    # falls due, or an open one becomes late); outside that the review counts the trial's
+    # follow-ups live, and the nightly `refresh_trial_outcomes` rewrites the rows that ran out.
+    followups_due = models.PositiveIntegerField(default=0)
+    followups_on_time = models.PositiveIntegerField(default=0)
+    followups_late = models.PositiveIntegerField(default=0)
+    followups_overdue = models.PositiveIntegerField(default=0)
+    followups_missed = models.PositiveIntegerField(default=0)
+    followups_as_of = models.DateField()
+    followups_valid_until = models.DateField(null=True, blank=True, help_text="Empty: the counts never change.")
+    followups_late_days = models.PositiveIntegerField()
 
     class Meta:
         indexes = [
             # The review reads one clinic's trials started in a period (and an indication).
             models.Index(fields=["clinic", "started", "indication"], name="trial_outcome_cohort_idx"),
+            # The rows whose follow-up counts ran out (counted live, and rewritten nightly).
+            models.Index(fields=["clinic", "followups_valid_until"], name="trial_outcome_expiry_idx"),
         ]
 
     def __str__(self):

@@ -100,18 +100,27 @@ def _cohort_params(clinic, indication, start, end):
     return [clinic.pk, start, end, *([indication.pk] if indication is not None else [])]
 
 
+FOLLOWUP_COUNTS = ("due", "on_time", "late", "overdue", "missed")
+_FRESH = (
+    "o.followups_late_days = %s AND o.followups_as_of <= %s"
+    " AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"
+)
+
+
 def _facts_query(indication):
     """One scan of the period's trial rows, grouped by what the figures tell apart.
 
     Each row: indication, days to target (if reached by today), days to first response,
     stopped, stop reason, has baseline, judged, responded, how many trials, how many had a
-    visit, and how many reported each side effect. The groups are few (indications x distinct
-    day counts x flags), so Python adds them up into every figure.
+    visit, how many reported each side effect, and the stored follow-up counts of the trials
+    whose counts hold today. The groups are few (indications x distinct day counts x flags),
+    so Python adds them up into every figure.
     """
     o = _t(TrialOutcome)
     flag = "CASE WHEN o.{0} THEN 1 ELSE 0 END AS {0}".format
     effects = ", ".join(f"CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END AS e{n}" for n in range(_EFFECTS))
-    sums = ", ".join(f"SUM(e{n})" for n in range(_EFFECTS))
+    followups = ", ".join(f"o.followups_{name} AS f{n}" for n, name in enumerate(FOLLOWUP_COUNTS))
+    sums = ", ".join([*(f"SUM(e{n})" for n in range(_EFFECTS)), *(f"SUM(fresh * f{n})" for n in range(5))])
     keys = "indication_id, target_days, response_days, stopped, stop_reason, has_baseline, judged, responded"
     return f"""
     SELECT {keys}, COUNT(*), SUM(had_visit), {sums} FROM (
@@ -119,7 +128,7 @@ def _facts_query(indication):
         CASE WHEN o.target_on <= %s THEN {_days("o.target_on", "o.started")} END AS target_days,
         {_days("o.response_on", "o.started")} AS response_days,
         {flag("stopped")}, o.stop_reason, {flag("has_baseline")}, {flag("judged")}, {flag("responded")},
-        {flag("had_visit")}, {effects}
+        {flag("had_visit")}, {effects}, CASE WHEN {_FRESH} THEN 1 ELSE 0 END AS fresh, {followups}
       FROM {o} o WHERE {_cohort(indication)}
     ) trials GROUP BY {keys}"""
 
@@ -127,8 +136,8 @@ def _facts_query(indication):
 _EFFECTS = len(Visit.SideEffect.values)
 
 
-def _facts_params(cohort, today):
-    return [today, *(f"%,{key},%" for key in Visit.SideEffect.values), *cohort]
+def _facts_params(cohort, today, late_days):
+    return [today, *(f"%,{key},%" for key in Visit.SideEffect.values), late_days, today, today, *cohort]
 
 
 def median(histogram: dict[int, int]) -> Decimal | None:
@@ -167,9 +176,9 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     cohort = _cohort_params(clinic, indication, start, end)
 
     histograms = {"target_days": {}, "response_days": {}}
-    stops, by_indication, effects = {}, {}, [0] * _EFFECTS
+    stops, by_indication, effects = {}, {}, [0] * (_EFFECTS + len(FOLLOWUP_COUNTS))
     totals = [0] * 7  # started, reached, judged, responded, with a baseline, ever responded, with a visit
-    for group in _rows(_facts_query(indication), _facts_params(cohort, today)):
+    for group in _rows(_facts_query(indication), _facts_params(cohort, today, late_days)):
         pk, target_days, response_days, stopped, reason, baseline, judged, responded, n, visited = group[:10]
         counts = [n, n if target_days is not None else 0, n * judged, n * responded, n * baseline,
                   n if response_days is not None else 0, int(visited or 0)]  # fmt: skip
@@ -184,6 +193,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
             stops[reason or ""] = stops.get(reason or "", 0) + n
         effects = [a + int(b or 0) for a, b in zip(effects, group[10:], strict=True)]
     per_indication = list(by_indication.items())
+    effects, stored_followups = effects[:_EFFECTS], effects[_EFFECTS:]
     started, reached, judged, responded, with_baseline, ever_responded, seen = totals
     review.started = started
     review.figures = [
@@ -244,7 +254,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
         key=lambda f: -f.count,
     )  # fmt: skip
     review.warnings, review.reasons = _warnings(indication, cohort, started)
-    review.followups = _followups(indication, cohort, today, late_days)
+    review.followups = _followups(indication, cohort, today, late_days, stored_followups)
     review.responded = review.figures[4]
     if indication is not None:
         review.comparisons = _comparisons(indication)
@@ -273,8 +283,22 @@ def _warnings(indication, cohort, started):
     return warnings, reasons
 
 
-def _followups(indication, cohort, today, late_days):
-    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out)."""
+def _expired(indication):
+    """The period's trials whose stored follow-up counts do not hold today, each branch an index range."""
+    o, where = _t(TrialOutcome), _cohort(indication)
+    return f"""
+      SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_valid_until <= %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days <> %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_as_of > %s
+        AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"""
+
+
+def _followups(indication, cohort, today, late_days, stored):
+    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out).
+
+    Stored per trial (`TrialOutcome.followups_*`) while they hold; counted here, live, for the
+    trials whose counts ran out since their row was written (none after the nightly refresh).
+    """
     late_seen = _days("v.visit_date", "f.due_date")
     late_open = "(CAST(%s AS DATE) - f.due_date)" if connection.vendor == "postgresql" else _days("%s", "f.due_date")
     sql = f"""
@@ -285,10 +309,12 @@ def _followups(indication, cohort, today, late_days):
       SUM(CASE WHEN f.status = 'missed' THEN 1 ELSE 0 END)
     FROM {_t(FollowUp)} f JOIN {_t(Plan)} p ON p.id = f.plan_id
       LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
-    WHERE {_in_cohort(indication)} AND f.due_date <= %s AND f.status <> 'cancelled'
+    WHERE p.series IN ({_expired(indication)}) AND f.due_date <= %s AND f.status <> 'cancelled'
       AND p.status <> 'entered_in_error'"""
-    params = [late_days, late_days, today, late_days, *cohort, today]
-    due, on_time, late_seen_n, late_open_n, missed = (int(n or 0) for n in _rows(sql, params)[0])
+    expired = [*cohort, late_days, today, *cohort, late_days, *cohort, late_days, today, today]
+    params = [late_days, late_days, today, late_days, *expired, today]
+    live = (int(n or 0) for n in _rows(sql, params)[0])
+    due, on_time, late_seen_n, late_open_n, missed = (a + int(b or 0) for a, b in zip(live, stored, strict=True))
     return [
         Figure("followups_due", "Follow-ups due up to today", due),
         Figure("followups_on_time", f"Seen within {late_days} days of the due date", on_time, due),

@@ -3,18 +3,23 @@
 `refresh_trials(series)` rewrites the rows of the given trials from the records themselves
 (`facts.trial_facts_sql`, the definition of each figure, and the visits' side effects). The
 plan services call it explicitly, next to their audit call, whenever what happened to a trial
-may have changed: activation, stopping, marking a version entered in error, recording a visit.
-It is never called from `save()`. `refresh_all()` rebuilds every row (the data migration, bulk
-loads, and repair).
+may have changed: activation, stopping, marking a version entered in error, recording a visit,
+marking a follow-up missed. It is never called from `save()`. `refresh_expired()` rewrites the
+rows whose follow-up counts ran out with the passing days (nightly); `refresh_all()` rebuilds
+every row (the data migration, bulk loads, and repair).
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 
+from trialplanner.catalog import selectors as catalog
+from trialplanner.clinictime import clinic_today
 from trialplanner.outcomes.facts import trial_facts_sql
 from trialplanner.outcomes.models import TrialOutcome
-from trialplanner.plans.models import Plan, Visit
+from trialplanner.patients.models import Clinic
+from trialplanner.plans.models import FollowUp, Plan, Visit
 
 BATCH = 500  # trials per statement when rebuilding
 
@@ -36,6 +41,15 @@ def refresh_trials(series) -> int:
     for key, chosen in Visit.objects.filter(plan__series__in=series).values_list("plan__series", "side_effects"):
         seen.add(key)
         effects.setdefault(key, set()).update(chosen or ())
+    late_days = late_days_now()
+    todays = {c.pk: clinic_today(c) for c in Clinic.objects.filter(pk__in={row[1] for row in facts})}
+    followups = {}
+    for key, due, status, seen_on in (
+        FollowUp.objects.filter(plan__series__in=series).exclude(status=FollowUp.Status.CANCELLED)
+        .exclude(plan__status=Plan.Status.ENTERED_IN_ERROR).values_list("plan__series", "due_date", "status",
+                                                                         "visit__visit_date")
+    ):  # fmt: skip
+        followups.setdefault(key, []).append((due, status, seen_on))
     field, rows = Plan._meta.get_field("series"), []
     for sid, clinic, indication, started, target_on, baseline, judged, responded, response_on, stopped, reason in facts:
         sid = field.to_python(sid)
@@ -45,10 +59,46 @@ def refresh_trials(series) -> int:
             has_baseline=bool(baseline), judged=bool(judged), responded=bool(responded),
             response_on=_date(response_on), stopped=bool(stopped), stop_reason=reason or "",
             had_visit=sid in seen, side_effects=f",{','.join(keys)}," if keys else "",
+            **followup_counts(followups.get(sid, ()), todays[clinic], late_days),
         ))  # fmt: skip
     TrialOutcome.objects.filter(series__in=series).delete()
     TrialOutcome.objects.bulk_create(rows)
     return len(rows)
+
+
+def late_days_now() -> int:
+    """The catalog's `followup_late_days`, from the rule book a write has usually read already."""
+    return int(catalog.rulebook().parameters["followup_late_days"])
+
+
+def followup_counts(followups, today, late_days) -> dict:
+    """The review's follow-up counts for one trial on `today`, and the first later day they change.
+
+    `followups`: (due date, status, visit date or None) of the trial's follow-ups, cancelled
+    ones and those of versions entered in error left out (as outcomes.review counts them live).
+    """
+    counts = dict.fromkeys(["due", "on_time", "late", "overdue", "missed"], 0)
+    changes = []
+    for due, status, seen in followups:
+        if due > today:
+            changes.append(due)  # falls due that day
+        else:
+            counts["due"] += 1
+            if status == FollowUp.Status.DONE and seen is not None:
+                counts["on_time" if (seen - due).days <= late_days else "late"] += 1
+            elif status == FollowUp.Status.MISSED:
+                counts["missed"] += 1
+        if status in (FollowUp.Status.DUE, FollowUp.Status.SNOOZED):
+            late_on = due + timedelta(days=late_days + 1)  # the first day it counts as overdue
+            if (today - due).days > late_days:
+                counts["overdue"] += 1
+            else:
+                changes.append(late_on)
+    return {
+        **{f"followups_{key}": n for key, n in counts.items()},
+        "followups_as_of": today, "followups_valid_until": min(changes, default=None),
+        "followups_late_days": late_days,
+    }  # fmt: skip
 
 
 def _date(value):
@@ -56,6 +106,21 @@ def _date(value):
     if isinstance(value, str):
         return date.fromisoformat(value[:10])
     return value
+
+
+@transaction.atomic
+def refresh_expired(today_of=clinic_today) -> int:
+    """Rewrite the rows whose follow-up counts ran out (run nightly: `manage.py refresh_trial_outcomes`)."""
+    late_days, done = late_days_now(), 0
+    for clinic in Clinic.objects.all():
+        today = today_of(clinic)
+        expired = TrialOutcome.objects.filter(clinic=clinic).filter(
+            Q(followups_valid_until__lte=today) | Q(followups_as_of__gt=today) | ~Q(followups_late_days=late_days)
+        )
+        every = list(expired.values_list("series", flat=True))
+        for first in range(0, len(every), BATCH):
+            done += refresh_trials(every[first : first + BATCH])
+    return done
 
 
 @transaction.atomic

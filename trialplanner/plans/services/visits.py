@@ -160,8 +160,8 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
         self_harm_thoughts=self_harm_thoughts,
     )  # fmt: skip
     audit_log(AuditEvent.Action.CREATE, visit, patient=patient, user=user, detail=f"decision {decision.value}")
-    outcomes.refresh_trials([plan.series])  # scores, side effects, a judgement, a stop or a new version
     _set_followup_status(followup, user, FollowUp.Status.DONE)
+    outcomes.refresh_trials([plan.series])  # scores, side effects, a judgement, a stop, a follow-up seen
     return visit, new_plan
 
 
