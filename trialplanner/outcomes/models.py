@@ -47,8 +47,12 @@ class TrialOutcome(models.Model):
         indexes = [
             # The review reads one clinic's trials started in a period (and an indication).
             models.Index(fields=["clinic", "started", "indication"], name="trial_outcome_cohort_idx"),
-            # The rows whose follow-up counts ran out (counted live, and rewritten nightly).
-            models.Index(fields=["clinic", "followups_valid_until"], name="trial_outcome_expiry_idx"),
+            # The rows whose follow-up counts do not hold today (counted live, rewritten nightly):
+            # ran out, counted with another late-days setting, or counted after the day asked for.
+            models.Index(
+                fields=["clinic", "followups_late_days", "followups_valid_until"], name="trial_outcome_expiry_idx"
+            ),
+            models.Index(fields=["clinic", "followups_as_of"], name="trial_outcome_as_of_idx"),
         ]
 
     def __str__(self):

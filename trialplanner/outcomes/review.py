@@ -288,8 +288,9 @@ def _expired(indication):
     o, where = _t(TrialOutcome), _cohort(indication)
     return f"""
       SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_valid_until <= %s
-      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days <> %s
-      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_as_of > %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days < %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days > %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_as_of > %s AND o.followups_late_days = %s
         AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"""
 
 
@@ -311,7 +312,7 @@ def _followups(indication, cohort, today, late_days, stored):
       LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
     WHERE p.series IN ({_expired(indication)}) AND f.due_date <= %s AND f.status <> 'cancelled'
       AND p.status <> 'entered_in_error'"""
-    expired = [*cohort, late_days, today, *cohort, late_days, *cohort, late_days, today, today]
+    expired = [*cohort, late_days, today, *cohort, late_days, *cohort, late_days, *cohort, today, late_days, today]
     params = [late_days, late_days, today, late_days, *expired, today]
     live = (int(n or 0) for n in _rows(sql, params)[0])
     due, on_time, late_seen_n, late_open_n, missed = (a + int(b or 0) for a, b in zip(live, stored, strict=True))
