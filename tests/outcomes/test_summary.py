@@ -129,3 +129,19 @@ def test_it_runs_the_same_queries_for_2_and_12_trials(client, catalog, clinic, c
     add(2, 12)
     assert (count("outcomes:outcome_review"), count("outcomes:outcome_review_csv")) == few == (14, 13)
     assert TrialOutcome.objects.filter(clinic=clinic, started__gte=date(2026, 8, 1)).count() == 12
+
+
+def test_it_rewrites_expired_rows_from_the_nightly_command(clinic_trials):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    later = TODAY + timedelta(days=200)
+    expired = TrialOutcome.objects.filter(followups_valid_until__lte=later).count()
+    out = StringIO()
+    with time_machine.travel(datetime.combine(later, time(12)), tick=False):
+        call_command("refresh_trial_outcomes", stdout=out)
+        assert out.getvalue().strip() == f"{expired} trial rows rewritten"
+        call_command("refresh_trial_outcomes", "--all", stdout=out)
+    assert out.getvalue().splitlines()[-1] == f"{TrialOutcome.objects.count()} trial rows rewritten"
+    assert not TrialOutcome.objects.filter(followups_valid_until__lte=later).exists()

@@ -29,8 +29,10 @@ def _prep(series):
     return [field.get_db_prep_value(s, connection, prepared=False) for s in series]
 
 
-def refresh_trials(series) -> int:
-    """Rewrite the outcome rows of these trials (plan series); returns how many rows now exist."""
+def refresh_trials(series, late_days=None) -> int:
+    """Rewrite the outcome rows of these trials (plan series); returns how many rows now exist.
+
+    `late_days`: the catalog's `followup_late_days`, when the caller has read it (batches)."""
     series = sorted(set(series), key=str)
     if not series:
         return 0
@@ -41,7 +43,7 @@ def refresh_trials(series) -> int:
     for key, chosen in Visit.objects.filter(plan__series__in=series).values_list("plan__series", "side_effects"):
         seen.add(key)
         effects.setdefault(key, set()).update(chosen or ())
-    late_days = late_days_now()
+    late_days = late_days_now() if late_days is None else late_days
     todays = {c.pk: clinic_today(c) for c in Clinic.objects.filter(pk__in={row[1] for row in facts})}
     followups = {}
     for key, due, status, seen_on in (
@@ -109,17 +111,19 @@ def _date(value):
 
 
 @transaction.atomic
-def refresh_expired(today_of=clinic_today) -> int:
+def refresh_expired() -> int:
     """Rewrite the rows whose follow-up counts ran out (run nightly: `manage.py refresh_trial_outcomes`)."""
+    if not TrialOutcome.objects.exists():
+        return 0
     late_days, done = late_days_now(), 0
     for clinic in Clinic.objects.all():
-        today = today_of(clinic)
+        today = clinic_today(clinic)
         expired = TrialOutcome.objects.filter(clinic=clinic).filter(
             Q(followups_valid_until__lte=today) | Q(followups_as_of__gt=today) | ~Q(followups_late_days=late_days)
         )
         every = list(expired.values_list("series", flat=True))
         for first in range(0, len(every), BATCH):
-            done += refresh_trials(every[first : first + BATCH])
+            done += refresh_trials(every[first : first + BATCH], late_days)
     return done
 
 
@@ -128,7 +132,9 @@ def refresh_all(batch=BATCH) -> int:
     """Rebuild every trial's row, `batch` trials at a time; returns the number of rows."""
     every = list(Plan.objects.filter(activated_at__isnull=False).values_list("series", flat=True).distinct())
     TrialOutcome.objects.all().delete()  # a trial whose every version was entered in error has none
-    done = 0
+    if not every:  # nothing to count (a new database: the catalog may not be loaded yet)
+        return 0
+    done, late_days = 0, late_days_now()
     for first in range(0, len(every), batch):
-        done += refresh_trials(every[first : first + batch])
+        done += refresh_trials(every[first : first + batch], late_days)
     return done
