@@ -29,9 +29,10 @@ HANDOUT_PDF_QUERIES = 11  # no navigation
 # findings and the re-plan (profile, catalog rule book once per request, protocol, strengths,
 # acknowledgements), the old version ended and its follow-ups closed in one UPDATE each, the new
 # version with its steps and its follow-ups each in one bulk INSERT, the visit, the follow-up
-# marked done, whether the course's response was judged before, and one audit INSERT per change.
-# Nothing here loops over rows.
-VISIT_POST_QUERIES = 60
+# marked done, whether the course's response was judged before, one audit INSERT per change, and
+# the trial's outcome row rewritten (its facts, its visits' side effects, its follow-ups, its
+# clinic's today, DELETE, INSERT). Nothing here loops over rows.
+VISIT_POST_QUERIES = 66
 # Revising: the lock, the risk check (profile, rule book), the old version revised, the new
 # draft with steps and follow-ups each in one bulk INSERT, one audit INSERT per change.
 REVISE_POST_QUERIES = 38

@@ -17,6 +17,7 @@ from trialplanner.catalog.models import Indication
 from trialplanner.clinictime import clinic_today
 from trialplanner.engine import Medication, PatientProfile, assess_risk, build_plan
 from trialplanner.engine.types import Sex
+from trialplanner.outcomes import services as outcomes
 from trialplanner.patients.models import Clinic, Membership, Patient, RiskProfile
 from trialplanner.plans import services
 from trialplanner.plans.models import FollowUp, Plan, Step, Visit
@@ -118,6 +119,9 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
                   adherence="all", decision="continue", recorded_by=user, side_effects=[])
             for f in done
         )  # fmt: skip
+        series = [plan.series for plan in plans]  # the outcome review's rows, as the services keep them
+        for first_trial in range(0, len(series), outcomes.BATCH):
+            outcomes.refresh_trials(series[first_trial : first_trial + outcomes.BATCH])
         counts["patients"] += len(people)
         counts["plans"] += len(plans)
         counts["steps"] += len(steps)

@@ -31,9 +31,9 @@ from trialplanner.catalog.models import (
     PublishedOutcome,
     RuleParameter,
 )
+from trialplanner.outcomes.models import TrialOutcome
 from trialplanner.outcomes.trajectory import threshold_text
-from trialplanner.patients.models import Patient
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Step, Visit
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit
 
 SMALL_CELL = 5  # counts from 1 to 4 patients are suppressed in exports (disclosure control)
 
@@ -90,108 +90,54 @@ def _json_text(column):
     return f"CAST({column} AS TEXT)" if connection.vendor == "postgresql" else column
 
 
-def _cohort_sql(indication):
-    """CTEs `versions` and `cohort` (series, started, indication_id) and their parameters."""
-    extra = " AND p.indication_id = %s" if indication is not None else ""
-    sql = f"""
-    versions AS (
-      SELECT p.id, p.series, p.version, p.start_date, p.indication_id, p.status, p.stop_reason
-      FROM {_t(Plan)} p JOIN {_t(Patient)} pt ON pt.id = p.patient_id
-      WHERE pt.clinic_id = %s AND p.activated_at IS NOT NULL AND p.status <> 'entered_in_error'{extra}
-    ),
-    cohort AS (
-      SELECT series, MIN(start_date) AS started, MIN(indication_id) AS indication_id
-      FROM versions GROUP BY series HAVING MIN(start_date) >= %s AND MIN(start_date) <= %s
-    )"""
-    return sql
+def _cohort(indication):
+    """The WHERE clause picking the review's trials from `TrialOutcome` (alias o), and its parameters."""
+    extra = " AND o.indication_id = %s" if indication is not None else ""
+    return f"o.clinic_id = %s AND o.started >= %s AND o.started <= %s{extra}"
 
 
 def _cohort_params(clinic, indication, start, end):
-    return [clinic.pk, *([indication.pk] if indication is not None else []), start, end]
+    return [clinic.pk, start, end, *([indication.pk] if indication is not None else [])]
 
 
-def _facts_sql(indication):
-    """CTEs down to `facts`: one row per trial of the cohort with what happened to it."""
-    improvement = "(CASE WHEN higher_is_worse THEN b10 - s10 ELSE s10 - b10 END)"
-    return f"""WITH {_cohort_sql(indication)},
-    bounded AS (
-      SELECT v.id, v.series,
-             LEAD(v.start_date) OVER (PARTITION BY v.series ORDER BY v.version) AS next_start
-      FROM versions v WHERE v.series IN (SELECT series FROM cohort)
-    ),
-    targets AS (
-      SELECT b.series, MIN(s.start_date) AS target_on
-      FROM bounded b JOIN {_t(Step)} s ON s.plan_id = b.id
-      WHERE s.kind = 'target' AND s.start_date <= %s AND (b.next_start IS NULL OR s.start_date < b.next_start)
-      GROUP BY b.series
-    ),
-    baselines AS (
-      SELECT c.series, COALESCE(
-        (SELECT p.baseline_score FROM {_t(Plan)} p WHERE p.series = c.series AND p.baseline_score IS NOT NULL
-         ORDER BY p.version LIMIT 1),
-        (SELECT v.outcome_score FROM {_t(Visit)} v JOIN {_t(FollowUp)} f ON f.id = v.followup_id
-           JOIN {_t(Plan)} p ON p.id = v.plan_id
-         WHERE p.series = c.series AND f.kind = 'baseline' AND v.outcome_score IS NOT NULL
-         ORDER BY v.visit_date, v.id LIMIT 1)) AS baseline
-      FROM cohort c
-    ),
-    scored AS (
-      SELECT p.series, v.id, v.visit_date, f.kind AS followup_kind, m.response_rule, m.higher_is_worse,
-             ROUND(v.outcome_score * 10) AS s10, ROUND(b.baseline * 10) AS b10, ROUND(m.response_threshold * 10) AS t10
-      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id JOIN {_t(FollowUp)} f ON f.id = v.followup_id
-        JOIN baselines b ON b.series = p.series
-        JOIN {_t(Indication)} i ON i.id = p.indication_id JOIN {_t(OutcomeMeasure)} m ON m.id = i.outcome_measure_id
-      WHERE v.outcome_score IS NOT NULL AND b.baseline IS NOT NULL AND m.response_threshold IS NOT NULL
-        AND m.response_rule IN ('percent_fall', 'points_fall')
-    ),
-    judged AS (
-      SELECT series, id, visit_date, followup_kind,
-        CASE WHEN response_rule = 'percent_fall'
-             THEN CASE WHEN b10 > 0 AND {improvement} * 1000 >= t10 * b10 THEN 1 ELSE 0 END
-             ELSE CASE WHEN {improvement} >= t10 THEN 1 ELSE 0 END END AS responded
-      FROM scored
-    ),
-    judgement AS (
-      SELECT series, responded FROM (
-        SELECT series, responded, ROW_NUMBER() OVER (PARTITION BY series ORDER BY visit_date, id) AS n
-        FROM judged WHERE followup_kind = 'response') first_judged
-      WHERE n = 1
-    ),
-    first_response AS (SELECT series, MIN(visit_date) AS response_on FROM judged WHERE responded = 1 GROUP BY series),
-    stops AS (SELECT series, MAX(stop_reason) AS stop_reason FROM versions WHERE status = 'stopped' GROUP BY series),
-    facts AS (
-      SELECT c.series, c.indication_id, c.started, t.target_on, r.response_on, s.stop_reason,
-             CASE WHEN s.series IS NULL THEN 0 ELSE 1 END AS stopped,
-             CASE WHEN b.baseline IS NULL THEN 0 ELSE 1 END AS has_baseline,
-             CASE WHEN j.series IS NULL THEN 0 ELSE 1 END AS judged,
-             COALESCE(j.responded, 0) AS responded
-      FROM cohort c LEFT JOIN targets t ON t.series = c.series LEFT JOIN baselines b ON b.series = c.series
-        LEFT JOIN judgement j ON j.series = c.series LEFT JOIN first_response r ON r.series = c.series
-        LEFT JOIN stops s ON s.series = c.series
-    )"""
+FOLLOWUP_COUNTS = ("due", "on_time", "late", "overdue", "missed")
+_FRESH = (
+    "o.followups_late_days = %s AND o.followups_as_of <= %s"
+    " AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"
+)
 
 
 def _facts_query(indication):
-    """One statement: totals, day histograms, stop reasons and per-indication counts."""
-    return (
-        _facts_sql(indication)
-        + f"""
-    SELECT 'totals', '', COUNT(*), COUNT(target_on), SUM(judged), SUM(responded), SUM(has_baseline),
-           COUNT(response_on) FROM facts
-    UNION ALL
-    SELECT 'target_days', CAST({_days("target_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM facts WHERE target_on IS NOT NULL GROUP BY {_days("target_on", "started")}
-    UNION ALL
-    SELECT 'response_days', CAST({_days("response_on", "started")} AS TEXT), COUNT(*), 0, 0, 0, 0, 0
-    FROM facts WHERE response_on IS NOT NULL GROUP BY {_days("response_on", "started")}
-    UNION ALL
-    SELECT 'stop', COALESCE(stop_reason, ''), COUNT(*), 0, 0, 0, 0, 0 FROM facts WHERE stopped = 1
-    GROUP BY stop_reason
-    UNION ALL
-    SELECT 'indication', CAST(indication_id AS TEXT), COUNT(*), COUNT(target_on), SUM(judged), SUM(responded),
-           SUM(has_baseline), COUNT(response_on)
-    FROM facts GROUP BY indication_id"""
-    )
+    """One scan of the period's trial rows, grouped by what the figures tell apart.
+
+    Each row: indication, days to target (if reached by today), days to first response,
+    stopped, stop reason, has baseline, judged, responded, how many trials, how many had a
+    visit, how many reported each side effect, and the stored follow-up counts of the trials
+    whose counts hold today. The groups are few (indications x distinct day counts x flags),
+    so Python adds them up into every figure.
+    """
+    o = _t(TrialOutcome)
+    flag = "CASE WHEN o.{0} THEN 1 ELSE 0 END AS {0}".format
+    effects = ", ".join(f"CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END AS e{n}" for n in range(_EFFECTS))
+    followups = ", ".join(f"o.followups_{name} AS f{n}" for n, name in enumerate(FOLLOWUP_COUNTS))
+    sums = ", ".join([*(f"SUM(e{n})" for n in range(_EFFECTS)), *(f"SUM(fresh * f{n})" for n in range(5))])
+    keys = "indication_id, target_days, response_days, stopped, stop_reason, has_baseline, judged, responded"
+    return f"""
+    SELECT {keys}, COUNT(*), SUM(had_visit), {sums} FROM (
+      SELECT o.indication_id,
+        CASE WHEN o.target_on <= %s THEN {_days("o.target_on", "o.started")} END AS target_days,
+        {_days("o.response_on", "o.started")} AS response_days,
+        {flag("stopped")}, o.stop_reason, {flag("has_baseline")}, {flag("judged")}, {flag("responded")},
+        {flag("had_visit")}, {effects}, CASE WHEN {_FRESH} THEN 1 ELSE 0 END AS fresh, {followups}
+      FROM {o} o WHERE {_cohort(indication)}
+    ) trials GROUP BY {keys}"""
+
+
+_EFFECTS = len(Visit.SideEffect.values)
+
+
+def _facts_params(cohort, today, late_days):
+    return [today, *(f"%,{key},%" for key in Visit.SideEffect.values), late_days, today, today, *cohort]
 
 
 def median(histogram: dict[int, int]) -> Decimal | None:
@@ -230,18 +176,25 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     cohort = _cohort_params(clinic, indication, start, end)
 
     histograms = {"target_days": {}, "response_days": {}}
-    stops, per_indication, totals = {}, [], (0, 0, 0, 0, 0, 0)
-    for kind, key, *numbers in _rows(_facts_query(indication), [*cohort, today]):
-        numbers = [int(n or 0) for n in numbers]
-        if kind == "totals":
-            totals = numbers
-        elif kind in histograms:
-            histograms[kind][int(key)] = numbers[0]
-        elif kind == "stop":
-            stops[key or ""] = numbers[0]
-        else:
-            per_indication.append((int(key), numbers))
-    started, reached, judged, responded, with_baseline, ever_responded = totals
+    stops, by_indication, effects = {}, {}, [0] * (_EFFECTS + len(FOLLOWUP_COUNTS))
+    totals = [0] * 7  # started, reached, judged, responded, with a baseline, ever responded, with a visit
+    for group in _rows(_facts_query(indication), _facts_params(cohort, today, late_days)):
+        pk, target_days, response_days, stopped, reason, baseline, judged, responded, n, visited = group[:10]
+        counts = [n, n if target_days is not None else 0, n * judged, n * responded, n * baseline,
+                  n if response_days is not None else 0, int(visited or 0)]  # fmt: skip
+        for numbers in (totals, by_indication.setdefault(pk, [0] * 7)):
+            numbers[:] = [a + b for a, b in zip(numbers, counts, strict=True)]
+        if target_days is not None:
+            histograms["target_days"][int(target_days)] = histograms["target_days"].get(int(target_days), 0) + n
+        if response_days is not None:
+            days = int(response_days)
+            histograms["response_days"][days] = histograms["response_days"].get(days, 0) + n
+        if stopped:
+            stops[reason or ""] = stops.get(reason or "", 0) + n
+        effects = [a + int(b or 0) for a, b in zip(effects, group[10:], strict=True)]
+    per_indication = list(by_indication.items())
+    effects, stored_followups = effects[:_EFFECTS], effects[_EFFECTS:]
+    started, reached, judged, responded, with_baseline, ever_responded, seen = totals
     review.started = started
     review.figures = [
         Figure("started", "Trials started", started),
@@ -294,9 +247,14 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
         )
         for pk, numbers in sorted(per_indication, key=lambda item: names.get(item[0], ""))
     ]
-    review.side_effects = _side_effects(indication, cohort, started)
+    labels = dict(Visit.SideEffect.choices)
+    review.side_effects = sorted(
+        [Figure(f"side_effect_{key}", labels[key], n, seen) for key, n in zip(Visit.SideEffect.values, effects,
+                                                                              strict=True) if n],
+        key=lambda f: -f.count,
+    )  # fmt: skip
     review.warnings, review.reasons = _warnings(indication, cohort, started)
-    review.followups = _followups(indication, cohort, today, late_days)
+    review.followups = _followups(indication, cohort, today, late_days, stored_followups)
     review.responded = review.figures[4]
     if indication is not None:
         review.comparisons = _comparisons(indication)
@@ -304,59 +262,47 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     return review
 
 
-def _side_effects(indication, cohort, started):
-    keys = Visit.SideEffect.values
-    counts = ", ".join("COUNT(DISTINCT CASE WHEN effects LIKE %s THEN series END)" for _ in keys)
-    sql = (
-        _facts_prefix(indication)
-        + f"""
-    SELECT COUNT(DISTINCT series), {counts} FROM (
-      SELECT p.series, {_json_text("v.side_effects")} AS effects
-      FROM {_t(Visit)} v JOIN {_t(Plan)} p ON p.id = v.plan_id WHERE p.series IN (SELECT series FROM cohort)
-    ) seen"""
-    )
-    seen, *numbers = _rows(sql, [*cohort, *(f'%"{key}"%' for key in keys)])[0]
-    labels = dict(Visit.SideEffect.choices)
-    figures = [
-        Figure(f"side_effect_{key}", labels[key], n or 0, seen or 0) for key, n in zip(keys, numbers, strict=True)
-    ]
-    return sorted([f for f in figures if f.count], key=lambda f: -f.count)
-
-
-def _facts_prefix(indication):
-    return f"WITH {_cohort_sql(indication)}"
+def _in_cohort(indication):
+    return f"p.series IN (SELECT o.series FROM {_t(TrialOutcome)} o WHERE {_cohort(indication)})"
 
 
 def _warnings(indication, cohort, started):
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT a.card_code, MIN(a.card_summary), COUNT(DISTINCT p.series)
     FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE p.series IN (SELECT series FROM cohort)
+    WHERE {_in_cohort(indication)}
     GROUP BY a.card_code ORDER BY 3 DESC, 1 LIMIT 10"""
-    )
     warnings = [Figure(f"warning_{code}", summary, n, started) for code, summary, n in _rows(sql, cohort)]
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT a.card_code, a.reason, COUNT(DISTINCT p.series)
     FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE p.series IN (SELECT series FROM cohort)
+    WHERE {_in_cohort(indication)}
     GROUP BY a.card_code, a.reason ORDER BY 3 DESC, 1, 2 LIMIT 15"""
-    )
     summaries = {f.key.removeprefix("warning_"): f.label for f in warnings}
     reasons = [(summaries.get(code, code), reason, n) for code, reason, n in _rows(sql, cohort)]
     return warnings, reasons
 
 
-def _followups(indication, cohort, today, late_days):
-    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out)."""
+def _expired(indication):
+    """The period's trials whose stored follow-up counts do not hold today, each branch an index range."""
+    o, where = _t(TrialOutcome), _cohort(indication)
+    return f"""
+      SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_valid_until <= %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days < %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days > %s
+      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_as_of > %s AND o.followups_late_days = %s
+        AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"""
+
+
+def _followups(indication, cohort, today, late_days, stored):
+    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out).
+
+    Stored per trial (`TrialOutcome.followups_*`) while they hold; counted here, live, for the
+    trials whose counts ran out since their row was written (none after the nightly refresh).
+    """
     late_seen = _days("v.visit_date", "f.due_date")
     late_open = "(CAST(%s AS DATE) - f.due_date)" if connection.vendor == "postgresql" else _days("%s", "f.due_date")
-    sql = (
-        _facts_prefix(indication)
-        + f"""
+    sql = f"""
     SELECT COUNT(*),
       SUM(CASE WHEN f.status = 'done' AND {late_seen} <= %s THEN 1 ELSE 0 END),
       SUM(CASE WHEN f.status = 'done' AND {late_seen} > %s THEN 1 ELSE 0 END),
@@ -364,11 +310,12 @@ def _followups(indication, cohort, today, late_days):
       SUM(CASE WHEN f.status = 'missed' THEN 1 ELSE 0 END)
     FROM {_t(FollowUp)} f JOIN {_t(Plan)} p ON p.id = f.plan_id
       LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
-    WHERE p.series IN (SELECT series FROM cohort) AND f.due_date <= %s AND f.status <> 'cancelled'
+    WHERE p.series IN ({_expired(indication)}) AND f.due_date <= %s AND f.status <> 'cancelled'
       AND p.status <> 'entered_in_error'"""
-    )
-    params = [*cohort, late_days, late_days, today, late_days, today]
-    due, on_time, late_seen_n, late_open_n, missed = (int(n or 0) for n in _rows(sql, params)[0])
+    expired = [*cohort, late_days, today, *cohort, late_days, *cohort, late_days, *cohort, today, late_days, today]
+    params = [late_days, late_days, today, late_days, *expired, today]
+    live = (int(n or 0) for n in _rows(sql, params)[0])
+    due, on_time, late_seen_n, late_open_n, missed = (a + int(b or 0) for a, b in zip(live, stored, strict=True))
     return [
         Figure("followups_due", "Follow-ups due up to today", due),
         Figure("followups_on_time", f"Seen within {late_days} days of the due date", on_time, due),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.clinictime import clinic_now
+from trialplanner.outcomes import services as outcomes
 from trialplanner.plans import dates
 from trialplanner.plans.models import FollowUp, Plan
 from trialplanner.plans.services.errors import FieldRefused, PlanConflict, PlanError
@@ -79,6 +80,7 @@ def followup_mark_missed(*, followup, user, reason) -> FollowUp:
     followup = FollowUp.objects.select_for_update().select_related("plan").get(pk=followup.pk)
     _require_open(followup)
     _set_followup_status(followup, user, FollowUp.Status.MISSED, reason.strip())
+    outcomes.refresh_trials([followup.plan.series])  # the outcome review counts missed follow-ups
     return followup
 
 

@@ -7,6 +7,7 @@ from trialplanner import engine
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
+from trialplanner.outcomes import services as outcomes
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.plans import selectors
 from trialplanner.plans.models import Acknowledgement, Plan
@@ -70,6 +71,7 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
     plan.save(update_fields=["status", "activated_by", "activated_at"])
     plan.followups.refresh_worklist()
     audit_log(AuditEvent.Action.UPDATE, plan, user=user, detail=f"activated version {plan.version}")
+    outcomes.refresh_trials([plan.series])  # the trial now counts in the outcome review (or its target moved)
     return plan
 
 
@@ -124,16 +126,18 @@ def plan_stop(*, plan, user, lock_version, reason, stop_date, stop_reason=Plan.S
     weeks = (stop_date - first_start).days // 7
     _end(plan, user, Plan.Status.STOPPED, reason.strip(), stop_reason)
     _close_followups(plan, user)
-    if current <= 0:
-        return None
-    options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
-    draft = engine.build_taper(current, weeks, stop_date, catalog.rulebook(), options.strengths,
-                               options.tablet_strength_mg)  # fmt: skip
-    return _save(
-        patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None,
-        profile=plan.risk_profile, options=options, kind=Plan.Kind.TAPER, series=plan.series, previous=plan,
-        status=Plan.Status.ACTIVE, start_date=stop_date, built_from=plan,
-    )  # fmt: skip
+    taper = None
+    if current > 0:
+        options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
+        draft = engine.build_taper(current, weeks, stop_date, catalog.rulebook(), options.strengths,
+                                   options.tablet_strength_mg)  # fmt: skip
+        taper = _save(
+            patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None,
+            profile=plan.risk_profile, options=options, kind=Plan.Kind.TAPER, series=plan.series, previous=plan,
+            status=Plan.Status.ACTIVE, start_date=stop_date, built_from=plan,
+        )  # fmt: skip
+    outcomes.refresh_trials([plan.series])  # stopped, and why
+    return taper
 
 
 @transaction.atomic
@@ -147,4 +151,5 @@ def plan_mark_entered_in_error(*, plan, user, lock_version, reason) -> Plan:
         raise PlanError("Give a reason.")
     _end(plan, user, Plan.Status.ENTERED_IN_ERROR, reason.strip())
     _close_followups(plan, user)
+    outcomes.refresh_trials([plan.series])  # the version no longer counts
     return plan

@@ -9,6 +9,7 @@ from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
 from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Condition
+from trialplanner.outcomes import services as outcomes
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.services import medication_row, risk_profile_create
 from trialplanner.plans import selectors
@@ -167,6 +168,7 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
     )  # fmt: skip
     audit_log(AuditEvent.Action.CREATE, visit, patient=patient, user=user, detail=f"decision {decision.value}")
     _set_followup_status(followup, user, FollowUp.Status.DONE)
+    outcomes.refresh_trials([plan.series])  # scores, side effects, a judgement, a stop, a follow-up seen
     return visit, new_plan
 
 
