@@ -8,7 +8,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_the_login_page_renders(client):
+def test_it_renders_the_login_page(client):
     response = client.get(reverse("login"))
     assert response.status_code == 200
     assert 'name="username"' in response.content.decode()
@@ -20,13 +20,13 @@ def test_it_logs_in_and_lands_on_the_worklist(client, clinician, catalog):
     assert "Follow-ups" in response.content.decode()
 
 
-def test_a_wrong_password_shows_an_error(client, clinician):
+def test_it_shows_an_error_for_a_wrong_password(client, clinician):
     response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
     assert response.status_code == 200
     assert "enter a correct username and password" in response.content.decode()
 
 
-def test_logout_needs_post_and_ends_the_session(client, clinician):
+def test_it_needs_post_for_logout_and_ends_the_session(client, clinician):
     client.force_login(clinician)
     response = client.post(reverse("logout"))
     assert response.status_code == 302
@@ -34,13 +34,13 @@ def test_logout_needs_post_and_ends_the_session(client, clinician):
 
 
 @pytest.mark.parametrize("path", ["/", "/patients/", "/library/", "/library/insomnia/", "/library/sources/"])
-def test_every_page_needs_login(client, path):
+def test_it_needs_login_for_every_page(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_the_footer_says_the_tool_supports_clinical_judgement(client):
+def test_it_says_in_the_footer_that_the_tool_supports_clinical_judgement(client):
     assert "supports clinical judgement" in client.get(reverse("login")).content.decode()
 
 

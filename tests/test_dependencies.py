@@ -19,12 +19,12 @@ def requirements():
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def test_every_requirement_is_pinned_exactly():
+def test_it_pins_every_requirement_exactly():
     loose = [line for line in requirements() if not PIN.match(line)]
     assert loose == [], f"pin these with ==: {loose}"
 
 
 @pytest.mark.parametrize("line", requirements())
-def test_the_installed_version_is_the_pinned_one(line):
+def test_it_checks_the_installed_version_is_the_pinned_one(line):
     name, version = PIN.match(line).groups()
     assert metadata.version(name) == version, f"{name}: installed {metadata.version(name)}, pinned {version}"

@@ -29,12 +29,12 @@ def test_it_lists_each_field_error_with_its_label_and_a_link(client, clinician, 
     assert '<script src="/static/js/forms.js"></script>' in html
 
 
-def test_a_valid_or_unbound_form_shows_no_summary(client, clinician):
+def test_it_shows_no_summary_for_a_valid_or_unbound_form(client, clinician):
     client.force_login(clinician)
     assert "data-error-summary" not in client.get(reverse("patients:patient_create")).content.decode()
 
 
-def test_form_wide_errors_appear_once(client, clinician):
+def test_it_shows_form_wide_errors_once(client, clinician):
     response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
     html = response.content.decode()
     assert "data-error-summary" in html
@@ -45,7 +45,9 @@ def new_url(patient):
     return reverse("plans:plan_new", args=[patient.uuid]) + "?indication=peripheral-neuropathic-pain"
 
 
-def test_a_refused_preview_option_keeps_the_findings_and_the_last_preview(client, clinician, patient, with_profile):
+def test_it_keeps_the_findings_and_the_last_preview_after_a_refused_preview_option(
+    client, clinician, patient, with_profile
+):
     with_profile(patient, medications=["sertraline"])  # older patient on an SSRI: 14 days per step at least
     client.force_login(clinician)
     shown = {"shown-start_date": START.isoformat(), "shown-target_mg": "30", "shown-tablet_strength_mg": "10",
@@ -64,7 +66,7 @@ def test_a_refused_preview_option_keeps_the_findings_and_the_last_preview(client
     assert not Plan.objects.exists()
 
 
-def test_update_preview_posts_so_no_csrf_token_reaches_a_url(client, clinician, patient, with_profile):
+def test_it_posts_update_preview_so_no_csrf_token_reaches_a_url(client, clinician, patient, with_profile):
     with_profile(patient)
     client.force_login(clinician)
     html = client.get(new_url(patient)).content.decode()
@@ -76,7 +78,7 @@ def test_update_preview_posts_so_no_csrf_token_reaches_a_url(client, clinician, 
     assert not Plan.objects.exists()
 
 
-def test_the_activation_form_errors_are_summarised(client, clinician, patient, with_profile, indication):
+def test_it_summarises_the_activation_form_errors(client, clinician, patient, with_profile, indication):
     from trialplanner.plans import services
 
     with_profile(patient)

@@ -35,7 +35,9 @@ def get(client, name, *args, **params):
     return response.content.decode(), len(queries)
 
 
-def test_the_worklist_drops_a_followup_marked_missed(signed_in, clinician, active, django_capture_on_commit_callbacks):
+def test_it_drops_a_followup_marked_missed_from_the_worklist(
+    signed_in, clinician, active, django_capture_on_commit_callbacks
+):
     first = active.followups.order_by("due_date").first()
     get(signed_in, "patients:patient_list")  # the first request of a session writes it
     body, queries = get(signed_in, "plans:worklist")
@@ -48,7 +50,7 @@ def test_the_worklist_drops_a_followup_marked_missed(signed_in, clinician, activ
     assert str(first.uuid) not in after
 
 
-def test_the_plan_page_shows_a_change_at_once(signed_in, clinician, active, django_capture_on_commit_callbacks):
+def test_it_shows_a_change_on_the_plan_page_at_once(signed_in, clinician, active, django_capture_on_commit_callbacks):
     first = active.followups.order_by("due_date").first()
     get(signed_in, "patients:patient_list")  # the first request of a session writes it
     body, queries = get(signed_in, "plans:plan_detail", active.uuid)
@@ -59,7 +61,9 @@ def test_the_plan_page_shows_a_change_at_once(signed_in, clinician, active, djan
     assert "Missed" in get(signed_in, "plans:plan_detail", active.uuid)[0]
 
 
-def test_the_patient_list_shows_a_renamed_patient(signed_in, clinician, active, django_capture_on_commit_callbacks):
+def test_it_shows_a_renamed_patient_in_the_patient_list(
+    signed_in, clinician, active, django_capture_on_commit_callbacks
+):
     patient = active.patient
     body, _ = get(signed_in, "patients:patient_list")
     assert patient.display_name in body
@@ -71,7 +75,7 @@ def test_the_patient_list_shows_a_renamed_patient(signed_in, clinician, active, 
     assert "Renamed Person" in get(signed_in, "plans:worklist")[0]
 
 
-def test_a_new_day_rebuilds_the_worklist(client, clinician, active):
+def test_it_rebuilds_the_worklist_on_a_new_day(client, clinician, active):
     with time_machine.travel(NOW, tick=False):
         client.force_login(clinician)
         body = client.get(reverse("plans:worklist")).content.decode()
@@ -102,7 +106,7 @@ def test_it_leaves_nothing_in_the_cache(signed_in, active):
     assert cache._cache == {}  # the locmem backend's store: no page, fragment, count or PDF kept
 
 
-def test_the_filter_form_keeps_each_choice(signed_in, active):
+def test_it_keeps_each_choice_in_the_filter_form(signed_in, active):
     chosen, _ = get(signed_in, "plans:worklist", kind="first-review")
     plain, _ = get(signed_in, "plans:worklist")
     assert '<option value="first-review" selected>' in chosen

@@ -12,28 +12,28 @@ from trialplanner import inputs
     [("0", 0), ("42", 42), ("007", 7), ("²", None), ("١٢", None), ("１２", None), ("-1", None), ("1.0", None),
      ("", None), (" 1", None), ("1" * 19, None), (None, None), (["1"], None)],
 )  # fmt: skip
-def test_ascii_int_reads_only_ascii_digits(raw, expected):
+def test_it_reads_only_ascii_digits_in_ascii_int(raw, expected):
     assert inputs.ascii_int(raw) == expected
 
 
-def test_ascii_int_has_a_ceiling():
+def test_it_gives_ascii_int_a_ceiling():
     assert inputs.ascii_int("1000", default=1, maximum=999) == 1
 
 
 @pytest.mark.parametrize("value", ["Ann O'Neil", "Zoë Ångström", "李小龍", "محمد", "MRN-42/7"])
-def test_ordinary_text_passes_both_rules(value):
+def test_it_passes_ordinary_text_through_both_rules(value):
     inputs.single_line(value)
     inputs.multi_line(value)
 
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\tb", "a\x00b", "\x1b[31m", "a\x7fb", "a\x85b", "a\u2028b"])
-def test_single_line_text_refuses_control_characters(value):
+def test_it_refuses_control_characters_in_single_line_text(value):
     with pytest.raises(ValidationError) as exc:
         inputs.single_line(value)
     assert exc.value.code == "control"
 
 
-def test_notes_allow_newline_carriage_return_and_tab_only():
+def test_it_allows_only_newline_carriage_return_and_tab_in_notes():
     inputs.multi_line("line one\r\nline two\tindented")
     for bad in ("a\x00b", "a\x0bb", "a\x1bb", "a\x7f"):
         with pytest.raises(ValidationError) as exc:
@@ -42,7 +42,7 @@ def test_notes_allow_newline_carriage_return_and_tab_only():
 
 
 @pytest.mark.parametrize("codepoint", [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-def test_every_bidi_control_is_refused_everywhere(codepoint):
+def test_it_refuses_every_bidi_control_everywhere(codepoint):
     for rule in (inputs.single_line, inputs.multi_line):
         with pytest.raises(ValidationError) as exc:
             rule(f"abc{chr(codepoint)}def")
@@ -60,7 +60,7 @@ class Sample(inputs.HardenedFormMixin, forms.Form):
     secret = forms.CharField(widget=forms.PasswordInput, required=False)
 
 
-def test_the_mixin_applies_the_rules_to_every_field():
+def test_it_applies_the_rules_of_the_mixin_to_every_field():
     form = Sample({"name": "x\ny", "notes": "a\nb", "reason": "a\nb", "count": "١٢", "amount": "１.5",
                    "day": "٢٠٢٦-01-01", "secret": "pass\u202eword"})  # fmt: skip
     assert not form.is_valid()
@@ -71,14 +71,14 @@ def test_the_mixin_applies_the_rules_to_every_field():
     assert ok.cleaned_data["count"] == 12
 
 
-def test_fields_added_after_init_are_covered():
+def test_it_covers_fields_added_after_init():
     form = Sample({"name": "x"})
     form.fields["late"] = forms.CharField()
     form.data = {"name": "x", "late": "a\u2066b"}
     assert not form.is_valid() and form.errors["late"] == [inputs.MESSAGES["bidi"]]
 
 
-def test_the_mixin_does_not_stack_validators_when_cleaned_twice():
+def test_it_does_not_stack_validators_in_the_mixin_when_cleaned_twice():
     form = Sample({"name": "x"})
     form.full_clean()
     form.full_clean()

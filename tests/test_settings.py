@@ -112,7 +112,7 @@ def test_it_starts_in_production_mode_with_valid_settings():
     assert result.stdout.split() == ["False", "django.db.backends.postgresql"]
 
 
-def test_manage_py_reports_a_bad_setting_in_one_line():
+def test_it_reports_a_bad_setting_from_manage_py_in_one_line():
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=clean, capture_output=True,
                             text=True, timeout=60)  # fmt: skip

@@ -5,7 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_short_comment_closes_on_its_line():
+def test_it_closes_every_short_comment_on_its_line():
     offenders = [
         f"{path.relative_to(ROOT)}:{number}"
         for path in (ROOT / "templates").rglob("*.*")

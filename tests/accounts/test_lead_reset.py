@@ -25,7 +25,7 @@ def reset(client, clinic, username, password=PASSWORD):
                        {"member": username, "password": password})  # fmt: skip
 
 
-def test_a_lead_resets_a_member_of_their_clinic_alone(client, lead, clinician, clinic, devices):
+def test_it_lets_a_lead_reset_a_member_of_their_clinic_alone(client, lead, clinician, clinic, devices):
     client.force_login(lead)
     response = reset(client, clinic, "alice")
     assert response.status_code == 302
@@ -37,8 +37,8 @@ def test_a_lead_resets_a_member_of_their_clinic_alone(client, lead, clinician, c
     assert [m.to for m in mail.outbox] == [[clinician.email]] and "lena" in mail.outbox[0].body
 
 
-def test_members_of_another_clinic_too_are_not_reset_by_a_lead(client, lead, clinician, clinic, other_clinic,
-                                                               devices):  # fmt: skip
+def test_it_does_not_let_a_lead_reset_members_of_another_clinic_too(client, lead, clinician, clinic, other_clinic,
+                                                                    devices):  # fmt: skip
     Membership.objects.create(user=clinician, clinic=other_clinic)
     client.force_login(lead)
     page = client.get(reverse("accounts:member_two_factor_reset", args=[clinic.uuid]))
@@ -49,7 +49,7 @@ def test_members_of_another_clinic_too_are_not_reset_by_a_lead(client, lead, cli
 
 
 @pytest.mark.parametrize("who", ["clinician", "outsider"])
-def test_only_the_clinics_lead_may(client, request, clinic, colleague, who):
+def test_it_lets_only_the_clinics_lead_reset(client, request, clinic, colleague, who):
     TOTPDevice.objects.create(user=colleague, name="phone", confirmed=True)
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("accounts:member_two_factor_reset", args=[clinic.uuid])).status_code == 404
@@ -57,7 +57,9 @@ def test_only_the_clinics_lead_may(client, request, clinic, colleague, who):
     assert TOTPDevice.objects.count() == 1
 
 
-def test_the_lead_confirms_with_their_password_and_cannot_reset_an_admin(client, lead, colleague, clinic, devices):
+def test_it_makes_the_lead_confirm_with_their_password_and_refuses_to_reset_an_admin(
+    client, lead, colleague, clinic, devices
+):
     client.force_login(lead)
     assert reset(client, clinic, "bob", password="wrong").context["form"].errors["password"]
     colleague.is_staff = True

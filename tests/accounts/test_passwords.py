@@ -28,7 +28,7 @@ def reset_link():
     return re.search(r"https?://[^/\s]+(/account/password/reset/[^\s]+/)", body).group(1)
 
 
-def test_the_reset_page_answers_the_same_for_known_and_unknown_addresses(client, clinician):
+def test_it_answers_the_same_on_the_reset_page_for_known_and_unknown_addresses(client, clinician):
     known = client.post(reverse("accounts:password_reset"), {"email": clinician.email})
     unknown = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 302
@@ -37,7 +37,7 @@ def test_the_reset_page_answers_the_same_for_known_and_unknown_addresses(client,
     assert security_details(clinician) == ["password reset e-mail sent"]
 
 
-def test_a_reset_sets_the_password_but_two_factor_still_applies(client, clinician, device, settings):
+def test_it_sets_the_password_on_a_reset_but_two_factor_still_applies(client, clinician, device, settings):
     settings.REQUIRE_2FA = True
     client.post(reverse("accounts:password_reset"), {"email": clinician.email})
     link = client.get(reset_link(), follow=True)
@@ -53,7 +53,7 @@ def test_a_reset_sets_the_password_but_two_factor_still_applies(client, clinicia
     assert "password was reset" in mail.outbox[-1].subject
 
 
-def test_reset_links_work_once_and_expire_after_an_hour(client, clinician):
+def test_it_makes_reset_links_work_once_and_expire_after_an_hour(client, clinician):
     client.post(reverse("accounts:password_reset"), {"email": clinician.email})
     link = reset_link()
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
@@ -65,7 +65,7 @@ def test_reset_links_work_once_and_expire_after_an_hour(client, clinician):
     assert "no longer works" in Client().get(link, follow=True).content.decode()
 
 
-def test_changing_the_password_needs_the_old_one_and_is_audited(client, clinician):
+def test_it_needs_the_old_password_for_changing_it_and_audits_the_change(client, clinician):
     password_login(client)
     url = reverse("accounts:password_change")
     wrong = client.post(url, {"old_password": "nope", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
@@ -78,7 +78,7 @@ def test_changing_the_password_needs_the_old_one_and_is_audited(client, clinicia
     assert mail.outbox[-1].to == [clinician.email] and "password was changed" in mail.outbox[-1].subject
 
 
-def test_changing_the_password_needs_a_verified_session(client, clinician, device):
+def test_it_needs_a_verified_session_for_changing_the_password(client, clinician, device):
     password_login(client)
     data = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     response = client.post(reverse("accounts:password_change"), data)

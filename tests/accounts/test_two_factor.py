@@ -21,7 +21,7 @@ def security_events(user=None):
     return [(e.object_type, e.detail) for e in events]
 
 
-def test_the_reported_bypass_is_closed(client, clinician, device, require_2fa, patient):
+def test_it_closes_the_reported_bypass(client, clinician, device, require_2fa, patient):
     """Password only, then GET the set-up page and POST a code from its secret: refused."""
     password_login(client)
     response = client.get(reverse("accounts:two_factor_setup"))
@@ -41,7 +41,7 @@ def test_the_reported_bypass_is_closed(client, clinician, device, require_2fa, p
 
 
 @pytest.mark.parametrize("require", [True, False])
-def test_removal_and_new_codes_need_the_current_device_first(client, clinician, device, settings, require):
+def test_it_needs_the_current_device_first_for_removal_and_new_codes(client, clinician, device, settings, require):
     settings.REQUIRE_2FA = require
     password_login(client)
     for name in ("accounts:two_factor_remove", "accounts:recovery_codes_regenerate"):
@@ -50,7 +50,7 @@ def test_removal_and_new_codes_need_the_current_device_first(client, clinician, 
     assert TOTPDevice.objects.filter(pk=device.pk).exists() and not RecoveryCodeSet.objects.exists()
 
 
-def test_opening_the_setup_page_creates_no_device(client, clinician, require_2fa):
+def test_it_creates_no_device_on_opening_the_setup_page(client, clinician, require_2fa):
     password_login(client)
     first = client.get(reverse("accounts:two_factor_setup"))
     second = client.get(reverse("accounts:two_factor_setup"))
@@ -59,7 +59,7 @@ def test_opening_the_setup_page_creates_no_device(client, clinician, require_2fa
     assert not TOTPDevice.objects.exists() and not RecoveryCodeSet.objects.exists()
 
 
-def test_a_first_device_needs_the_password_again(client, clinician, require_2fa):
+def test_it_needs_the_password_again_for_a_first_device(client, clinician, require_2fa):
     password_login(client)
     client.get(reverse("accounts:two_factor_setup"))
     key = client.session[PENDING_KEY]
@@ -76,7 +76,7 @@ def test_a_first_device_needs_the_password_again(client, clinician, require_2fa)
     assert security_events(clinician)[-1] == ("two_factor", "authenticator enrolled")
 
 
-def test_a_wrong_code_enrols_nothing(client, clinician, require_2fa):
+def test_it_enrols_nothing_on_a_wrong_code(client, clinician, require_2fa):
     password_login(client)
     client.get(reverse("accounts:two_factor_setup"))
     key = client.session[PENDING_KEY]
@@ -86,7 +86,7 @@ def test_a_wrong_code_enrols_nothing(client, clinician, require_2fa):
 
 
 @pytest.mark.parametrize("token", ["١٢٣٤٥٦", "１２３４５６", "12345²", " 12345", "123 456"])
-def test_codes_are_ascii_digits_only(client, clinician, require_2fa, token):
+def test_it_accepts_codes_of_ascii_digits_only(client, clinician, require_2fa, token):
     password_login(client)
     client.get(reverse("accounts:two_factor_setup"))
     response = client.post(reverse("accounts:two_factor_setup"), {"password": PASSWORD, "token": token})
@@ -94,7 +94,7 @@ def test_codes_are_ascii_digits_only(client, clinician, require_2fa, token):
     assert response.context["form"].errors["token"]
 
 
-def test_recovery_codes_are_shown_once_hashed_and_single_use(client, clinician, require_2fa):
+def test_it_shows_recovery_codes_once_and_keeps_them_hashed_and_single_use(client, clinician, require_2fa):
     password_login(client)
     key, codes = enrol(client)
     page = client.get(reverse("accounts:recovery_codes")).content.decode()
@@ -116,7 +116,7 @@ def test_recovery_codes_are_shown_once_hashed_and_single_use(client, clinician, 
     assert security_events(clinician)[-1] == ("two_factor", "wrong recovery code")
 
 
-def test_replacing_the_device_from_a_verified_session(client, clinician, require_2fa):
+def test_it_replaces_the_device_from_a_verified_session(client, clinician, require_2fa):
     password_login(client)
     old_key, old_codes = enrol(client)
     old_device = TOTPDevice.objects.get(user=clinician)
@@ -136,7 +136,7 @@ def test_replacing_the_device_from_a_verified_session(client, clinician, require
     assert response.status_code == 200 and other.get("/patients/").status_code == 302
 
 
-def test_a_lost_phone_is_replaced_after_a_recovery_code(client, clinician, require_2fa):
+def test_it_replaces_a_lost_phone_after_a_recovery_code(client, clinician, require_2fa):
     password_login(client)
     _, codes = enrol(client)
     phone_lost = Client()
@@ -148,7 +148,7 @@ def test_a_lost_phone_is_replaced_after_a_recovery_code(client, clinician, requi
     assert TOTPDevice.objects.get(user=clinician).key == key
 
 
-def test_turning_it_off_needs_the_password_and_is_audited(client, clinician, require_2fa):
+def test_it_needs_the_password_for_turning_two_factor_off_and_audits_it(client, clinician, require_2fa):
     password_login(client)
     enrol(client)
     wrong = client.post(reverse("accounts:two_factor_remove"), {"remove-password": "nope"}, follow=True)
@@ -160,7 +160,7 @@ def test_turning_it_off_needs_the_password_and_is_audited(client, clinician, req
     assert client.get("/patients/")["Location"] == reverse("accounts:two_factor_setup")
 
 
-def test_new_recovery_codes_replace_the_old_ones(client, clinician, require_2fa):
+def test_it_replaces_the_old_recovery_codes_with_new_ones(client, clinician, require_2fa):
     password_login(client)
     _, old = enrol(client)
     client.post(reverse("accounts:recovery_codes_regenerate"), {"codes-password": PASSWORD})
@@ -170,7 +170,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, clinician, require_2fa)
     assert security_events(clinician)[-1] == ("recovery_code", "recovery codes replaced")
 
 
-def test_log_ins_are_audited_without_storing_unknown_names(client, clinician):
+def test_it_audits_log_ins_without_storing_unknown_names(client, clinician):
     client.post(reverse("login"), {"username": "alice", "password": "wrong"})
     client.post(reverse("login"), {"username": "my-password-typed-here", "password": "x"})
     password_login(client)
@@ -183,12 +183,12 @@ def test_log_ins_are_audited_without_storing_unknown_names(client, clinician):
     assert not AuditEvent.objects.filter(detail__contains="my-password").exists()
 
 
-def test_the_admin_log_in_goes_through_the_audited_page(client):
+def test_it_sends_the_admin_log_in_through_the_audited_page(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_an_administrator_resets_two_factor_from_the_command_line(clinician, device):
+def test_it_lets_an_administrator_reset_two_factor_from_the_command_line(clinician, device):
     from django.core import mail
     from django.core.management import CommandError, call_command
 

@@ -14,7 +14,7 @@ def events(**filters):
     return list(AuditEvent.objects.filter(**filters).order_by("id").values_list("action", "object_type"))
 
 
-def test_viewing_a_patient_is_recorded_with_who_where_and_request_id(client, clinician, patient):
+def test_it_records_viewing_a_patient_with_who_where_and_request_id(client, clinician, patient):
     client.force_login(clinician)
     response = client.get(patient.get_absolute_url(), HTTP_X_REQUEST_ID="req-12345678", REMOTE_ADDR="10.1.2.3")
     event = AuditEvent.objects.get(action="view", patient=patient)
@@ -23,13 +23,13 @@ def test_viewing_a_patient_is_recorded_with_who_where_and_request_id(client, cli
     assert response["X-Request-ID"] == "req-12345678"
 
 
-def test_a_bad_request_id_is_replaced(client, clinician, patient):
+def test_it_replaces_a_bad_request_id(client, clinician, patient):
     client.force_login(clinician)
     response = client.get(patient.get_absolute_url(), HTTP_X_REQUEST_ID="<script>")
     assert response["X-Request-ID"] != "<script>" and len(response["X-Request-ID"]) == 32
 
 
-def test_creating_and_changing_a_patient_is_recorded(client, clinician, clinic):
+def test_it_records_creating_and_changing_a_patient(client, clinician, clinic):
     client.force_login(clinician)
     client.post(reverse("patients:patient_create"), {"clinic": clinic.uuid, "display_name": "Zed", "mrn": "Z1",
                                                       "date_of_birth": "1970-01-01", "sex": "male",
@@ -43,7 +43,7 @@ def test_creating_and_changing_a_patient_is_recorded(client, clinician, clinic):
     assert "Zed" not in update.detail
 
 
-def test_the_event_is_written_in_the_same_transaction_as_the_change(clinician, clinic):
+def test_it_writes_the_event_in_the_same_transaction_as_the_change(clinician, clinic):
     from trialplanner.patients.services import patient_create
 
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -53,7 +53,7 @@ def test_the_event_is_written_in_the_same_transaction_as_the_change(clinician, c
     assert not AuditEvent.objects.exists() and not Patient.objects.filter(display_name="Rollback").exists()
 
 
-def test_events_cannot_be_changed_or_deleted(client, clinician, patient):
+def test_it_refuses_changing_or_deleting_events(client, clinician, patient):
     client.force_login(clinician)
     client.get(patient.get_absolute_url())
     event = AuditEvent.objects.get()
@@ -68,7 +68,9 @@ def test_events_cannot_be_changed_or_deleted(client, clinician, patient):
         AuditEvent.objects.all().delete()
 
 
-def test_a_lead_browses_and_filters_their_clinics_events(client, lead, clinician, outsider, patient, other_clinic):
+def test_it_lets_a_lead_browse_and_filter_their_clinics_events(
+    client, lead, clinician, outsider, patient, other_clinic
+):
     client.force_login(clinician)
     client.get(patient.get_absolute_url())
     client.force_login(outsider)
@@ -85,12 +87,12 @@ def test_a_lead_browses_and_filters_their_clinics_events(client, lead, clinician
 
 
 @pytest.mark.parametrize("user_fixture", ["clinician", "outsider"])
-def test_non_leads_cannot_browse_the_trail(request, client, user_fixture):
+def test_it_does_not_let_non_leads_browse_the_trail(request, client, user_fixture):
     client.force_login(request.getfixturevalue(user_fixture))
     assert client.get(reverse("audit:audit_list")).status_code == 404
 
 
-def test_plan_handout_and_feed_events(client, clinician, young_patient, indication, with_profile):
+def test_it_records_plan_handout_and_feed_events(client, clinician, young_patient, indication, with_profile):
     from datetime import date
 
     from trialplanner.plans import services
@@ -151,20 +153,20 @@ def test_it_finds_events_by_patient_name_or_mrn_within_the_leads_clinics(client,
     assert elsewhere not in listed(client)[1]
 
 
-def test_a_name_that_matches_nothing_shows_nothing(client, two_clinics):
+def test_it_shows_nothing_for_a_name_that_matches_nothing(client, two_clinics):
     response, rows = listed(client, patient="Nobody Here")
     body = response.content.decode()
     assert rows == [] and "Enter a valid UUID" not in body and "No events match." in body
 
 
-def test_an_invalid_filter_shows_its_error_and_no_events(client, two_clinics):
+def test_it_shows_the_error_of_an_invalid_filter_and_no_events(client, two_clinics):
     response, rows = listed(client, since="2026-13-45")
     assert rows == [] and response.context["form"].errors["since"]
     response, rows = listed(client, since="2026-06-02", until="2026-06-01")
     assert rows == [] and "The end date is before the start date." in response.content.decode()
 
 
-def test_the_csv_export_holds_the_filtered_view_neutralised_and_is_audited(client, lead, two_clinics):
+def test_it_exports_the_filtered_view_as_csv_neutralised_and_audited(client, lead, two_clinics):
     import csv
     import io
 
@@ -185,7 +187,7 @@ def test_the_csv_export_holds_the_filtered_view_neutralised_and_is_audited(clien
     assert "HYPERLINK" not in export[0].detail
 
 
-def test_an_invalid_filter_exports_no_events(client, two_clinics):
+def test_it_exports_no_events_for_an_invalid_filter(client, two_clinics):
     import csv
     import io
 
@@ -194,7 +196,7 @@ def test_an_invalid_filter_exports_no_events(client, two_clinics):
 
 
 @pytest.mark.parametrize("user_fixture", ["clinician", "outsider"])
-def test_non_leads_cannot_export_the_trail(request, client, user_fixture):
+def test_it_does_not_let_non_leads_export_the_trail(request, client, user_fixture):
     client.force_login(request.getfixturevalue(user_fixture))
     assert client.get(reverse("audit:audit_csv")).status_code == 404
 

@@ -43,7 +43,9 @@ class Keyboard:
         self.clicks += 1
 
 
-def test_a_new_patient_to_a_printed_handout_by_keyboard(browser, live_server, live_catalog, browser_user, screenshot):
+def test_it_goes_from_a_new_patient_to_a_printed_handout_by_keyboard(
+    browser, live_server, live_catalog, browser_user, screenshot
+):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900}, locale="en-US")
     context.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
     page = context.new_page()

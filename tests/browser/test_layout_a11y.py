@@ -70,7 +70,7 @@ def world(live_catalog, browser_user):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_pages_fit_and_pass_axe(browser, live_server, world, browser_user, viewport):
+def test_it_makes_pages_fit_and_pass_axe(browser, live_server, world, browser_user, viewport):
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[viewport])
     context.set_default_timeout(15_000)
     page = context.new_page()

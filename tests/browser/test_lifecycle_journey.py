@@ -78,7 +78,9 @@ def test_it_refuses_an_out_of_date_draft_and_links_the_current_version(page, liv
     assert (v2.status, v3.status) == ("draft", "active")
 
 
-def test_a_stop_date_years_ahead_is_a_message_on_its_field(page, live_catalog, browser_user, log_in, screenshot):
+def test_it_shows_a_stop_date_years_ahead_as_a_message_on_its_field(
+    page, live_catalog, browser_user, log_in, screenshot
+):
     patient, course = _course(browser_user, "Frankie Stop")
     log_in(browser_user.username)
     page.goto(course.get_absolute_url())

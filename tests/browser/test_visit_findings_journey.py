@@ -13,7 +13,7 @@ from trialplanner.patients.services import risk_profile_create
 from trialplanner.plans import services
 
 
-def test_a_critical_finding_is_refused_for_continuing_and_stopped_now(page, live_catalog, browser_user, log_in,
+def test_it_refuses_continuing_after_a_critical_finding_and_stops_now(page, live_catalog, browser_user, log_in,
                                                                        screenshot):  # fmt: skip
     patient = Patient.objects.create(
         clinic=browser_user.memberships.get().clinic, display_name="Quinn Visit", date_of_birth=date(1990, 4, 4),

@@ -19,7 +19,7 @@ def test_it_rejects_snomed_ids_with_a_wrong_digit_or_form(code):
     assert not is_sctid(code)
 
 
-def test_verhoeff_catches_every_single_digit_change_and_adjacent_swap():
+def test_it_catches_every_single_digit_change_and_adjacent_swap_with_verhoeff():
     code = "29686711000001103"
     for i, digit in enumerate(code):
         for other in "0123456789":
@@ -30,7 +30,7 @@ def test_verhoeff_catches_every_single_digit_change_and_adjacent_swap():
             assert not verhoeff_valid(code[:i] + code[i + 1] + code[i] + code[i + 2 :]), i
 
 
-def test_loinc_check_digit_follows_the_published_worked_example():
+def test_it_follows_the_published_worked_example_for_the_loinc_check_digit():
     # LOINC's own example: the mod-10 check digit of 12345 is 5.
     assert loinc_check_digit("12345") == 5
     assert [is_loinc(c) for c in ["8636-3", "2823-3", "2601-3", "2951-2", "76634-5", "76635-2"]] == [True] * 6
@@ -39,7 +39,7 @@ def test_loinc_check_digit_follows_the_published_worked_example():
 
 
 @pytest.mark.django_db
-def test_the_catalog_carries_the_amitriptyline_codes(catalog):
+def test_it_carries_the_amitriptyline_codes_in_the_catalog(catalog):
     assert m.Drug.objects.get(slug="amitriptyline").rxnorm_code == "704"
     tablets = {
         int(s.amount_mg): (s.rxnorm_code, s.dmd_code)
@@ -54,14 +54,14 @@ def test_the_catalog_carries_the_amitriptyline_codes(catalog):
 
 
 @pytest.mark.django_db
-def test_every_indication_has_a_checked_snomed_code_and_cites_it(catalog):
+def test_it_gives_every_indication_a_checked_snomed_code_and_cites_it(catalog):
     for indication in m.Indication.objects.all():
         assert is_sctid(indication.snomed_code), indication.slug
         assert indication.sources.filter(key="X5").exists(), indication.slug
 
 
 @pytest.mark.django_db
-def test_observation_codes_cover_qtc_and_electrolytes(catalog):
+def test_it_covers_qtc_and_electrolytes_with_observation_codes(catalog):
     codes = dict(m.ObservationCode.objects.values_list("key", "loinc_code"))
     assert codes == {
         "qtc": "8636-3",
@@ -75,7 +75,7 @@ def test_observation_codes_cover_qtc_and_electrolytes(catalog):
 
 
 @pytest.mark.django_db
-def test_interacting_medicine_codes_are_digits_and_cited(catalog):
+def test_it_stores_interacting_medicine_codes_as_cited_digits(catalog):
     coded = m.InteractingDrug.objects.exclude(rxnorm_code="")
     assert coded.count() >= 40
     assert coded.get(slug="fluoxetine").rxnorm_code == "4493"
@@ -93,7 +93,7 @@ def _variant(tmp_path, old, new):
 
 
 @pytest.mark.django_db
-def test_the_loader_rejects_a_mistyped_snomed_code_and_names_the_row(tmp_path, catalog):
+def test_it_rejects_a_mistyped_snomed_code_in_the_loader_and_names_the_row(tmp_path, catalog):
     path = _variant(tmp_path, 'snomed_code = "37796009"', 'snomed_code = "37796008"')
     with pytest.raises(CatalogError, match=r"indications\[migraine-prophylaxis\].*37796008.*Verhoeff"):
         load_catalog(path)
@@ -101,21 +101,21 @@ def test_the_loader_rejects_a_mistyped_snomed_code_and_names_the_row(tmp_path, c
 
 
 @pytest.mark.django_db
-def test_the_loader_rejects_a_mistyped_dmd_code(tmp_path, catalog):
+def test_it_rejects_a_mistyped_dmd_code_in_the_loader(tmp_path, catalog):
     path = _variant(tmp_path, 'dmd_code = "321746008"', 'dmd_code = "321746009"')
     with pytest.raises(CatalogError, match=r"strengths\[\d+\].*321746009"):
         load_catalog(path)
 
 
 @pytest.mark.django_db
-def test_the_loader_rejects_a_loinc_code_with_a_wrong_check_digit(tmp_path, catalog):
+def test_it_rejects_a_loinc_code_with_a_wrong_check_digit_in_the_loader(tmp_path, catalog):
     path = _variant(tmp_path, 'loinc_code = "2823-3"', 'loinc_code = "2823-4"')
     with pytest.raises(CatalogError, match=r"observation_codes\[potassium\].*2823-4.*mod-10"):
         load_catalog(path)
 
 
 @pytest.mark.django_db
-def test_coded_conditions_cite_the_cross_check(catalog):
+def test_it_cites_the_cross_check_for_coded_conditions(catalog):
     coded = m.Condition.objects.exclude(snomed_code="")
     assert dict(coded.values_list("slug", "snomed_code"))["diabetes"] == "73211009"
     for condition in coded:
@@ -124,7 +124,7 @@ def test_coded_conditions_cite_the_cross_check(catalog):
 
 
 @pytest.mark.django_db
-def test_every_stored_code_passes_its_check_and_cites_a_code_source(catalog):
+def test_it_checks_every_stored_code_and_cites_a_code_source(catalog):
     """SNOMED CT / dm+d ids carry a valid Verhoeff digit, LOINC a valid mod-10 digit, and every coded row
     cites where its code came from (interop.md, eCQM, CPIC, LOINC, the SNOMED cross-check or dm+d)."""
     code_sources = {"X1", "X2", "X3", "X4", "X5", "X6"}
@@ -156,7 +156,7 @@ def test_every_stored_code_passes_its_check_and_cites_a_code_source(catalog):
 
 
 @pytest.mark.django_db
-def test_rxnorm_ingredient_codes_match_the_cpic_drug_table(catalog):
+def test_it_matches_rxnorm_ingredient_codes_to_the_cpic_drug_table(catalog):
     data = Path(__file__).parent / "data" / "cpic_drug_rxnorm.tsv"
     cpic = {}
     for line in data.read_text(encoding="utf-8").splitlines():

@@ -42,7 +42,7 @@ def protocol_form(protocol, **overrides):
     return {k: v for k, v in data.items() if v is not False}
 
 
-def test_a_clinic_lead_without_the_editor_permission_cannot_change_the_catalog(client, lead, indication):
+def test_it_does_not_let_a_clinic_lead_without_the_editor_permission_change_the_catalog(client, lead, indication):
     staff_with_model_permissions(lead)
     client.force_login(lead)
     protocol = indication.protocol
@@ -55,7 +55,7 @@ def test_a_clinic_lead_without_the_editor_permission_cannot_change_the_catalog(c
     assert client.post(reverse("admin:catalog_source_add"), {"key": "x", "label": "x"}).status_code == 403
 
 
-def test_an_editor_changes_a_protocol_and_the_audit_keeps_before_and_after(client, lead, indication):
+def test_it_lets_an_editor_change_a_protocol_and_the_audit_keeps_before_and_after(client, lead, indication):
     staff_with_model_permissions(lead)
     grant_editor(lead)
     client.force_login(lead)
@@ -72,7 +72,7 @@ def test_an_editor_changes_a_protocol_and_the_audit_keeps_before_and_after(clien
     assert event.detail.endswith("changed: min_days_per_step")
 
 
-def test_deleting_a_source_is_audited_with_its_values(client, django_user_model, catalog):
+def test_it_audits_deleting_a_source_with_its_values(client, django_user_model, catalog):
     admin_user = django_user_model.objects.create_superuser("root", "root@example.org", "a-long-admin-password")
     client.force_login(admin_user)
     reviewed = date(2026, 1, 1)
@@ -83,7 +83,7 @@ def test_deleting_a_source_is_audited_with_its_values(client, django_user_model,
     assert event.changes["key"] == ["temp-source", None] and "deleted" in event.detail
 
 
-def test_the_demo_lead_is_named_a_catalog_editor_explicitly(catalog):
+def test_it_names_the_demo_lead_a_catalog_editor_explicitly(catalog):
     _, demo_users = seed_demo()
     users = {u.username: u for u in demo_users}
     assert users["demo-lead"].has_perm("catalog.edit_catalog")

@@ -139,21 +139,21 @@ def test_it_keeps_rule_parameters_from_reference_section_a2(catalog):
 
 
 @pytest.mark.django_db
-def test_every_rule_summary_fits_a_card(catalog):
+def test_it_fits_every_rule_summary_on_a_card(catalog):
     assert m.Rule.objects.filter(indicator="critical").count() >= 10
     for rule in m.Rule.objects.all():
         assert 0 < len(rule.summary) <= 140, rule.code
 
 
 @pytest.mark.django_db
-def test_the_database_rejects_a_start_above_the_ceiling(catalog):
+def test_it_rejects_a_start_above_the_ceiling_in_the_database(catalog):
     protocol = m.Protocol.objects.get(indication__slug="irritable-bowel-syndrome")
     with pytest.raises(IntegrityError), transaction.atomic():
         m.Protocol.objects.filter(pk=protocol.pk).update(start_mg=Decimal("40"))
 
 
 @pytest.mark.django_db
-def test_the_database_rejects_a_target_above_the_ceiling(catalog):
+def test_it_rejects_a_target_above_the_ceiling_in_the_database(catalog):
     protocol = m.Protocol.objects.get(indication__slug="insomnia")
     with pytest.raises(IntegrityError), transaction.atomic():
         m.Protocol.objects.filter(pk=protocol.pk).update(default_target_mg=Decimal("30"))
@@ -197,14 +197,14 @@ def test_it_reports_invalid_toml(tmp_path):
 
 
 @pytest.mark.django_db
-def test_check_mode_writes_nothing(capsys, empty_catalog):
+def test_it_writes_nothing_in_check_mode(capsys, empty_catalog):
     call_command("load_catalog", "--check")
     assert m.Indication.objects.count() == 0
     assert "Checked catalog version" in capsys.readouterr().out
 
 
 @pytest.mark.django_db
-def test_the_command_prints_what_it_did(capsys, empty_catalog):
+def test_it_prints_what_the_command_did(capsys, empty_catalog):
     call_command("load_catalog")
     out = capsys.readouterr().out
     assert "indications: 9 created, 0 updated, 0 unchanged" in out
@@ -227,14 +227,14 @@ def test_it_rejects_internal_markers_in_clinician_facing_text(tmp_path):
 
 
 @pytest.mark.django_db
-def test_a_combination_takes_its_facts_from_its_ingredients(tmp_path):
+def test_it_takes_the_facts_of_a_combination_from_its_ingredients(tmp_path):
     path = write_variant(tmp_path, 'ingredients = "codeine, paracetamol"', 'ingredients = "codeine, nosuchdrug"')
     with pytest.raises(CatalogError, match=r"co-codamol\]: ingredient nosuchdrug"):
         load_catalog(path)
 
 
 @pytest.mark.django_db
-def test_an_maoi_persists_for_its_washout(catalog):
+def test_it_persists_an_maoi_for_its_washout(catalog):
     for drug in m.InteractingDrug.objects.filter(is_maoi=True):
         assert drug.persistence_days >= drug.washout_days, drug.slug
     assert m.InteractingDrug.objects.get(slug="fluoxetine").persistence_days == 63
@@ -255,7 +255,7 @@ PLANNING_WARNINGS = ~Q(code__startswith="visit-") & Q(indicator="warning")
 
 
 @pytest.mark.django_db
-def test_every_planning_warning_offers_preset_reasons(catalog):
+def test_it_offers_preset_reasons_for_every_planning_warning(catalog):
     bare = m.Rule.objects.filter(PLANNING_WARNINGS, reason_presets__isnull=True)
     assert not bare.exists(), list(bare.values_list("code", flat=True))
     not_checked = m.Rule.objects.get(code="medicine-not-checked").reason_presets.values_list("text", flat=True)
@@ -263,14 +263,14 @@ def test_every_planning_warning_offers_preset_reasons(catalog):
 
 
 @pytest.mark.django_db
-def test_a_preset_may_answer_only_a_warning(tmp_path):
+def test_it_lets_a_preset_answer_only_a_warning(tmp_path):
     path = write_variant(tmp_path, 'rules = ["medicine-not-checked"]', 'rules = ["recent-mi"]')
     with pytest.raises(CatalogError, match=r"reason_presets\[.*\]: only a warning is acknowledged; recent-mi"):
         load_catalog(path)
 
 
 @pytest.mark.django_db
-def test_a_watch_for_block_names_known_rules(tmp_path):
+def test_it_requires_a_watch_for_block_to_name_known_rules(tmp_path):
     path = write_variant(tmp_path, 'rules = ["serotonergic-drug"]\ndisplay_order = 10\ntitle_en',
                          'rules = ["no-such-rule"]\ndisplay_order = 10\ntitle_en')  # fmt: skip
     with pytest.raises(CatalogError, match=r"watch_for\[serotonin\]: unknown rule no-such-rule"):
@@ -279,7 +279,7 @@ def test_a_watch_for_block_names_known_rules(tmp_path):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("key", ["serotonin", "heart", "falls", "urine", "mood"])
-def test_each_watch_for_block_has_both_languages_and_sources(catalog, key):
+def test_it_gives_each_watch_for_block_both_languages_and_sources(catalog, key):
     block = m.WatchFor.objects.get(key=key)
     for language in ("en", "es"):
         text = block.text(language)

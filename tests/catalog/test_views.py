@@ -37,7 +37,7 @@ def test_it_uses_a_fixed_number_of_queries(client, clinician, catalog, django_as
         client.get(reverse("catalog:indication_list"))
 
 
-def test_the_detail_page_shows_mechanism_protocol_monitoring_and_citations(client, clinician, catalog):
+def test_it_shows_mechanism_protocol_monitoring_and_citations_on_the_detail_page(client, clinician, catalog):
     client.force_login(clinician)
     indication = m.Indication.objects.get(slug="fibromyalgia")
     response = client.get(indication.get_absolute_url())
@@ -53,26 +53,26 @@ def test_the_detail_page_shows_mechanism_protocol_monitoring_and_citations(clien
     assert everyone.name in body
 
 
-def test_the_detail_page_shows_the_caution_for_a_not_recommended_indication(client, clinician, catalog):
+def test_it_shows_the_caution_for_a_not_recommended_indication_on_the_detail_page(client, clinician, catalog):
     client.force_login(clinician)
     body = client.get(reverse("catalog:indication_detail", args=["insomnia"])).content.decode()
     assert "Caution when planning" in body
     assert "needs a recorded reason" in body
 
 
-def test_an_unknown_indication_is_404(client, clinician, catalog):
+def test_it_returns_404_for_an_unknown_indication(client, clinician, catalog):
     client.force_login(clinician)
     assert client.get(reverse("catalog:indication_detail", args=["no-such-thing"])).status_code == 404
 
 
-def test_the_source_register_lists_every_source(client, clinician, catalog):
+def test_it_lists_every_source_in_the_source_register(client, clinician, catalog):
     client.force_login(clinician)
     body = client.get(reverse("catalog:source_list")).content.decode()
     for key in m.Source.objects.values_list("key", flat=True):
         assert f'id="{key}"' in body
 
 
-def test_the_safety_page_lists_rules_by_indicator(client, clinician, catalog):
+def test_it_lists_rules_by_indicator_on_the_safety_page(client, clinician, catalog):
     client.force_login(clinician)
     body = client.get(reverse("catalog:safety_rules")).content.decode()
     for rule in m.Rule.objects.all():
@@ -82,7 +82,7 @@ def test_the_safety_page_lists_rules_by_indicator(client, clinician, catalog):
 
 
 @pytest.mark.parametrize("name", ["catalog:indication_list", "catalog:source_list", "catalog:safety_rules"])
-def test_library_pages_need_login(client, name, catalog):
+def test_it_needs_login_for_library_pages(client, name, catalog):
     url = reverse(name)
     response = client.get(url)
     assert response.status_code == 302

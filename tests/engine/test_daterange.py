@@ -36,7 +36,7 @@ def test_it_refuses_a_medicine_stopped_in_9999(rulebook, indications, strengths)
 
 
 @pytest.mark.parametrize("start", [date.max, date.min])
-def test_tapers_and_stops_refuse_them_too(rulebook, strengths, start):
+def test_it_refuses_starts_outside_the_range_in_tapers_and_stops_too(rulebook, strengths, start):
     with pytest.raises(EngineInputError):
         build_taper(Decimal(30), 12, start, rulebook, strengths)
     with pytest.raises(EngineInputError):
@@ -45,7 +45,7 @@ def test_tapers_and_stops_refuse_them_too(rulebook, strengths, start):
 
 @settings(max_examples=40, deadline=None)
 @given(start=st.dates(), stopped=st.none() | st.dates())
-def test_any_date_gives_a_plan_or_an_input_error(rulebook, indications, strengths, start, stopped):
+def test_it_gives_a_plan_or_an_input_error_for_any_date(rulebook, indications, strengths, start, stopped):
     person = PatientProfile(age=40, sex=Sex.FEMALE, medications=(Medication("phenelzine", stopped),))
     try:
         draft = build(rulebook, indications, strengths, start, person)

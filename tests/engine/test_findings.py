@@ -75,7 +75,7 @@ def replanned(rulebook, indications, strengths):
 
 
 @pytest.mark.parametrize("recorded, code, indicator, source, fields, offered, days, assess", ROWS)
-def test_each_a3_row(rulebook, replanned, recorded, code, indicator, source, fields, offered, days, assess):
+def test_it_applies_each_a3_row(rulebook, replanned, recorded, code, indicator, source, fields, offered, days, assess):
     findings = assess_findings(VisitFindings(sex=Sex.FEMALE, **recorded), rulebook)
     assert [f.card.code for f in findings] == [code]
     finding = findings[0]
@@ -113,33 +113,33 @@ def test_each_a3_row(rulebook, replanned, recorded, code, indicator, source, fie
      {"potassium": D("3.5"), "magnesium": D("0.7")},
      {"bp_lying_systolic": 140, "bp_lying_diastolic": 80, "bp_standing_systolic": 121, "bp_standing_diastolic": 71}],
 )  # fmt: skip
-def test_values_at_the_thresholds_give_no_finding(rulebook, recorded):
+def test_it_gives_no_finding_for_values_at_the_thresholds(rulebook, recorded):
     assert assess_findings(VisitFindings(sex=Sex.FEMALE, **recorded), rulebook) == ()
 
 
-def test_a_male_qtc_uses_the_male_threshold(rulebook):
+def test_it_uses_the_male_threshold_for_a_male_qtc(rulebook):
     assert [f.card.code for f in assess_findings(VisitFindings(sex=Sex.MALE, qtc_ms=455), rulebook)] == [
         "visit-qtc-prolonged"
     ]
 
 
-def test_sodium_of_125_is_low_not_critical(rulebook):
+def test_it_treats_sodium_of_125_as_low_not_critical(rulebook):
     codes = [f.card.code for f in assess_findings(VisitFindings(sex=Sex.MALE, sodium=125), rulebook)]
     assert codes == ["visit-sodium-low"]
 
 
-def test_sodium_125_to_129_with_confusion_is_critical(rulebook):
+def test_it_treats_sodium_125_to_129_with_confusion_as_critical(rulebook):
     codes = [f.card.code for f in assess_findings(VisitFindings(sex=Sex.MALE, sodium=127, confusion=True), rulebook)]
     assert codes == ["visit-sodium-critical", "visit-anticholinergic-harm"]
 
 
-def test_stop_now_without_a_critical_finding_is_refused(rulebook):
+def test_it_refuses_stop_now_without_a_critical_finding(rulebook):
     findings = assess_findings(VisitFindings(sex=Sex.MALE, fall=True), rulebook)
     assert "critical finding" in refusal(Decision.STOP_NOW, findings, rise_ahead=False).message
     assert refusal(Decision.STOP_NOW, (), rise_ahead=False) is not None
 
 
-def test_nothing_recorded_allows_every_decision_but_stop_now(rulebook):
+def test_it_allows_every_decision_but_stop_now_when_nothing_is_recorded(rulebook):
     findings = assess_findings(VisitFindings(sex=Sex.MALE), rulebook)
     assert findings == ()
     assert all(refusal(d, findings, rise_ahead=True) is None for d in Decision if d is not Decision.STOP_NOW)

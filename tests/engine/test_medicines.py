@@ -104,21 +104,21 @@ def test_it_matches_generic_brand_spelling_and_every_ingredient(line, slugs):
     "line, suggestion",
     [("paroxetin 20mg", "Paroxetine"), ("sertralin", "Sertraline"), ("amitriptylin", "Amitriptyline")],
 )
-def test_a_misspelling_is_suggested_but_not_checked(line, suggestion):
+def test_it_suggests_a_spelling_for_a_misspelling_but_does_not_check_it(line, suggestion):
     reading = read_medicine(RULES, Medication(line))
     assert reading.status == MatchStatus.SUGGESTED
     assert not reading.checked and reading.ingredients == ()
     assert suggestion in reading.suggestions
 
 
-def test_a_confirmed_suggestion_counts_as_checked():
+def test_it_counts_a_confirmed_suggestion_as_checked():
     result = assess([Medication("paroxetin 20mg", confirmed_as="paroxetine")])
     assert "medicine-not-checked" not in codes(result)
     assert card(result, "cyp2d6-reduced").subjects == ("Paroxetine",)
     assert result.medicines[0].status == MatchStatus.CONFIRMED
 
 
-def test_quinine_is_never_read_as_quinidine():
+def test_it_never_reads_quinine_as_quinidine():
     reading = read_medicine(RULES, Medication("quinine 300mg nocte"))
     assert not reading.checked
     result = assess(["quinine 300mg nocte"])
@@ -127,7 +127,7 @@ def test_quinine_is_never_read_as_quinidine():
     assert "quinine 300mg nocte" in card(result, "medicine-not-checked").subjects[0]
 
 
-def test_an_unknown_line_is_on_the_not_checked_card_with_its_suggestion():
+def test_it_puts_an_unknown_line_on_the_not_checked_card_with_its_suggestion():
     result = assess(["paroxetin 20mg", "Zorblatrex 5 mg", "metformin 500mg bd"])
     not_checked = card(result, "medicine-not-checked")
     assert not_checked.subjects == ("paroxetin 20mg (did you mean Paroxetine?)", "Zorblatrex 5 mg")
@@ -135,7 +135,7 @@ def test_an_unknown_line_is_on_the_not_checked_card_with_its_suggestion():
     assert result.unrecognised_medications == ("paroxetin 20mg", "Zorblatrex 5 mg")
 
 
-def test_a_common_medicine_with_no_listed_interaction_is_checked_and_quiet():
+def test_it_checks_a_common_medicine_with_no_listed_interaction_and_stays_quiet():
     result = assess(["paracetamol 1g qds", "metformin 500mg bd", "atorvastatin 20mg"])
     assert result.cards == ()
     assert all(r.checked and r.ingredients[0].action == "none" for r in result.medicines)
@@ -190,26 +190,26 @@ def test_it_warns_about_seizures_only_with_epilepsy_for_every_threshold_lowering
 # --- the examples ---------------------------------------------------------------------------
 
 
-def test_phenelzine_with_a_dose_blocks():
+def test_it_blocks_on_phenelzine_with_a_dose():
     result = assess(["phenelzine 15 mg"])
     assert result.blocked
     assert card(result, "maoi-washout").subjects == ("Phenelzine",)
     assert result.earliest_start is None
 
 
-def test_tramadol_with_a_dose_keeps_all_its_warnings():
+def test_it_keeps_all_the_warnings_of_tramadol_with_a_dose():
     result = assess(["tramadol 50mg qds"], conditions=["epilepsy"])
     assert {"serotonergic-drug", "cns-depressant", "seizure-threshold", "qt-possible"} <= codes(result)
     assert card(result, "seizure-threshold").indicator == Indicator.WARNING
 
 
-def test_seizure_threshold_is_information_without_epilepsy():
+def test_it_gives_the_seizure_threshold_as_information_without_epilepsy():
     assert card(assess(["bupropion 150mg"]), "seizure-threshold").indicator == Indicator.INFO
     result = assess(["tramadol 50mg", "bupropion 150mg"], conditions=["epilepsy"])
     assert card(result, "seizure-threshold").subjects == ("Tramadol", "Bupropion")
 
 
-def test_fluoxetine_stopped_a_week_ago_still_inhibits_cyp2d6():
+def test_it_still_counts_fluoxetine_stopped_a_week_ago_as_inhibiting_cyp2d6():
     result = assess([Medication("Prozac 20 mg OD", stopped_on=ON - timedelta(days=7))])
     inhibition = card(result, "cyp2d6-reduced")
     assert inhibition.subjects == (f"Fluoxetine (last dose {(ON - timedelta(days=7)).isoformat()})",)
@@ -217,13 +217,13 @@ def test_fluoxetine_stopped_a_week_ago_still_inhibits_cyp2d6():
     assert "serotonergic-drug" in codes(result)
 
 
-def test_fluoxetine_stops_counting_after_its_persistence_window():
+def test_it_stops_counting_fluoxetine_after_its_persistence_window():
     window = RULES.drug_by_slug("fluoxetine").persistence_days
     assert "cyp2d6-reduced" in codes(assess([Medication("fluoxetine", stopped_on=ON - timedelta(days=window - 1))]))
     assert "cyp2d6-reduced" not in codes(assess([Medication("fluoxetine", stopped_on=ON - timedelta(days=window))]))
 
 
-def test_terbinafine_is_a_strong_inhibitor_that_lasts():
+def test_it_treats_terbinafine_as_a_strong_inhibitor_that_lasts():
     result = assess([Medication("terbinafine 250mg", stopped_on=ON - timedelta(days=60))])
     assert card(result, "cyp2d6-reduced").indicator == Indicator.WARNING
 
@@ -244,7 +244,7 @@ def test_terbinafine_is_a_strong_inhibitor_that_lasts():
         ("rifampicin 600mg", "cyp-inducer"),
     ],
 )
-def test_catalogued_medicines_that_gave_no_card_now_inform(drug, code):
+def test_it_now_informs_on_catalogued_medicines_that_gave_no_card(drug, code):
     assert card(assess([drug]), code).indicator == Indicator.INFO
 
 
@@ -253,38 +253,38 @@ def test_catalogued_medicines_that_gave_no_card_now_inform(drug, code):
     ["quinidine", "chlorpromazine", "azithromycin", "levofloxacin", "moxifloxacin", "hydroxychloroquine",
      "donepezil", "flecainide", "pimozide", "sulpiride"],
 )  # fmt: skip
-def test_known_risk_qt_drugs_warn_and_ask_for_an_ecg(drug):
+def test_it_warns_and_asks_for_an_ecg_on_known_risk_qt_drugs(drug):
     result = assess([drug])
     assert card(result, "qt-drug").indicator == Indicator.WARNING
     assert "baseline-ecg" in result.baseline_checks
 
 
-def test_citalopram_says_the_smpc_contraindicates_it_with_qt_drugs():
+def test_it_says_the_smpc_contraindicates_citalopram_with_qt_drugs():
     assert "contraindicates it with other QT-prolonging drugs" in card(assess(["citalopram 20mg"]), "qt-drug").detail
 
 
 @pytest.mark.parametrize("drug", ["nortriptyline 10mg", "imipramine", "dosulepin 75mg", "lofepramine"])
-def test_another_tricyclic_blocks(drug):
+def test_it_blocks_on_another_tricyclic(drug):
     result = assess([drug])
     assert result.blocked
     assert card(result, "duplicate-tricyclic").indicator == Indicator.CRITICAL
 
 
-def test_amitriptyline_on_the_list_blocks_unless_it_is_this_course():
+def test_it_blocks_on_amitriptyline_on_the_list_unless_it_is_this_course():
     assert card(assess(["amitriptyline 10mg nocte"]), "amitriptyline-on-list").indicator == Indicator.CRITICAL
     this_course = assess([Medication("Elavil 10mg", this_course=True)])
     assert not this_course.blocked
     assert this_course.anticholinergic_total == 3
 
 
-def test_every_anticholinergic_score_counts_toward_the_total():
+def test_it_counts_every_anticholinergic_score_toward_the_total():
     result = assess(["furosemide 40mg", "codeine 30mg", "diazepam 2mg"], age=80)
     assert result.anticholinergic_total == 6
     assert card(result, "anticholinergic-burden").indicator == Indicator.WARNING
 
 
 @pytest.mark.parametrize("measured", [{"potassium": Decimal("3.2")}, {"magnesium": Decimal("0.6")}])
-def test_measured_low_potassium_or_magnesium_warns_and_asks_for_an_ecg(measured):
+def test_it_warns_and_asks_for_an_ecg_on_measured_low_potassium_or_magnesium(measured):
     result = assess(**measured)
     low = card(result, "low-potassium-magnesium")
     assert low.indicator == Indicator.WARNING
@@ -292,24 +292,24 @@ def test_measured_low_potassium_or_magnesium_warns_and_asks_for_an_ecg(measured)
     assert "baseline-ecg" in result.baseline_checks
 
 
-def test_normal_potassium_and_magnesium_say_nothing():
+def test_it_says_nothing_on_normal_potassium_and_magnesium():
     assert assess(potassium=Decimal("3.5"), magnesium=Decimal("0.7")).cards == ()
 
 
-def test_linezolid_stopped_on_the_start_day_can_start_the_next_day():
+def test_it_can_start_the_next_day_after_linezolid_stopped_on_the_start_day():
     result = assess([Medication("linezolid 600mg bd", stopped_on=ON)])
     assert result.blocked
     assert result.earliest_start == ON + timedelta(days=1)
     assert "linezolid" not in str(codes(assess([Medication("linezolid", stopped_on=ON - timedelta(days=1))])))
 
 
-def test_the_same_maoi_current_and_stopped_gives_one_card():
+def test_it_gives_one_card_for_the_same_maoi_current_and_stopped():
     result = assess(["phenelzine", Medication("phenelzine 15mg", stopped_on=ON - timedelta(days=3))])
     assert len(cards(result, "maoi-washout")) == 1
     assert result.earliest_start is None  # still taken: no safe date yet
 
 
-def test_an_maoi_stopped_twice_uses_the_latest_stop():
+def test_it_uses_the_latest_stop_of_an_maoi_stopped_twice():
     result = assess(
         [
             Medication("phenelzine", stopped_on=ON - timedelta(days=10)),
@@ -320,14 +320,14 @@ def test_an_maoi_stopped_twice_uses_the_latest_stop():
     assert result.earliest_start == ON + timedelta(days=11)
 
 
-def test_phenotypes_are_checked_per_gene():
+def test_it_checks_phenotypes_per_gene():
     with pytest.raises(EngineInputError) as raised:
         assess(cyp2d6=Phenotype.RAPID)
     assert raised.value.field == "cyp2d6"
     assert "cyp-ultrarapid-poor-2c19" in codes(assess(cyp2c19=Phenotype.RAPID))
 
 
-def test_a_diuretic_triggers_the_baseline_ecg_and_a_conditional_qt_drug_alone_does_not():
+def test_it_triggers_the_baseline_ecg_for_a_diuretic_but_not_for_a_conditional_qt_drug_alone():
     assert "baseline-ecg" in codes(assess(["bendroflumethiazide 2.5mg"]))
     assert "baseline-ecg" not in codes(assess(["omeprazole"], sex=Sex.MALE))
     assert "baseline-ecg" not in codes(assess(sex=Sex.FEMALE))
@@ -368,7 +368,7 @@ def _fact_of(key):
     return key.split(":")[0]
 
 
-def test_every_fact_the_engine_carries_has_a_rule():
+def test_it_has_a_rule_for_every_fact_the_engine_carries():
     declared = {f.name for f in fields(DrugFacts)} - {
         "slug", "name", "aliases", "drug_class", "note", "action", "ingredients", "sources",
     }  # fmt: skip
@@ -389,7 +389,7 @@ def _flagged(key):
 
 
 @pytest.mark.parametrize("key", sorted(FACT_CASES))
-def test_each_flagged_catalog_medicine_produces_its_card(key):
+def test_it_produces_the_card_of_each_flagged_catalog_medicine(key):
     _, code, extra = FACT_CASES[key]
     flagged = list(_flagged(key))
     if key in {"sympathomimetic", "serotonergic:low"}:
@@ -403,12 +403,12 @@ def test_each_flagged_catalog_medicine_produces_its_card(key):
         assert any(drug.name in " ".join(c.subjects) for c in found), (drug.name, code)
 
 
-def test_every_fact_is_carried_by_some_catalog_medicine():
+def test_it_carries_every_fact_on_some_catalog_medicine():
     unused = [key for key in FACT_CASES if not list(_flagged(key))]
     assert unused == []
 
 
-def test_persistence_applies_to_every_flag_of_the_medicine():
+def test_it_applies_persistence_to_every_flag_of_the_medicine():
     for drug in RULES.drugs:
         if drug.persistence_days < 2 or drug.is_maoi:
             continue
@@ -435,7 +435,7 @@ stops = st.one_of(st.none(), st.dates(min_value=ON - timedelta(days=120), max_va
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.builds(Medication, name=lines, stopped_on=stops), max_size=8))
-def test_no_entered_medicine_is_ever_dropped(meds):
+def test_it_never_drops_an_entered_medicine(meds):
     result = assess(meds)
     entered = [m for m in meds if m.name.strip()]
     assert len(result.medicines) == len(entered)

@@ -8,7 +8,7 @@ from pathlib import Path
 ENGINE = Path(__file__).resolve().parents[2] / "trialplanner" / "engine"
 
 
-def test_no_engine_module_imports_django():
+def test_it_imports_django_in_no_engine_module():
     offenders = []
     for path in sorted(ENGINE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -21,7 +21,7 @@ def test_no_engine_module_imports_django():
     assert offenders == []
 
 
-def test_importing_the_engine_loads_no_django_module():
+def test_it_loads_no_django_module_on_importing_the_engine():
     code = "import sys, trialplanner.engine; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ENGINE.parents[1], capture_output=True, text=True,
                             timeout=60, check=True)  # fmt: skip

@@ -44,13 +44,13 @@ def doses(draft):
     return [s.dose_mg for s in draft.steps]
 
 
-def test_step_up_moves_one_step_then_continues_to_target(decide):
+def test_it_moves_one_step_on_step_up_then_continues_to_target(decide):
     draft = decide(Decision.STEP_UP, 20)
     assert doses(draft) == [30, 40, 50]
     assert draft.start_date == VISIT
 
 
-def test_continue_keeps_the_current_dose_and_titration(decide):
+def test_it_keeps_the_current_dose_and_titration_on_continue(decide):
     assert doses(decide(Decision.CONTINUE, 20)) == [20, 30, 40, 50]
 
 
@@ -97,13 +97,13 @@ def test_it_judges_the_response_again_after_a_rise_even_when_judged_before(decid
     assert "response" in kinds(draft) and "first-review" in kinds(draft)
 
 
-def test_hold_stays_at_the_current_dose(decide):
+def test_it_stays_at_the_current_dose_on_hold(decide):
     draft = decide(Decision.HOLD, 30)
     assert doses(draft) == [30]
     assert draft.steps[0].kind == StepKind.HOLD
 
 
-def test_step_down_goes_one_step_lower_and_holds(decide):
+def test_it_goes_one_step_lower_and_holds_on_step_down(decide):
     assert doses(decide(Decision.STEP_DOWN, 30)) == [20]
     assert doses(decide(Decision.STEP_DOWN, 25)) == [20]
     assert doses(decide(Decision.STEP_DOWN, 10)) == [5]  # the frail start, as liquid
@@ -112,13 +112,13 @@ def test_step_down_goes_one_step_lower_and_holds(decide):
     assert exc.value.field == "decision"
 
 
-def test_stop_tapers_to_zero_starting_one_step_below_the_current_dose(decide):
+def test_it_tapers_to_zero_on_stop_starting_one_step_below_the_current_dose(decide):
     draft = decide(Decision.STOP, 30, weeks=20)
     assert doses(draft) == [20, 10, 5, 0]
     assert draft.steps[0].start == VISIT  # the first night of the taper is already lower
 
 
-def test_stop_now_ends_the_course_that_day(decide):
+def test_it_ends_the_course_that_day_on_stop_now(decide):
     draft = decide(Decision.STOP_NOW, 50)
     assert doses(draft) == [0]
     assert (draft.steps[0].start, draft.steps[0].kind, draft.end_date) == (VISIT, StepKind.STOP, VISIT)
@@ -126,7 +126,7 @@ def test_stop_now_ends_the_course_that_day(decide):
 
 
 @pytest.mark.parametrize("decision", [Decision.HOLD, Decision.STEP_DOWN, Decision.STOP, Decision.STOP_NOW])
-def test_a_safer_decision_is_built_even_when_a_critical_card_stands(decide, decision):
+def test_it_builds_a_safer_decision_even_when_a_critical_card_stands(decide, decision):
     draft = decide(decision, 30, qtc_ms=520)
     assert all(step.dose_mg <= 30 for step in draft.steps)
     if decision in (Decision.HOLD, Decision.STEP_DOWN):
@@ -134,18 +134,18 @@ def test_a_safer_decision_is_built_even_when_a_critical_card_stands(decide, deci
 
 
 @pytest.mark.parametrize("decision", [Decision.CONTINUE, Decision.STEP_UP])
-def test_continuing_or_rising_is_refused_while_a_critical_card_stands(decide, decision):
+def test_it_refuses_continuing_or_rising_while_a_critical_card_stands(decide, decision):
     with pytest.raises(PlanBlocked):
         decide(decision, 30, qtc_ms=520)
 
 
-def test_a_qtc_hold_books_the_repeat_ecg_at_the_first_review(decide):
+def test_it_books_the_repeat_ecg_at_the_first_review_on_a_qtc_hold(decide):
     draft = decide(Decision.CONTINUE, 10, qtc_ms=480)
     assert doses(draft) == [10]
     assert "repeat-ecg-before-rise" in draft.followups[0].assess
 
 
-def test_step_up_is_refused_at_the_ceiling_or_under_a_qtc_hold(decide):
+def test_it_refuses_step_up_at_the_ceiling_or_under_a_qtc_hold(decide):
     with pytest.raises(EngineInputError, match="ceiling"):
         decide(Decision.STEP_UP, 75, target=D(75))
     with pytest.raises(EngineInputError, match="no rise"):
@@ -156,27 +156,27 @@ PAIN = MeasureFacts("pain-nrs", "Pain NRS", "percent_fall", D(30), True, D(0), D
 IBS = MeasureFacts("ibs-sss", "IBS-SSS", "points_fall", D(50), True, D(0), D(500))
 
 
-def test_a_30_percent_fall_in_pain_is_a_response():
+def test_it_counts_a_30_percent_fall_in_pain_as_a_response():
     judged = judge_response(PAIN, D(8), D(5))
     assert judged.responded and judged.percent == 37  # 37.5%, shown rounded toward zero
     assert "meets the response threshold" in judged.text
     assert not judge_response(PAIN, D(8), D(6)).responded  # 25%
 
 
-def test_the_percent_threshold_is_exact_and_never_shown_as_met_when_it_is_not():
+def test_it_applies_the_percent_threshold_exactly_and_never_shows_it_as_met_when_it_is_not():
     assert judge_response(PAIN, D("7.0"), D("4.9")).responded  # exactly 30%
     near = judge_response(PAIN, D("8.1"), D("5.7"))  # 29.6%
     assert not near.responded and near.percent == 29 and "does not yet meet" in near.text
 
 
-def test_a_50_point_fall_in_ibs_sss_is_a_response():
+def test_it_counts_a_50_point_fall_in_ibs_sss_as_a_response():
     assert judge_response(IBS, D(300), D(250)).responded
     assert not judge_response(IBS, D(300), D(251)).responded
 
 
-def test_a_worse_score_says_so():
+def test_it_says_so_for_a_worse_score():
     assert "worse than at baseline" in judge_response(PAIN, D(5), D(7)).text
 
 
-def test_category_measures_have_no_numeric_judgement():
+def test_it_makes_no_numeric_judgement_for_category_measures():
     assert judge_response(MeasureFacts("gra", "GRA", "category", None), D(1), D(2)) is None

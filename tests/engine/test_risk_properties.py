@@ -55,7 +55,7 @@ def critical_codes(result):
 
 @fast
 @given(profiles, indication_slugs)
-def test_any_profile_gives_a_deterministic_well_formed_result(profile, slug):
+def test_it_gives_a_deterministic_well_formed_result_for_any_profile(profile, slug):
     result = run(profile, slug)
     assert result == run(profile, slug)
     ranks = [c.indicator.rank for c in result.cards]
@@ -99,7 +99,7 @@ def add_factor(profile, factor):
 
 @fast
 @given(profiles, extra_factors, indication_slugs)
-def test_adding_a_risk_factor_never_removes_a_critical_card(profile, factor, slug):
+def test_it_never_removes_a_critical_card_on_adding_a_risk_factor(profile, factor, slug):
     before = run(profile, slug)
     after = run(add_factor(profile, factor), slug)
     assert {code for code, _ in critical_codes(before)} <= {code for code, _ in critical_codes(after)}

@@ -49,7 +49,7 @@ def doses(draft):
     return [s.dose_mg for s in draft.steps]
 
 
-def test_the_standard_neuropathic_pain_plan(plan):
+def test_it_builds_the_standard_neuropathic_pain_plan(plan):
     draft = plan()
     assert doses(draft) == [10, 20, 30, 40, 50]
     assert [s.start for s in draft.steps] == [START + timedelta(days=7 * i) for i in range(5)]
@@ -68,7 +68,7 @@ def test_the_standard_neuropathic_pain_plan(plan):
     assert draft.adjustments == ()
 
 
-def test_an_older_patient_starts_lower_and_goes_slower(plan):
+def test_it_starts_an_older_patient_lower_and_goes_slower(plan):
     draft = plan(age=72)
     assert draft.days_per_step == 14
     assert draft.steps[1].start == START + timedelta(days=14)
@@ -80,7 +80,7 @@ def test_an_older_patient_starts_lower_and_goes_slower(plan):
     assert "lying-standing-bp-review" in first.assess
 
 
-def test_a_frail_start_is_liquid_then_snaps_to_the_step_grid(plan):
+def test_it_gives_a_frail_start_as_liquid_then_snaps_to_the_step_grid(plan):
     draft = plan(frail=True)
     assert doses(draft)[:3] == [5, 10, 20]
     first = draft.steps[0]
@@ -90,44 +90,44 @@ def test_a_frail_start_is_liquid_then_snaps_to_the_step_grid(plan):
     assert "frailty-falls" in draft.adjustments[0].because
 
 
-def test_a_target_between_steps_ends_with_a_smaller_rise(plan):
+def test_it_ends_a_target_between_steps_with_a_smaller_rise(plan):
     assert doses(plan(indication="fibromyalgia")) == [10, 20, 25]
     assert plan(indication="fibromyalgia").steps[-1].tablets == (TabletCount(D(25), 1),)
 
 
-def test_the_fewest_tablets_win_over_the_chosen_strength(plan):
+def test_it_lets_the_fewest_tablets_win_over_the_chosen_strength(plan):
     draft = plan(target=D(50), tablet=D(25))
     assert draft.steps[-1].tablets == (TabletCount(D(50), 1),)  # not 2 x 25 mg
     assert draft.steps[0].tablets == (TabletCount(D(10), 1),)
 
 
-def test_ibs_never_goes_past_its_30_mg_ceiling(plan):
+def test_it_never_takes_ibs_past_its_30_mg_ceiling(plan):
     assert doses(plan(indication="irritable-bowel-syndrome")) == [10, 20, 30]
     with pytest.raises(EngineInputError) as exc:
         plan(indication="irritable-bowel-syndrome", target=D(40))
     assert exc.value.field == "target_mg"
 
 
-def test_a_target_below_the_start_is_refused(plan):
+def test_it_refuses_a_target_below_the_start(plan):
     with pytest.raises(EngineInputError, match="at least the start dose"):
         plan(target=D(5))
 
 
-def test_a_critical_card_blocks_and_names_the_cards(plan):
+def test_it_blocks_on_a_critical_card_and_names_the_cards(plan):
     with pytest.raises(PlanBlocked) as exc:
         plan(conditions=["recent-mi"], meds=["phenelzine"])
     assert {c.code for c in exc.value.cards} == {"recent-mi", "maoi-washout"}
     assert "recent-mi" in str(exc.value)
 
 
-def test_a_prolonged_qtc_holds_at_the_start_dose(plan):
+def test_it_holds_at_the_start_dose_on_a_prolonged_qtc(plan):
     draft = plan(sex=Sex.MALE, qtc_ms=460)
     assert doses(draft) == [10]
     assert draft.steps[0].kind == StepKind.HOLD
     assert [a.code for a in draft.adjustments if a.code == "hold"] == ["hold"]
 
 
-def test_a_baseline_ecg_is_repeated_at_target(plan):
+def test_it_repeats_a_baseline_ecg_at_target(plan):
     draft = plan(age=70, meds=["citalopram"])
     at_target = next(f for f in draft.followups if f.kind == FollowUpKind.AT_TARGET)
     assert at_target.due == draft.target_date
@@ -136,7 +136,7 @@ def test_a_baseline_ecg_is_repeated_at_target(plan):
     assert "baseline-ecg" in draft.followups[0].assess
 
 
-def test_a_target_reached_by_the_first_review_repeats_the_ecg_there(plan):
+def test_it_repeats_the_ecg_at_the_first_review_when_a_target_is_reached_by_it(plan):
     draft = plan(meds=["citalopram"])
     first = next(f for f in draft.followups if f.kind == FollowUpKind.FIRST_REVIEW)
     assert first.due == draft.target_date
@@ -144,20 +144,20 @@ def test_a_target_reached_by_the_first_review_repeats_the_ecg_there(plan):
     assert FollowUpKind.AT_TARGET not in [f.kind for f in draft.followups]
 
 
-def test_self_harm_limits_the_supply(plan):
+def test_it_limits_the_supply_for_self_harm(plan):
     draft = plan(self_harm_last_12_months=True)
     assert draft.supply_limit_days == 14
     assert "supply-limit" in [a.code for a in draft.adjustments]
 
 
-def test_days_per_step_can_be_longer_but_not_shorter(plan):
+def test_it_lets_days_per_step_be_longer_but_not_shorter(plan):
     assert plan(days=21).steps[1].start == START + timedelta(days=21)
     with pytest.raises(EngineInputError) as exc:
         plan(days=5)
     assert exc.value.field == "days_per_step"
 
 
-def test_response_is_judged_after_a_full_step_at_target(plan):
+def test_it_judges_response_after_a_full_step_at_target(plan):
     draft = plan(indication="postherpetic-neuralgia", age=70, target=D(75))
     assert draft.target_date == START + timedelta(days=14 * 7)
     assert draft.response_date == draft.target_date + timedelta(days=14)
@@ -168,18 +168,18 @@ def test_response_is_judged_after_a_full_step_at_target(plan):
     [(D(10), ((10, 1),)), (D(20), ((10, 2),)), (D(25), ((25, 1),)), (D(35), ((25, 1), (10, 1))),
      (D(50), ((50, 1),)), (D(60), ((10, 6),)), (D(75), ((25, 3),))],
 )  # fmt: skip
-def test_doses_are_whole_tablets(strengths, dose, expected):
+def test_it_gives_doses_as_whole_tablets(strengths, dose, expected):
     result = dispense(dose, strengths, preferred_mg=D(10) if dose <= 30 else None)
     assert tuple((t.strength_mg, t.count) for t in result.tablets) == expected
     assert result.dose_mg == dose
 
 
-def test_a_dose_without_liquid_or_tablets_is_an_error():
+def test_it_treats_a_dose_without_liquid_or_tablets_as_an_error():
     with pytest.raises(EngineInputError):
         dispense(D(5), (StrengthFacts(Form.TABLET, D(10)),))
 
 
-def test_a_long_course_tapers_every_14_days_to_zero_from_one_step_below(rulebook, strengths):
+def test_it_tapers_a_long_course_every_14_days_to_zero_from_one_step_below(rulebook, strengths):
     draft = build_taper(D(30), 12, START, rulebook, strengths)
     assert doses(draft) == [20, 10, 5, 0]
     assert [s.start for s in draft.steps] == [START + timedelta(days=14 * i) for i in range(4)]
@@ -188,18 +188,18 @@ def test_a_long_course_tapers_every_14_days_to_zero_from_one_step_below(rulebook
     assert draft.followups[0].due == draft.steps[-1].start
 
 
-def test_a_short_course_tapers_weekly(rulebook, strengths):
+def test_it_tapers_a_short_course_weekly(rulebook, strengths):
     draft = build_taper(D(25), 4, START, rulebook, strengths)
     assert doses(draft) == [20, 10, 5, 0]
     assert draft.steps[1].start == START + timedelta(days=7)
 
 
-def test_without_liquid_the_taper_stops_from_10_mg(rulebook):
+def test_it_stops_the_taper_from_10_mg_without_liquid(rulebook):
     draft = build_taper(D(20), 20, START, rulebook, (StrengthFacts(Form.TABLET, D(10)),))
     assert doses(draft) == [10, 0]
 
 
-def test_a_taper_from_the_last_step_stops_at_once(rulebook, strengths):
+def test_it_stops_at_once_on_a_taper_from_the_last_step(rulebook, strengths):
     draft = build_taper(D(5), 20, START, rulebook, strengths)
     assert doses(draft) == [0] and draft.steps[0].start == START
 
@@ -208,7 +208,7 @@ def test_a_taper_from_the_last_step_stops_at_once(rulebook, strengths):
     "dose, expected",
     [(D(40), ((10, 4),)), (D(50), ((50, 1),)), (D(70), ((10, 7),)), (D(30), ((10, 3),)), (D(35), ((25, 1), (10, 1)))],
 )  # fmt: skip
-def test_each_step_is_one_strength_in_the_fewest_whole_tablets(strengths, dose, expected):
+def test_it_makes_each_step_one_strength_in_the_fewest_whole_tablets(strengths, dose, expected):
     # Reference A.1: one strength, the fewest whole tablets of it; two strengths only when no
     # single strength makes the dose; whatever strength the clinician prefers.
     for preferred in (None, D(10), D(25), D(50)):
@@ -216,21 +216,21 @@ def test_each_step_is_one_strength_in_the_fewest_whole_tablets(strengths, dose, 
         assert tuple((t.strength_mg, t.count) for t in result.tablets) == expected
 
 
-def test_liquid_only_below_10_mg(strengths):
+def test_it_uses_liquid_only_below_10_mg(strengths):
     assert dispense(D(5), strengths, None, D(10)).liquid_ml == D("2.5")
     with pytest.raises(EngineInputError) as exc:
         dispense(D(15), strengths, None, D(10))  # no whole tablets make it, and 15 mg is not below 10
     assert exc.value.field == "strength_mg"
 
 
-def test_targets_off_the_dose_grid_are_refused_naming_the_allowed_ones(plan):
+def test_it_refuses_targets_off_the_dose_grid_naming_the_allowed_ones(plan):
     with pytest.raises(EngineInputError) as exc:
         plan(target=D(47))
     assert exc.value.field == "target_mg"
     assert "10, 20, 30, 40, 50, 60, 70, 75 mg" in exc.value.message
 
 
-def test_inactive_strengths_are_refused(plan):
+def test_it_refuses_inactive_strengths(plan):
     with pytest.raises(EngineInputError) as exc:
         plan(tablet=D(75))
     assert exc.value.field == "strength_mg" and "10 mg, 25 mg, 50 mg" in exc.value.message

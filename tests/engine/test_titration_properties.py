@@ -74,7 +74,7 @@ def build(profile, facts, protocol, start, target, tablet, days):
 
 @fast
 @given(plan_inputs())
-def test_plan_invariants(inputs):
+def test_it_keeps_the_plan_invariants(inputs):
     draft, protocol = build(*inputs)
     steps = draft.steps
     assert steps and steps[0].start == draft.start_date and steps[-1].end == draft.end_date
@@ -102,7 +102,7 @@ def test_plan_invariants(inputs):
 
 @fast
 @given(plan_inputs())
-def test_plans_are_deterministic(inputs):
+def test_it_builds_deterministic_plans(inputs):
     first, _ = build(*inputs)
     second, _ = build(*inputs)
     assert first == second
@@ -115,7 +115,7 @@ def test_plans_are_deterministic(inputs):
     st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
     st.sampled_from(TABLETS + [None]),
 )
-def test_taper_invariants(current, weeks, start, tablet):
+def test_it_keeps_the_taper_invariants(current, weeks, start, tablet):
     draft = build_taper(current, weeks, start, RULES, STRENGTHS, tablet)
     steps = draft.steps
     assert steps[0].dose_mg < current  # the first taper step is already lower (or the stop)
@@ -134,7 +134,7 @@ def test_taper_invariants(current, weeks, start, tablet):
 
 @fast
 @given(st.sampled_from(sorted(INDICATIONS)), st.decimals(min_value=1, max_value=200, places=1))
-def test_targets_off_the_grid_are_always_refused(slug, target):
+def test_it_always_refuses_targets_off_the_grid(slug, target):
     facts, protocol = INDICATIONS[slug]
     assume(target not in dose_grid(protocol))
     assessment = assess_risk(PatientProfile(age=30, sex=Sex.FEMALE), facts, protocol, RULES, date(2027, 1, 4))

@@ -151,7 +151,7 @@ def test_it_names_every_catalog_liquid_by_its_strength_in_spanish(catalog):
 
 
 @pytest.mark.parametrize("fixture", PLANS)
-def test_the_whole_spanish_handout_reads_as_plain_spanish(client, request, fixture):
+def test_it_makes_the_whole_spanish_handout_read_as_plain_spanish(client, request, fixture):
     html = handout_html(client, request.getfixturevalue(fixture), "es")
     prose = re.sub(r"<table.*?</table>", " ", html, flags=re.S)  # the dose and diary tables are not prose
     text = text_of(re.sub(r"<footer.*?</footer>", " ", prose, flags=re.S))

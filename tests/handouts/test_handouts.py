@@ -35,7 +35,7 @@ def squash(text):
     return re.sub(r"\s+", " ", text)
 
 
-def test_the_english_pdf_has_the_plan(client, active):
+def test_it_puts_the_plan_in_the_english_pdf(client, active):
     text, pages = pdf_text(client, active, lang="en")
     flat = squash(text)
     assert pages <= 2
@@ -50,7 +50,7 @@ def test_the_english_pdf_has_the_plan(client, active):
     assert "Plan version 1" in flat and "Check code" in flat
 
 
-def test_the_spanish_pdf_has_the_same_plan(client, active):
+def test_it_puts_the_same_plan_in_the_spanish_pdf(client, active):
     flat = squash(pdf_text(client, active, lang="es")[0])
     assert "Su plan de amitriptilina" in flat and "el dolor de nervios" in flat
     assert "1 comprimido de 10 mg" in flat and "1 comprimido de 50 mg" in flat
@@ -61,13 +61,13 @@ def test_the_spanish_pdf_has_the_same_plan(client, active):
     assert "Plan versión 1" in flat
 
 
-def test_the_language_defaults_to_the_patients_preference(client, active):
+def test_it_defaults_the_language_to_the_patients_preference(client, active):
     active.patient.preferred_language = "es"
     active.patient.save()
     assert "Su plan de amitriptilina" in squash(pdf_text(client, active)[0])
 
 
-def test_large_print_uses_at_least_16pt(client, active):
+def test_it_uses_at_least_16pt_for_large_print(client, active):
     client.force_login(active.clinician)
     html = client.get(reverse("handouts:handout", args=[active.uuid]), {"size": "large"}).content.decode()
     assert 'class="handout paper-a4 large-print"' in html
@@ -77,7 +77,7 @@ def test_large_print_uses_at_least_16pt(client, active):
     assert pdf_text(client, active, size="large")[1] > normal_pages
 
 
-def test_a_taper_handout_explains_stopping(client, active, clinician):
+def test_it_explains_stopping_in_a_taper_handout(client, active, clinician):
     taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
                                stop_date=date(2026, 12, 20))  # fmt: skip
     flat = squash(pdf_text(client, taper, lang="en")[0])
@@ -85,7 +85,7 @@ def test_a_taper_handout_explains_stopping(client, active, clinician):
     assert "Stop: do not take any more" in flat and "2.5 ml of the liquid" in flat
 
 
-def test_the_english_text_reads_at_grade_8_or_below(client, active):
+def test_it_makes_the_english_text_read_at_grade_8_or_below(client, active):
     client.force_login(active.clinician)
     html = client.get(reverse("handouts:handout", args=[active.uuid]), {"lang": "en"}).content.decode()
     main = html[html.index("<main>") : html.index("</main>")]
@@ -98,7 +98,7 @@ def test_the_english_text_reads_at_grade_8_or_below(client, active):
     assert grade <= 8, grade
 
 
-def test_free_text_cannot_make_the_pdf_fetch_anything(client, active, monkeypatch):
+def test_it_does_not_let_free_text_make_the_pdf_fetch_anything(client, active, monkeypatch):
     fetched = []
     real_fetch = handout_pdf.StaticOnlyFetcher.fetch
 
@@ -123,17 +123,17 @@ def test_free_text_cannot_make_the_pdf_fetch_anything(client, active, monkeypatc
     ["http://169.254.169.254/", "file:///etc/passwd", "data:text/plain,hi", "https://example.org/static/css/handout.css",
      "https://handout.invalid/static/../../etc/passwd", "https://handout.invalid/etc/passwd"],
 )  # fmt: skip
-def test_the_fetcher_refuses_everything_but_static_files(url):
+def test_it_refuses_everything_but_static_files_in_the_fetcher(url):
     with pytest.raises(handout_pdf.BlockedFetch):
         handout_pdf.StaticOnlyFetcher().fetch(url)
 
 
-def test_the_fetcher_serves_static_files():
+def test_it_serves_static_files_through_the_fetcher():
     response = handout_pdf.StaticOnlyFetcher().fetch("https://handout.invalid/static/css/handout.css")
     assert b"large-print" in response.read()
 
 
-def test_handouts_are_scoped_and_only_for_active_plans(client, outsider, colleague, active):
+def test_it_scopes_handouts_and_offers_them_only_for_active_plans(client, outsider, colleague, active):
     client.force_login(outsider)
     assert client.get(reverse("handouts:handout", args=[active.uuid])).status_code == 404
     assert client.get(reverse("handouts:handout_pdf", args=[active.uuid])).status_code == 404
@@ -148,7 +148,7 @@ def test_handouts_are_scoped_and_only_for_active_plans(client, outsider, colleag
     ("lang", "page_word", "of", "born"),
     [("en", "Page", "of", "Born 17 May 1960"), ("es", "Página", "de", "Fecha de nacimiento 17 may 1960")],
 )
-def test_every_pdf_page_names_the_patient_and_its_number(client, active, lang, page_word, of, born):
+def test_it_names_the_patient_and_the_page_number_on_every_pdf_page(client, active, lang, page_word, of, born):
     active.patient.display_name = "Rosa Footer"
     active.patient.date_of_birth = date(1960, 5, 17)
     active.patient.save()
@@ -163,13 +163,13 @@ def test_every_pdf_page_names_the_patient_and_its_number(client, active, lang, p
         assert code in text and ("Plan version 1" in text or "Plan versión 1" in text), number
 
 
-def test_the_missed_dose_advice_is_to_leave_it_out(client, active):
+def test_it_gives_the_missed_dose_advice_to_leave_it_out(client, active):
     flat = squash(pdf_text(client, active, lang="en")[0])
     assert "If you forget a dose, leave it out. Take the next dose at the usual time." in flat
     assert "take it when you remember" not in flat
 
 
-def test_an_appointment_shows_its_time_when_booked(client, active):
+def test_it_shows_the_time_of_an_appointment_when_booked(client, active):
     first = active.followups.order_by("due_date").first()
     first.appointment_time = "14:30"
     first.save()

@@ -86,7 +86,7 @@ def test_it_tells_a_stopped_now_patient_in_spanish(client, stopped_now, render):
 
 
 @pytest.mark.parametrize("render", [html_text, pdf_text])
-def test_a_taper_handout_steps_down_and_never_says_go_up(client, tapering, render):
+def test_it_steps_down_in_a_taper_handout_and_never_says_go_up(client, tapering, render):
     text = render(client, tapering, "en")
     assert "Your plan to stop amitriptyline" in text and "Lower the dose step by step" in text
     assert "While the dose goes down" in text
@@ -97,6 +97,6 @@ def test_a_taper_handout_steps_down_and_never_says_go_up(client, tapering, rende
         assert wrong not in text, wrong
 
 
-def test_a_spanish_taper_handout_steps_down(client, tapering):
+def test_it_steps_down_in_a_spanish_taper_handout(client, tapering):
     text = html_text(client, tapering, "es")
     assert "Mientras baja la dosis" in text and "antes de subir" not in text

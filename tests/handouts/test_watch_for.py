@@ -88,27 +88,27 @@ def test_it_shows_a_block_only_for_an_acknowledged_warning(client, migraine, lan
     assert (english in html) == (lang == "en")
 
 
-def test_a_plan_without_acknowledged_warnings_has_no_block(client, active):
+def test_it_gives_a_plan_without_acknowledged_warnings_no_block(client, active):
     assert not active.acknowledgements.exists()
     html = html_of(client, active, "en")
     assert HEADINGS["en"] not in html and 'class="watch-for"' not in html
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_each_acknowledged_kind_of_warning_gets_its_block_once(client, every_block, lang):
+def test_it_gives_each_acknowledged_kind_of_warning_its_block_once(client, every_block, lang):
     html = html_of(client, every_block, lang)
     for block in WatchFor.objects.all():
         assert html.count(block.text(lang)["title"]) == 1, block.key
 
 
-def test_the_english_blocks_read_at_grade_8_or_below(client, every_block):
+def test_it_makes_the_english_blocks_read_at_grade_8_or_below(client, every_block):
     text = block_text(html_of(client, every_block, "en"))
     assert len(text.split()) > 150
     grade = textstat.flesch_kincaid_grade(text)
     assert grade <= 8, grade
 
 
-def test_the_spanish_blocks_read_as_plain_spanish(client, every_block):
+def test_it_makes_the_spanish_blocks_read_as_plain_spanish(client, every_block):
     text = block_text(html_of(client, every_block, "es"))
     # Fernández-Huerta reading ease: 60 or more is plain ("normal") Spanish, as a grade-8 English reader reads.
     textstat.set_lang("es")
@@ -120,7 +120,7 @@ def test_the_spanish_blocks_read_as_plain_spanish(client, every_block):
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_the_pdf_carries_the_block(client, migraine, lang):
+def test_it_carries_the_block_in_the_pdf(client, migraine, lang):
     flat = " ".join(pdf_pages(client, migraine, lang=lang))
     serotonin = WatchFor.objects.get(key="serotonin").text(lang)
     assert HEADINGS[lang] in flat and serotonin["title"] in flat
@@ -128,6 +128,6 @@ def test_the_pdf_carries_the_block(client, migraine, lang):
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_the_demo_migraine_plan_fits_two_pages(client, migraine, paper, lang):
+def test_it_fits_the_demo_migraine_plan_on_two_pages(client, migraine, paper, lang):
     pages = pdf_pages(client, migraine, lang=lang, paper=paper)
     assert len(pages) <= 2, (paper, lang, len(pages))

@@ -81,13 +81,13 @@ def assert_schema(response_json, docs):
 # --- discovery and the order hooks ---------------------------------------------------------------
 
 
-def test_discovery_lists_the_documented_services(client, ehr, docs):
+def test_it_lists_the_documented_services_in_discovery(client, ehr, docs):
     response = call(client, "/cds-services")
     assert response.status_code == 200
     assert response.json() == docs["discovery-response"]
 
 
-def test_order_select_returns_the_engine_cards_and_a_titration_suggestion(client, ehr, docs):
+def test_it_returns_the_engine_cards_and_a_titration_suggestion_on_order_select(client, ehr, docs):
     response = call(client, ORDER_SELECT, docs["order-select-request"])
     assert response.status_code == 200, response.content
     body = response.json()
@@ -112,7 +112,7 @@ def test_order_select_returns_the_engine_cards_and_a_titration_suggestion(client
     assert AuditEvent.objects.filter(object_type="cds_call", detail__startswith="amitriptyline-order-select").exists()
 
 
-def test_order_sign_returns_the_cards_without_a_suggestion(client, ehr, docs):
+def test_it_returns_the_cards_without_a_suggestion_on_order_sign(client, ehr, docs):
     response = call(client, ORDER_SIGN, docs["order-sign-request"])
     assert response.status_code == 200
     body = response.json()
@@ -120,13 +120,13 @@ def test_order_sign_returns_the_cards_without_a_suggestion(client, ehr, docs):
     assert body["cards"] and not any("suggestions" in c for c in body["cards"])
 
 
-def test_missing_required_prefetch_is_412(client, ehr, docs):
+def test_it_returns_412_for_missing_required_prefetch(client, ehr, docs):
     response = call(client, ORDER_SELECT, docs["order-select-missing-prefetch"])
     assert response.status_code == 412
     assert "conditions" in response.json()["error"]
 
 
-def test_orders_for_other_medicines_get_no_cards(client, ehr, docs):
+def test_it_gives_orders_for_other_medicines_no_cards(client, ehr, docs):
     body = copy.deepcopy(docs["order-select-request"])
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     order["medicationCodeableConcept"] = {"text": "Paracetamol 500 mg tablets"}
@@ -134,7 +134,7 @@ def test_orders_for_other_medicines_get_no_cards(client, ehr, docs):
     assert response.status_code == 200 and response.json() == {"cards": []}
 
 
-def test_an_order_without_a_known_reason_gets_one_info_card(client, ehr, docs):
+def test_it_gives_an_order_without_a_known_reason_one_info_card(client, ehr, docs):
     body = copy.deepcopy(docs["order-select-request"])
     del body["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"]
     cards = call(client, ORDER_SELECT, body).json()["cards"]
@@ -142,7 +142,7 @@ def test_an_order_without_a_known_reason_gets_one_info_card(client, ehr, docs):
     assert "reason" in cards[0]["summary"]
 
 
-def test_a_hook_mismatch_or_bad_json_is_400(client, ehr, docs):
+def test_it_returns_400_for_a_hook_mismatch_or_bad_json(client, ehr, docs):
     body = copy.deepcopy(docs["order-select-request"])
     body["hook"] = "patient-view"
     assert call(client, ORDER_SELECT, body).status_code == 400
@@ -166,27 +166,27 @@ def test_a_hook_mismatch_or_bad_json_is_400(client, ehr, docs):
         pytest.param({"key": "shared-secret", "alg": "HS256"}, id="hmac"),
     ],
 )
-def test_bad_tokens_get_401(client, ehr, docs, kwargs):
+def test_it_gives_bad_tokens_401(client, ehr, docs, kwargs):
     response = call(client, ORDER_SELECT, docs["order-select-request"], **kwargs)
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert not CdsCard.objects.exists()
 
 
-def test_a_replayed_jti_gets_401(client, ehr, docs):
+def test_it_gives_a_replayed_jti_401(client, ehr, docs):
     bearer = token(ORDER_SELECT)
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 200
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
 
 
-def test_an_rsa_key_and_no_token(client, ehr, docs):
+def test_it_accepts_an_rsa_key_and_refuses_a_request_with_no_token(client, ehr, docs):
     ok = call(client, ORDER_SIGN, docs["order-sign-request"], key=RSA_KEY, kid="rsa-1", alg="RS384")
     assert ok.status_code == 200
     assert client.post(ORDER_SIGN, "{}", content_type="application/json").status_code == 401
     assert client.get("/cds-services").status_code == 401
 
 
-def test_a_deactivated_client_gets_401(client, ehr, docs):
+def test_it_gives_a_deactivated_client_401(client, ehr, docs):
     ehr.is_active = False
     ehr.save()
     assert call(client, "/cds-services").status_code == 401
@@ -201,7 +201,7 @@ def _patient_view(docs, value, system=MRN_SYSTEM):
     return body
 
 
-def test_patient_view_reports_an_overdue_follow_up(client, ehr, docs, active):
+def test_it_reports_an_overdue_follow_up_on_patient_view(client, ehr, docs, active):
     first = active.followups.order_by("due_date").first()
     with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
         response = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn))
@@ -215,7 +215,7 @@ def test_patient_view_reports_an_overdue_follow_up(client, ehr, docs, active):
     assert event.exists()
 
 
-def test_patient_view_of_another_clinics_client_returns_no_patient_data(client, ehr, docs, active, other_clinic):
+def test_it_returns_no_patient_data_on_patient_view_of_another_clinics_client(client, ehr, docs, active, other_clinic):
     # The same EHR issuer registered for another clinic: the MRN of this clinic's patient matches nobody there.
     ehr.clinic = other_clinic
     ehr.save()
@@ -226,14 +226,14 @@ def test_patient_view_of_another_clinics_client_returns_no_patient_data(client, 
     assert not AuditEvent.objects.filter(object_type="cds_call", patient=active.patient).exists()
 
 
-def test_patient_view_ignores_identifiers_of_other_systems(client, ehr, docs, active):
+def test_it_ignores_identifiers_of_other_systems_on_patient_view(client, ehr, docs, active):
     first = active.followups.order_by("due_date").first()
     with time_machine.travel(first.due_date + timedelta(days=3, hours=12), tick=False):
         body = call(client, PATIENT_VIEW, _patient_view(docs, active.patient.mrn, system="urn:other")).json()
     assert body == {"cards": []}
 
 
-def test_patient_view_needs_the_patient_prefetched(client, ehr, docs):
+def test_it_needs_the_patient_prefetched_for_patient_view(client, ehr, docs):
     body = copy.deepcopy(docs["patient-view-request"])
     del body["prefetch"]
     assert call(client, PATIENT_VIEW, body).status_code == 412
@@ -242,7 +242,7 @@ def test_patient_view_needs_the_patient_prefetched(client, ehr, docs):
 # --- feedback and the registry ------------------------------------------------------------------
 
 
-def test_feedback_is_recorded_and_shown_to_the_clinic_lead(client, ehr, docs, lead, clinician, clinic):
+def test_it_records_feedback_and_shows_it_to_the_clinic_lead(client, ehr, docs, lead, clinician, clinic):
     cards = call(client, ORDER_SELECT, docs["order-select-request"]).json()["cards"]
     warning = next(c for c in cards if c["indicator"] == "warning")
     feedback = copy.deepcopy(docs["feedback-request"])
@@ -261,14 +261,14 @@ def test_feedback_is_recorded_and_shown_to_the_clinic_lead(client, ehr, docs, le
     assert client.get(page).status_code == 404
 
 
-def test_feedback_on_an_unknown_card_is_400(client, ehr, docs):
+def test_it_returns_400_for_feedback_on_an_unknown_card(client, ehr, docs):
     feedback = copy.deepcopy(docs["feedback-request"])
     feedback["feedback"][0]["card"] = str(uuid.uuid4())
     assert call(client, ORDER_SELECT + "/feedback", feedback).status_code == 400
     assert not CdsFeedback.objects.exists()
 
 
-def test_a_lead_registers_a_client_with_public_keys_only(client, lead, clinic):
+def test_it_lets_a_lead_register_a_client_with_public_keys_only(client, lead, clinic):
     client.force_login(lead)
     page = reverse("interop:cds_clients", args=[clinic.uuid])
     private = {**public_jwk(EC_KEY, "k1"), "d": "secret"}
@@ -286,7 +286,7 @@ def test_a_lead_registers_a_client_with_public_keys_only(client, lead, clinic):
     assert call(client, "/cds-services", kid="k1").status_code == 401
 
 
-def test_an_outsider_lead_cannot_see_the_registry(client, outsider, clinic):
+def test_it_does_not_let_an_outsider_lead_see_the_registry(client, outsider, clinic):
     client.force_login(outsider)
     assert client.get(reverse("interop:cds_clients", args=[clinic.uuid])).status_code == 404
 
@@ -318,7 +318,7 @@ def test_it_refuses_a_deeply_nested_body_with_400(client, ehr):
     assert response.status_code == 400 and "nested" in response.json()["error"]
 
 
-def test_a_client_registration_refuses_deep_json_and_control_characters(client, lead, clinic):
+def test_it_refuses_deep_json_and_control_characters_in_a_client_registration(client, lead, clinic):
     client.force_login(lead)
     page = reverse("interop:cds_clients", args=[clinic.uuid])
     data = {"name": "EHR\u202e", "issuer": ISSUER, "jwks": '{"keys": ' + "[" * 3000 + "]" * 3000 + "}",
@@ -383,12 +383,12 @@ def test_it_ignores_a_key_embedded_in_the_token_header(client, ehr, docs):
 
 
 @pytest.mark.parametrize("missing", ["jti", "exp", "aud", "iss"])
-def test_a_token_without_a_required_claim_gets_401(client, ehr, docs, missing):
+def test_it_gives_a_token_without_a_required_claim_401(client, ehr, docs, missing):
     bearer = jwt.encode(_claims(ORDER_SELECT, **{missing: None}), EC_KEY, algorithm="ES384", headers={"kid": "ec-1"})
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
 
 
-def test_a_key_registered_for_another_issuer_does_not_sign_for_this_one(client, ehr, docs, other_clinic, lead):
+def test_it_does_not_let_a_key_registered_for_another_issuer_sign_for_this_one(client, ehr, docs, other_clinic, lead):
     CdsClient.objects.create(clinic=other_clinic, name="Other EHR", issuer="https://other.example.org",
                              jwks={"keys": [public_jwk(OTHER_KEY, "other-1")]},
                              patient_identifier_system=MRN_SYSTEM, created_by=lead)  # fmt: skip
@@ -397,7 +397,7 @@ def test_a_key_registered_for_another_issuer_does_not_sign_for_this_one(client, 
     assert response.status_code == 401
 
 
-def test_the_documented_responses_follow_the_schema_and_the_service(client, ehr, docs):
+def test_it_makes_the_documented_responses_follow_the_schema_and_the_service(client, ehr, docs):
     documented = docs["order-select-response"]
     assert_schema(documented, docs)
     live = call(client, ORDER_SELECT, docs["order-select-request"]).json()
@@ -413,7 +413,7 @@ def test_the_documented_responses_follow_the_schema_and_the_service(client, ehr,
             assert doc_s["actions"][0]["description"] == sent_s["actions"][0]["description"]
 
 
-def test_every_card_summary_is_under_140_characters(client, ehr, docs, active):
+def test_it_keeps_every_card_summary_under_140_characters(client, ehr, docs, active):
     for path, name in [(ORDER_SELECT, "order-select-request"), (ORDER_SIGN, "order-sign-request")]:
         for card in call(client, path, docs[name]).json()["cards"]:
             assert 0 < len(card["summary"]) < 140, card["summary"]
@@ -423,7 +423,7 @@ def test_every_card_summary_is_under_140_characters(client, ehr, docs, active):
     assert 0 < len(card["summary"]) < 140
 
 
-def test_a_long_summary_is_cut_below_140_characters(ehr):
+def test_it_cuts_a_long_summary_below_140_characters(ehr):
     from trialplanner.interop import cds
     from trialplanner.interop.cds_auth import Caller
 
@@ -435,14 +435,14 @@ def test_a_long_summary_is_cut_below_140_characters(ehr):
     assert response.cards[1]["summary"].endswith("…")
 
 
-def test_a_request_nested_past_the_parser_is_400_not_500(client, ehr):
+def test_it_returns_400_not_500_for_a_request_nested_past_the_parser(client, ehr):
     bearer = token(ORDER_SELECT)
     body = "[" * 50_000 + "]" * 50_000
     response = client.post(ORDER_SELECT, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}")
     assert response.status_code == 400
 
 
-def test_a_jwks_nested_past_the_parser_is_an_error_on_its_field(client, lead, clinic):
+def test_it_shows_a_jwks_nested_past_the_parser_as_an_error_on_its_field(client, lead, clinic):
     client.force_login(lead)
     data = {"name": "EHR", "issuer": ISSUER, "jwks": "[" * 20_000 + "]" * 20_000, "patient_identifier_system": "x"}
     response = client.post(reverse("interop:cds_clients", args=[clinic.uuid]), data)

@@ -61,7 +61,7 @@ def test_it_writes_one_medication_request_with_a_dosage_per_step(active):
     assert request["status"] == "active" and request["courseOfTherapyType"]["coding"][0]["code"] == "continuous"
 
 
-def test_follow_ups_become_service_requests_tied_by_the_care_plan(active):
+def test_it_turns_follow_ups_into_service_requests_tied_by_the_care_plan(active):
     bundle = plan_bundle(active)
     services = resources(bundle, "ServiceRequest")
     followups = list(active.followups.order_by("due_date", "id"))
@@ -75,7 +75,7 @@ def test_follow_ups_become_service_requests_tied_by_the_care_plan(active):
     assert all("detail" not in a for a in care_plan["activity"])
 
 
-def test_the_patient_carries_only_the_clinic_identifiers(active):
+def test_it_gives_the_patient_only_the_clinic_identifiers(active):
     [patient] = resources(plan_bundle(active), "Patient")
     assert "name" not in patient and "telecom" not in patient and "address" not in patient
     assert patient["identifier"][0] == {
@@ -86,7 +86,7 @@ def test_the_patient_carries_only_the_clinic_identifiers(active):
     assert patient["birthDate"] == "1991-03-01" and patient["gender"] == "female"
 
 
-def test_the_risk_profile_goes_out_as_conditions_statements_and_observations(profiled_plan):
+def test_it_sends_the_risk_profile_out_as_conditions_statements_and_observations(profiled_plan):
     bundle = plan_bundle(profiled_plan)
     assert_valid(bundle)
     conditions = {c["code"]["coding"][-1]["code"] for c in resources(bundle, "Condition")}
@@ -112,7 +112,7 @@ def test_the_risk_profile_goes_out_as_conditions_statements_and_observations(pro
     }
 
 
-def test_mixed_strengths_are_ordered_at_ingredient_level(active):
+def test_it_orders_mixed_strengths_at_ingredient_level(active):
     only_10_mg_tablets(active)
     step = active.steps.order_by("-number").first()
     step.tablets = [{"strength_mg": "25", "count": 1}, {"strength_mg": "10", "count": 1}]
@@ -128,7 +128,7 @@ def test_mixed_strengths_are_ordered_at_ingredient_level(active):
     assert "25 mg tablets" in request["note"][0]["text"]
 
 
-def test_per_step_layout_links_one_request_per_step(active):
+def test_it_links_one_request_per_step_in_the_per_step_layout(active):
     only_10_mg_tablets(active)
     bundle = plan_bundle(active, per_step=True)
     assert_valid(bundle)
@@ -147,7 +147,7 @@ def test_per_step_layout_links_one_request_per_step(active):
         assert request["dispenseRequest"]["quantity"]["value"] == sum(t["count"] for t in step.tablets) * step.nights
 
 
-def test_the_checks_catch_a_broken_bundle(active):
+def test_it_catches_a_broken_bundle_in_the_checks(active):
     bundle = plan_bundle(active)
     [request] = resources(bundle, "MedicationRequest")
     request["dosageInstruction"][0]["timing"]["repeat"]["timeOfDay"] = ["22:00:00"]
@@ -161,7 +161,7 @@ def test_the_checks_catch_a_broken_bundle(active):
     assert structure_errors(bundle)
 
 
-def test_every_demo_plan_exports_valid_bundles(catalog):
+def test_it_exports_valid_bundles_for_every_demo_plan(catalog):
     seed_demo()
     plans = list(Plan.objects.all())
     # Every demo plan: titrations, revised versions, a stopped version and its taper.
@@ -172,7 +172,7 @@ def test_every_demo_plan_exports_valid_bundles(catalog):
             assert_valid(plan_bundle(plan, per_step=per_step))
 
 
-def test_a_taper_export_keeps_steps_in_order(active, clinician):
+def test_it_keeps_steps_in_order_in_a_taper_export(active, clinician):
     from trialplanner.plans import services as plan_services
 
     taper = plan_services.plan_stop(
@@ -195,7 +195,7 @@ def test_it_serves_the_bundle_to_the_clinic_and_audits(client, clinician, active
     assert AuditEvent.objects.filter(object_id=str(active.uuid), detail__startswith="FHIR export").exists()
 
 
-def test_a_colleague_gets_the_per_step_layout_as_a_download(client, colleague, active):
+def test_it_gives_a_colleague_the_per_step_layout_as_a_download(client, colleague, active):
     client.force_login(colleague)
     response = client.get(reverse("interop:plan_fhir", args=[active.uuid]), {"layout": "per-step", "download": "1"})
     assert response.status_code == 200
@@ -203,19 +203,19 @@ def test_a_colleague_gets_the_per_step_layout_as_a_download(client, colleague, a
     assert len(resources(json.loads(response.content), "MedicationRequest")) == len(dosed_steps(active))
 
 
-def test_an_outsider_gets_404(client, outsider, active):
+def test_it_gives_an_outsider_404(client, outsider, active):
     client.force_login(outsider)
     assert client.get(reverse("interop:plan_fhir", args=[active.uuid])).status_code == 404
 
 
-def test_the_command_prints_the_bundle(capsys, active):
+def test_it_prints_the_bundle_from_the_command(capsys, active):
     call_command("export_fhir", str(active.uuid), "--per-step")
     bundle = json.loads(capsys.readouterr().out)
     assert_valid(bundle)
     assert len(resources(bundle, "MedicationRequest")) == len(dosed_steps(active))
 
 
-def test_the_command_names_a_bad_uuid(catalog):
+def test_it_names_a_bad_uuid_in_the_command(catalog):
     with pytest.raises(CommandError, match="not a UUID"):
         call_command("export_fhir", "nope")
     with pytest.raises(CommandError, match="No plan"):

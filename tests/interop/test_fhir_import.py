@@ -29,14 +29,14 @@ def ehr_bundle():
     return doc_fixtures("fhir.md")["import-ehr"]
 
 
-def test_the_documented_export_example_is_a_valid_bundle(catalog):
+def test_it_keeps_the_documented_export_example_a_valid_bundle(catalog):
     bundle = doc_fixtures("fhir.md")["export-plan"]
     assert_valid(bundle)
     [request] = resources(bundle, "MedicationRequest")
     assert [d["sequence"] for d in request["dosageInstruction"]] == [1, 2, 3]
 
 
-def test_a_fresh_export_has_the_documented_shape(profiled_plan):
+def test_it_gives_a_fresh_export_the_documented_shape(profiled_plan):
     documented = doc_fixtures("fhir.md")["export-plan"]
     fresh = plan_bundle(profiled_plan)
     shape = lambda b: sorted({e["resource"]["resourceType"] for e in b["entry"]})  # noqa: E731
@@ -46,7 +46,7 @@ def test_a_fresh_export_has_the_documented_shape(profiled_plan):
     assert set(doc_request["dosageInstruction"][0]) == set(request["dosageInstruction"][0])
 
 
-def test_the_preview_maps_the_documented_ehr_bundle(catalog, ehr_bundle):
+def test_it_maps_the_documented_ehr_bundle_in_the_preview(catalog, ehr_bundle):
     preview = map_bundle(parse_bundle(json.dumps(ehr_bundle)), today=TODAY)
     assert preview.patient == {
         "display_name": "Rose Example",
@@ -96,7 +96,7 @@ def test_it_refuses_a_bundle_over_the_size_limit(catalog):
         parse_bundle(" " * (MAX_BUNDLE_BYTES + 1))
 
 
-def test_the_error_sits_on_the_field_that_caused_it(catalog, ehr_bundle):
+def test_it_puts_the_error_on_the_field_that_caused_it(catalog, ehr_bundle):
     form = BundleUploadForm({"bundle_text": "{oops"})
     assert not form.is_valid() and "not valid JSON" in form.errors["bundle_text"][0]
     upload = SimpleUploadedFile("b.json", b'{"resourceType": "Observation"}')
@@ -106,7 +106,7 @@ def test_the_error_sits_on_the_field_that_caused_it(catalog, ehr_bundle):
     assert not form.is_valid() and form.errors["bundle_text"] == [BundleUploadForm.error_messages["none"]]
 
 
-def test_preview_then_confirm_creates_the_patient_and_profile(client, clinician, clinic, ehr_bundle):
+def test_it_creates_the_patient_and_profile_on_preview_then_confirm(client, clinician, clinic, ehr_bundle):
     client.force_login(clinician)
     upload = SimpleUploadedFile("bundle.json", json.dumps(ehr_bundle).encode(), content_type="application/json")
     response = client.post(URL, {"bundle_file": upload, "preview": "1"})
@@ -142,7 +142,7 @@ def test_preview_then_confirm_creates_the_patient_and_profile(client, clinician,
     assert AuditEvent.objects.filter(object_id=str(profile.pk), detail__startswith="FHIR import").exists()
 
 
-def test_confirm_rechecks_the_form_and_keeps_the_preview(client, clinician, clinic, other_clinic, ehr_bundle):
+def test_it_rechecks_the_form_on_confirm_and_keeps_the_preview(client, clinician, clinic, other_clinic, ehr_bundle):
     client.force_login(clinician)
     data = {
         "confirm": "1",
@@ -161,14 +161,16 @@ def test_confirm_rechecks_the_form_and_keeps_the_preview(client, clinician, clin
     assert not Patient.objects.filter(mrn="H123456").exists()
 
 
-def test_a_tampered_confirmation_is_refused_cleanly(client, clinician, clinic):
+def test_it_refuses_a_tampered_confirmation_cleanly(client, clinician, clinic):
     client.force_login(clinician)
     response = client.post(URL, {"confirm": "1", "bundle": "{}", "patient-clinic": str(clinic.uuid)})
     assert response.status_code == 400
     assert "not a FHIR Bundle" in response.content.decode()
 
 
-def test_export_then_import_into_an_empty_clinic_gives_the_same_risk_profile(profiled_plan, outsider, other_clinic):
+def test_it_gives_the_same_risk_profile_on_export_then_import_into_an_empty_clinic(
+    profiled_plan, outsider, other_clinic
+):
     source = profiled_plan.risk_profile
     bundle = parse_bundle(json.dumps(plan_bundle(profiled_plan)))
     preview = map_bundle(bundle, today=TODAY)
@@ -196,7 +198,7 @@ def test_export_then_import_into_an_empty_clinic_gives_the_same_risk_profile(pro
     assert [o.resource_type for o in preview.amitriptyline] == ["MedicationRequest"]
 
 
-def test_the_import_page_needs_a_clinic_member(client, clinician):
+def test_it_needs_a_clinic_member_for_the_import_page(client, clinician):
     client.force_login(clinician)
     page = client.get(URL)
     assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.content
@@ -245,13 +247,13 @@ def test_it_enters_a_medicine_stopped_in_9999_as_current_and_the_pages_still_ope
         ("2026-11-10", "0001-01-01", "stop date before 1900: entered as current so its interactions are checked"),
     ],
 )
-def test_a_stop_date_outside_the_forms_bounds_is_not_imported(catalog, ehr_bundle, old, new, note):
+def test_it_does_not_import_a_stop_date_outside_the_forms_bounds(catalog, ehr_bundle, old, new, note):
     preview = map_bundle(parse_bundle(json.dumps(ehr_bundle).replace(old, new)), today=TODAY)
     phenelzine = next(m for m in preview.medicines if m.name == "Phenelzine")
     assert phenelzine.stopped_on is None and phenelzine.note == note
 
 
-def test_results_dated_before_1900_are_not_used(catalog, ehr_bundle):
+def test_it_does_not_use_results_dated_before_1900(catalog, ehr_bundle):
     text = json.dumps(ehr_bundle)
     dated = {o["resource"]["effectiveDateTime"] for o in ehr_bundle["entry"] if "effectiveDateTime" in o["resource"]}
     for day in dated:
@@ -262,7 +264,7 @@ def test_results_dated_before_1900_are_not_used(catalog, ehr_bundle):
     assert {o.note for o in preview.observations if o.key} <= {"dated before 1900"}
 
 
-def test_imported_text_loses_bidi_and_control_characters(catalog, ehr_bundle):
+def test_it_makes_imported_text_lose_bidi_and_control_characters(catalog, ehr_bundle):
     text = json.dumps(ehr_bundle).replace("Glucosamine", "Gluco\\u202esamine\\r\\nX").replace("Rose", "Ro\\u2066se")
     preview = map_bundle(parse_bundle(text), today=TODAY)
     assert preview.patient["display_name"] == "Rose Example"
@@ -270,7 +272,7 @@ def test_imported_text_loses_bidi_and_control_characters(catalog, ehr_bundle):
 
 
 @pytest.mark.parametrize("depth", [40, 1000, 100_000])
-def test_a_deeply_nested_bundle_is_a_message_not_a_500(client, clinician, depth):
+def test_it_shows_a_deeply_nested_bundle_as_a_message_not_a_500(client, clinician, depth):
     text = '{"resourceType": "Bundle", "entry": ' + "[" * depth + "]" * depth + "}"
     client.force_login(clinician)
     response = client.post(URL, {"bundle_text": text})
@@ -280,7 +282,7 @@ def test_a_deeply_nested_bundle_is_a_message_not_a_500(client, clinician, depth)
     assert response.status_code == 400 and "nested" in response.context["import_error"]
 
 
-def test_the_round_trip_gives_the_same_assessment(profiled_plan, outsider, other_clinic):
+def test_it_gives_the_same_assessment_after_the_round_trip(profiled_plan, outsider, other_clinic):
     """Same profile in, same cards out: the engine sees no difference between the original and the import."""
     preview = map_bundle(parse_bundle(json.dumps(plan_bundle(profiled_plan))), today=TODAY)
     patient = patient_import(
@@ -339,7 +341,7 @@ AMITRIPTYLINE_SHAPES = {
 
 @pytest.mark.parametrize("kind", ["MedicationStatement", "MedicationRequest"])
 @pytest.mark.parametrize("shape", sorted(AMITRIPTYLINE_SHAPES))
-def test_incoming_amitriptyline_is_never_an_interacting_medicine(catalog, shape, kind):
+def test_it_never_treats_incoming_amitriptyline_as_an_interacting_medicine(catalog, shape, kind):
     nortriptyline = _statement({"text": "Nortriptyline 10 mg"}, kind)
     bundle = _bundle_with(_statement(AMITRIPTYLINE_SHAPES[shape], kind), nortriptyline)
     preview = map_bundle(parse_bundle(json.dumps(bundle)), today=TODAY)
@@ -349,7 +351,7 @@ def test_incoming_amitriptyline_is_never_an_interacting_medicine(catalog, shape,
     assert "Incoming amitriptyline order" in preview.profile_fields()["notes"]
 
 
-def test_amitriptyline_named_through_a_medication_resource_is_set_aside(catalog):
+def test_it_sets_aside_amitriptyline_named_through_a_medication_resource(catalog):
     medication = {
         "resourceType": "Medication",
         "id": "med-1",
@@ -384,7 +386,7 @@ def test_it_refuses_json_nested_past_the_limit(catalog):
     assert not form.is_valid() and "nested more than" in form.errors["bundle_text"][0]
 
 
-def test_an_oversized_upload_is_an_error_on_the_file_field(client, clinician):
+def test_it_shows_an_oversized_upload_as_an_error_on_the_file_field(client, clinician):
     client.force_login(clinician)
     upload = SimpleUploadedFile("big.json", b" " * (MAX_BUNDLE_BYTES + 1), content_type="application/json")
     response = client.post(URL, {"bundle_file": upload, "preview": "1"})

@@ -65,7 +65,7 @@ def dump(db):
         con.close()
 
 
-def test_backup_writes_crash_restore_gives_the_backup_back(tmp_path):
+def test_it_gives_the_backup_back_after_backup_writes_crash_and_restore(tmp_path):
     db = tmp_path / "db.sqlite3"
     make_database(db)
     backup = tmp_path / "backups" / "b.sqlite3"
@@ -96,7 +96,7 @@ def test_backup_writes_crash_restore_gives_the_backup_back(tmp_path):
     assert dump(naive) != expected
 
 
-def test_restore_checks_the_backup_before_touching_anything(tmp_path):
+def test_it_checks_the_backup_on_restore_before_touching_anything(tmp_path):
     db, backup = tmp_path / "db.sqlite3", tmp_path / "b.sqlite3"
     make_database(db)
     make_database(backup)
@@ -120,7 +120,7 @@ def test_restore_checks_the_backup_before_touching_anything(tmp_path):
     assert dump(db) == before
 
 
-def test_restore_refuses_while_a_server_holds_the_database(tmp_path):
+def test_it_refuses_restore_while_a_server_holds_the_database(tmp_path):
     db = tmp_path / "db.sqlite3"
     make_database(db)
     backup = tmp_path / "b.sqlite3"
@@ -144,7 +144,7 @@ def test_restore_refuses_while_a_server_holds_the_database(tmp_path):
     assert manage(db, "restore", str(backup)).returncode == 0
 
 
-def test_a_stale_lock_of_a_dead_process_does_not_block(tmp_path):
+def test_it_does_not_block_on_a_stale_lock_of_a_dead_process(tmp_path):
     db = tmp_path / "db.sqlite3"
     make_database(db)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -157,7 +157,7 @@ def mode(path):
     return stat.S_IMODE(Path(path).stat().st_mode)
 
 
-def test_database_backups_and_manifests_are_private(tmp_path):
+def test_it_keeps_database_backups_and_manifests_private(tmp_path):
     db = tmp_path / "db.sqlite3"
     make_database(db)
     os.chmod(db, 0o644)
@@ -176,7 +176,7 @@ def test_database_backups_and_manifests_are_private(tmp_path):
         dbfiles.manifest_path(written).unlink()
 
 
-def test_the_serve_recipe_writes_the_secret_key_privately():
+def test_it_writes_the_secret_key_privately_in_the_serve_recipe():
     recipe = (ROOT / "Makefile").read_text().split("\nserve:", 1)[1].split("\n\n", 1)[0]
     assert "umask 077" in recipe and "chmod 600 .secret_key" in recipe
     assert "serverlock" in recipe and "serverlock" in (ROOT / "Makefile").read_text().split("\nrun:", 1)[1]
@@ -200,14 +200,14 @@ def access_line(path, query=""):
     return accesslog.ACCESS_LOG_FORMAT % atoms
 
 
-def test_the_access_log_drops_query_strings_and_feed_tokens():
+def test_it_drops_query_strings_and_feed_tokens_from_the_access_log():
     line = access_line("/patients/", "q=Smith&page=2")
     assert '"GET /patients/ HTTP/1.1" 200' in line and "Smith" not in line
     feed = access_line("/calendar/s3cr3t-t0ken_abc.ics")
     assert "/calendar/[token].ics" in feed and "s3cr3t" not in feed
 
 
-def test_the_request_log_hides_feed_tokens():
+def test_it_hides_feed_tokens_in_the_request_log():
     import logging
 
     record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s",
@@ -220,7 +220,7 @@ def test_the_request_log_hides_feed_tokens():
     assert served.getMessage() == '"GET /patients/ HTTP/1.1" 200 512'
 
 
-def test_the_logging_settings_filter_request_records_where_they_are_made():
+def test_it_filters_request_records_where_they_are_made_in_the_logging_settings():
     import logging
 
     for name in ("django.request", "django.server"):

@@ -37,7 +37,7 @@ def test_it_seeds_deterministically(catalog):
     assert snapshot() == first
 
 
-def test_seeded_plans_stay_within_their_protocols(catalog):
+def test_it_keeps_seeded_plans_within_their_protocols(catalog):
     seed_load(40, today=TODAY)
     for plan in Plan.objects.select_related("indication__protocol").prefetch_related("steps"):
         doses = [s.dose_mg for s in plan.steps.all()]
@@ -45,7 +45,7 @@ def test_seeded_plans_stay_within_their_protocols(catalog):
         assert doses == sorted(doses)
 
 
-def test_the_command_checks_its_input(catalog, capsys):
+def test_it_makes_the_command_check_its_input(catalog, capsys):
     with pytest.raises(CommandError, match="patients: must be at least 1"):
         call_command("seed_load", "--patients", "0")
     call_command("seed_load", "--patients", "5")

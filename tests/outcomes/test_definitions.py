@@ -7,14 +7,14 @@ from trialplanner.catalog.models import Indication, OutcomeMeasure, PublishedOut
 pytestmark = pytest.mark.django_db
 
 
-def test_every_published_figure_and_measure_cites_a_source(catalog):
+def test_it_cites_a_source_for_every_published_figure_and_measure(catalog):
     assert PublishedOutcome.objects.count() >= 3
     for row in [*PublishedOutcome.objects.all(), *OutcomeMeasure.objects.all()]:
         assert row.sources.exists(), row
     assert RuleParameter.objects.get(key="followup_late_days").sources.exists()
 
 
-def test_a_figure_matches_only_the_same_measure_rule_and_threshold(catalog):
+def test_it_matches_a_figure_only_to_the_same_measure_rule_and_threshold(catalog):
     cochrane = PublishedOutcome.objects.get(slug="fibromyalgia-cochrane-50-pain-relief")
     fibromyalgia = Indication.objects.get(slug="fibromyalgia")
     assert not cochrane.matches(fibromyalgia.outcome_measure)  # FIQR, 14%

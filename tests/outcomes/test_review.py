@@ -81,7 +81,7 @@ def figures(result):
     return {f.key: (f.count, f.denominator) for f in every}
 
 
-def test_known_trials_give_known_figures(clinic_trials):
+def test_it_gives_known_figures_for_known_trials(clinic_trials):
     result = rv.clinic_review(clinic=clinic_trials, indication=None, **PERIOD)
     got = figures(result)
     assert got["started"] == (6, None)
@@ -101,14 +101,14 @@ def test_known_trials_give_known_figures(clinic_trials):
     assert got["followups_late"][0] == 1
 
 
-def test_an_indication_filter_and_another_clinic(clinic_trials, other_clinic):
+def test_it_applies_an_indication_filter_and_reviews_another_clinic(clinic_trials, other_clinic):
     fibro = Indication.objects.get(slug="fibromyalgia")
     assert rv.clinic_review(clinic=clinic_trials, indication=fibro, **PERIOD).started == 0
     other = figures(rv.clinic_review(clinic=other_clinic, indication=None, **PERIOD))
     assert other["started"] == (2, None) and other["responded"] == (2, 2)
 
 
-def test_the_sql_judgement_matches_the_engine(catalog, clinic, clinician):
+def test_it_matches_the_sql_judgement_to_the_engine(catalog, clinic, clinician):
     """Scores at the edge of the threshold: the review's SQL and engine.judge_response agree."""
     pairs = [("7.0", "4.9"), ("8.1", "5.7"), ("10", "7"), ("10", "7.1"), ("3.3", "2.3"), ("0", "0")]
     with time_machine.travel(TODAY, tick=False):
@@ -123,7 +123,7 @@ def test_the_sql_judgement_matches_the_engine(catalog, clinic, clinician):
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_the_page_and_export_are_the_clinics_own(client, clinic_trials, clinician, outsider):
+def test_it_keeps_the_page_and_export_to_the_clinics_own(client, clinic_trials, clinician, outsider):
     client.force_login(clinician)
     query = {"start": "2026-08-01", "end": "2026-10-31"}
     body = client.get(reverse("outcomes:outcome_review"), query).content.decode()
@@ -140,14 +140,14 @@ def test_the_page_and_export_are_the_clinics_own(client, clinic_trials, clinicia
     assert "Beta Clinic" in body and "Alpha Practice" not in body
 
 
-def test_a_bad_period_is_an_error_on_its_field(client, clinician):
+def test_it_shows_a_bad_period_as_an_error_on_its_field(client, clinician):
     client.force_login(clinician)
     response = client.get(reverse("outcomes:outcome_review"), {"start": "2026-10-01", "end": "2026-09-01"})
     assert response.status_code == 200
     assert response.context["form"].errors["end"] == [response.context["form"].error_messages["order"]]
 
 
-def test_published_figures_are_compared_only_when_definitions_match(clinic_trials):
+def test_it_compares_published_figures_only_when_definitions_match(clinic_trials):
     fibro = Indication.objects.get(slug="fibromyalgia")
     [(published, compared, why)] = rv.clinic_review(clinic=clinic_trials, indication=fibro, **PERIOD).comparisons
     assert not compared and "FIQR" in why
@@ -160,7 +160,7 @@ def test_published_figures_are_compared_only_when_definitions_match(clinic_trial
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_the_queries_do_not_grow_with_patients(client, catalog, clinic, clinician):
+def test_it_does_not_grow_the_queries_with_patients(client, catalog, clinic, clinician):
     client.force_login(clinician)
     url = reverse("outcomes:outcome_review")
 
@@ -178,14 +178,14 @@ def test_the_queries_do_not_grow_with_patients(client, catalog, clinic, clinicia
     assert queries() == few
 
 
-def test_suppression():
+def test_it_applies_suppression_to_small_counts():
     assert [rv.suppressed(v) for v in (None, 0, 1, 4, 5, 12)] == ["", "0", "<5", "<5", "5", "12"]
     assert rv.median({3: 1}) == 3 and rv.median({1: 1, 5: 1}) == 3 and rv.median({}) is None
     assert rv.median({2: 2, 9: 1}) == 2
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_the_export_neutralises_formulas_and_hides_every_small_cell(client, clinic_trials, clinician):
+def test_it_neutralises_formulas_and_hides_every_small_cell_in_the_export(client, clinic_trials, clinician):
     import csv
     import io
 

@@ -30,7 +30,7 @@ def test_it_records_the_chosen_reason(client, clinician, active):
                                                                       "Too drowsy in the mornings")  # fmt: skip
 
 
-def test_other_needs_text_and_a_reason_is_required(client, clinician, active):
+def test_it_needs_text_for_other_and_requires_a_reason(client, clinician, active):
     client.force_login(clinician)
     response = stop(client, active, stop_reason="other", reason=" ")
     assert response.status_code == 400
@@ -41,12 +41,12 @@ def test_other_needs_text_and_a_reason_is_required(client, clinician, active):
     assert active.status == "active"
 
 
-def test_the_database_refuses_other_without_text(active):
+def test_it_refuses_other_without_text_in_the_database(active):
     with pytest.raises(IntegrityError), transaction.atomic():
         Plan.objects.filter(pk=active.pk).update(status="stopped", stop_reason="other", end_reason="")
 
 
-def test_old_free_text_reasons_migrate_to_other(active, clinician):
+def test_it_migrates_old_free_text_reasons_to_other(active, clinician):
     services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="Patient unhappy",
                        stop_date=date(2026, 12, 10))  # fmt: skip
     Plan.objects.filter(pk=active.pk).update(stop_reason="")  # as before the migration

@@ -41,7 +41,7 @@ def doses(svg):
 
 
 @time_machine.travel("2026-12-20 12:00Z", tick=False)
-def test_the_chart_holds_the_doses_in_force_and_the_scores(client, clinician, active):
+def test_it_holds_the_doses_in_force_and_the_scores_in_the_chart(client, clinician, active):
     active.baseline_score = Decimal(8)
     active.save()
     record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),
@@ -75,7 +75,7 @@ def test_the_chart_holds_the_doses_in_force_and_the_scores(client, clinician, ac
 
 
 @time_machine.travel("2026-12-20 12:00Z", tick=False)
-def test_without_a_baseline_the_chart_says_so(client, clinician, active):
+def test_it_says_so_on_the_chart_without_a_baseline(client, clinician, active):
     record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5))
     client.force_login(clinician)
     body = client.get(active.get_absolute_url()).content.decode()
@@ -85,7 +85,7 @@ def test_without_a_baseline_the_chart_says_so(client, clinician, active):
 
 
 @time_machine.travel("2026-12-20 12:00Z", tick=False)
-def test_a_stop_shows_its_reason_and_the_taper(client, clinician, active):
+def test_it_shows_the_reason_for_a_stop_and_the_taper(client, clinician, active):
     taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="Drowsy",
                                stop_date=date(2026, 12, 10), stop_reason=Plan.StopReason.SIDE_EFFECT)  # fmt: skip
     client.force_login(clinician)
@@ -97,8 +97,8 @@ def test_a_stop_shows_its_reason_and_the_taper(client, clinician, active):
     assert Decimal(tapers[0].get("data-dose-mg")) < 20  # below the 20 mg being taken on 10 Dec
 
 
-def test_a_baseline_score_is_asked_for_when_the_plan_is_created(client, clinician, young_patient, indication,
-                                                               with_profile):  # fmt: skip
+def test_it_asks_for_a_baseline_score_when_the_plan_is_created(client, clinician, young_patient, indication,
+                                                              with_profile):  # fmt: skip
     with_profile(young_patient)
     client.force_login(clinician)
     url = f"/patients/{young_patient.uuid}/plans/new/?indication={indication.slug}"
@@ -112,7 +112,7 @@ def test_a_baseline_score_is_asked_for_when_the_plan_is_created(client, clinicia
     assert Plan.objects.get(patient=young_patient).baseline_score == Decimal("7.5")
 
 
-def test_the_chart_styles_are_grayscale_only():
+def test_it_styles_the_chart_in_grayscale_only():
     """Meaning is carried by shape and dash pattern: every colour of the chart's stylesheet is a grey."""
     from pathlib import Path
 
@@ -128,7 +128,7 @@ def test_the_chart_styles_are_grayscale_only():
 
 
 @time_machine.travel("2026-12-20 12:00Z", tick=False)
-def test_the_data_table_holds_what_the_chart_draws(client, clinician, active):
+def test_it_holds_what_the_chart_draws_in_the_data_table(client, clinician, active):
     active.baseline_score = Decimal(8)
     active.save()
     record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),

@@ -37,7 +37,7 @@ def test_it_sends_anonymous_visitors_to_login(client, patient):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_the_list_shows_only_the_users_clinics(client, outsider, other_clinic, patient):
+def test_it_shows_only_the_users_clinics_in_the_list(client, outsider, other_clinic, patient):
     Patient.objects.create(
         clinic=other_clinic,
         display_name="Quinn Other",
@@ -51,7 +51,7 @@ def test_the_list_shows_only_the_users_clinics(client, outsider, other_clinic, p
     assert "Pat Example" not in body
 
 
-def test_the_list_searches_by_name_and_mrn(client, clinician, patient, clinic):
+def test_it_searches_the_list_by_name_and_mrn(client, clinician, patient, clinic):
     Patient.objects.create(
         clinic=clinic,
         display_name="Robin Else",
@@ -105,8 +105,8 @@ def make_patients(clinic, user, first, n, indication=None):
     return made
 
 
-def test_the_list_pages_by_cursor_with_a_fixed_number_of_queries(client, clinician, clinic, indication,
-                                                                  django_assert_num_queries):  # fmt: skip
+def test_it_pages_the_list_by_cursor_with_a_fixed_number_of_queries(client, clinician, clinic, indication,
+                                                                     django_assert_num_queries):  # fmt: skip
     client.force_login(clinician)
     make_patients(clinic, clinician, 0, 3)
     client.get(reverse("patients:patient_list"))  # the first request of a session writes it; later ones do not
@@ -126,7 +126,7 @@ def test_the_list_pages_by_cursor_with_a_fixed_number_of_queries(client, clinici
     assert [p.uuid for p in back.rows] == [p.uuid for p in first.rows] and not back.has_previous
 
 
-def test_the_list_shows_age_active_plan_dose_tonight_and_next_visit(client, clinician, clinic, indication):
+def test_it_shows_age_active_plan_dose_tonight_and_next_visit_in_the_list(client, clinician, clinic, indication):
     import time_machine
 
     from trialplanner.plans.models import FollowUp, Plan
@@ -154,7 +154,7 @@ def test_the_list_shows_age_active_plan_dose_tonight_and_next_visit(client, clin
     assert "Thu 10 Dec 2026" in row and "overdue" in row
 
 
-def test_the_list_walks_every_patient_once_in_name_order(client, clinician, clinic):
+def test_it_walks_every_patient_in_the_list_once_in_name_order(client, clinician, clinic):
     names = [f"Same Name {i % 3}" for i in range(60)]  # ties broken by id
     Patient.objects.bulk_create(
         Patient(clinic=clinic, display_name=name, date_of_birth=date(1970, 1, 1), sex="male", created_by=clinician)
@@ -172,7 +172,7 @@ def test_the_list_walks_every_patient_once_in_name_order(client, clinician, clin
     assert seen == expected
 
 
-def test_a_cursor_from_another_clinic_shows_the_first_page(client, clinician, outsider, other_clinic, patient):
+def test_it_shows_the_first_page_for_a_cursor_from_another_clinic(client, clinician, outsider, other_clinic, patient):
     elsewhere = Patient.objects.create(clinic=other_clinic, display_name="Aaron Away", date_of_birth=date(1970, 1, 1),
                                        sex="male", created_by=outsider)  # fmt: skip
     client.force_login(clinician)
@@ -182,17 +182,17 @@ def test_a_cursor_from_another_clinic_shows_the_first_page(client, clinician, ou
         assert [p.uuid for p in response.context["page"].rows] == [patient.uuid]
 
 
-def test_the_clinic_page_is_scoped(client, clinician, colleague, outsider, clinic):
+def test_it_scopes_the_clinic_page(client, clinician, colleague, outsider, clinic):
     for user, status in [(clinician, 200), (colleague, 200), (outsider, 404)]:
         client.force_login(user)
         assert client.get(clinic.get_absolute_url()).status_code == status, user.username
 
 
-def test_the_access_helpers_scope_querysets(clinician, outsider, patient):
+def test_it_scopes_querysets_in_the_access_helpers(clinician, outsider, patient):
     assert list(access.patients_for(clinician)) == [patient]
     assert list(access.patients_for(outsider)) == []
     assert access.is_clinic_lead(clinician, patient.clinic) is False
 
 
-def test_a_lead_is_recognised(lead, clinic):
+def test_it_recognises_a_lead(lead, clinic):
     assert access.is_clinic_lead(lead, clinic) is True

@@ -58,6 +58,6 @@ def test_it_labels_a_taper_as_tapering_to_stop(client, active, clinician):
         assert " Active " not in page
 
 
-def test_an_active_trial_is_still_active(client, active):
+def test_it_still_labels_an_active_trial_active(client, active):
     listing, patient, plan = pages(client, active)
     assert " Active " in plan and "Tapering" not in listing and "Stopped on" not in listing

@@ -12,7 +12,7 @@ from trialplanner.plans.models import Plan
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_prints_the_login(capsys):
+def test_it_runs_seed_demo_idempotently_and_prints_the_login(capsys):
     call_command("seed_demo")
     first = (
         Clinic.objects.count(),
@@ -40,7 +40,7 @@ def test_seed_demo_is_idempotent_and_prints_the_login(capsys):
     assert Plan.objects.values("series").distinct().count() == 6
 
 
-def test_the_demo_has_outcome_history():
+def test_it_gives_the_demo_outcome_history():
     """A responder, a non-responder and a stop for side effects, so the chart and the review show them."""
     from trialplanner.outcomes.review import clinic_review
     from trialplanner.outcomes.trajectory import trajectory

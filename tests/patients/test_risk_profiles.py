@@ -55,7 +55,7 @@ def test_it_will_not_create_a_patient_in_another_clinic(client, clinician, other
     assert not Patient.objects.exists()
 
 
-def test_a_future_birth_date_is_a_field_error(client, clinician, clinic):
+def test_it_treats_a_future_birth_date_as_a_field_error(client, clinician, clinic):
     client.force_login(clinician)
     response = client.post(
         reverse("patients:patient_create"), patient_data(clinic=clinic.uuid, date_of_birth="2999-01-01")
@@ -65,14 +65,14 @@ def test_a_future_birth_date_is_a_field_error(client, clinician, clinic):
     assert not Patient.objects.exists()
 
 
-def test_a_duplicate_mrn_is_a_field_error(client, clinician, clinic, patient):
+def test_it_treats_a_duplicate_mrn_as_a_field_error(client, clinician, clinic, patient):
     client.force_login(clinician)
     response = client.post(reverse("patients:patient_create"), patient_data(clinic=clinic.uuid, mrn=patient.mrn))
     assert response.context["form"].errors["mrn"] == [PatientForm.error_messages["mrn_taken"]]
     assert Patient.objects.count() == 1
 
 
-def test_editing_details_is_scoped(client, clinician, colleague, outsider, patient):
+def test_it_scopes_editing_details(client, clinician, colleague, outsider, patient):
     url = reverse("patients:patient_edit", args=[patient.uuid])
     data = patient_data(display_name="Renamed", mrn="MRN-1", date_of_birth="1960-05-17", sex="female")
     client.force_login(outsider)
@@ -87,7 +87,7 @@ def test_editing_details_is_scoped(client, clinician, colleague, outsider, patie
 # --- risk profiles -------------------------------------------------------------------------
 
 
-def test_saving_a_risk_profile_makes_version_1(client, clinician, patient, catalog):
+def test_it_makes_version_1_on_saving_a_risk_profile(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     data = risk_data("epilepsy", "diabetes", meds=[{"name": "sertraline"}, {"name": "Mystery pill"}], frail="on")
@@ -101,7 +101,7 @@ def test_saving_a_risk_profile_makes_version_1(client, clinician, patient, catal
     assert meds["Mystery pill"] is None
 
 
-def test_editing_keeps_the_earlier_version_viewable(client, clinician, colleague, patient, catalog):
+def test_it_keeps_the_earlier_version_viewable_after_editing(client, clinician, colleague, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     client.post(url, risk_data("epilepsy"))
@@ -119,7 +119,7 @@ def test_editing_keeps_the_earlier_version_viewable(client, clinician, colleague
 
 
 @pytest.mark.parametrize("qtc", ["-5", "5000", "abc"])
-def test_an_impossible_qtc_is_a_field_error_and_saves_nothing(client, clinician, patient, catalog, qtc):
+def test_it_treats_an_impossible_qtc_as_a_field_error_and_saves_nothing(client, clinician, patient, catalog, qtc):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     response = client.post(url, risk_data("epilepsy", qtc_ms=qtc, ecg_date="2026-01-05"))
@@ -129,7 +129,7 @@ def test_an_impossible_qtc_is_a_field_error_and_saves_nothing(client, clinician,
     assert not RiskProfile.objects.exists()
 
 
-def test_a_stop_date_before_the_start_date_is_a_field_error(client, clinician, patient, catalog):
+def test_it_treats_a_stop_date_before_the_start_date_as_a_field_error(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     meds = [{"name": "phenelzine", "started_on": "2026-03-01", "stopped_on": "2026-02-01"}]
@@ -139,7 +139,7 @@ def test_a_stop_date_before_the_start_date_is_a_field_error(client, clinician, p
     assert not RiskProfile.objects.exists() and not MedicationEntry.objects.exists()
 
 
-def test_a_failed_edit_loses_nothing_already_saved(client, clinician, patient, catalog):
+def test_it_loses_nothing_already_saved_on_a_failed_edit(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     client.post(url, risk_data("epilepsy"))
@@ -157,14 +157,14 @@ def test_a_failed_edit_loses_nothing_already_saved(client, clinician, patient, c
         ({"bp_standing_systolic": "70", "bp_standing_diastolic": "90"}, "bp_standing_systolic", "bp_order"),
     ],
 )
-def test_risk_form_cross_field_errors(catalog, overrides, field, code):
+def test_it_puts_risk_form_cross_field_errors_on_their_fields(catalog, overrides, field, code):
     form = RiskProfileForm(data=risk_data(**overrides), today=date(2026, 11, 25))
     assert not form.is_valid()
     assert form.errors[field] == [RiskProfileForm.error_messages[code]]
 
 
 @pytest.mark.parametrize("user_fixture, status", [("clinician", 200), ("colleague", 200), ("outsider", 404)])
-def test_risk_pages_are_scoped(request, client, patient, catalog, user_fixture, status):
+def test_it_scopes_risk_pages(request, client, patient, catalog, user_fixture, status):
     client.force_login(request.getfixturevalue(user_fixture))
     RiskProfile.objects.create(patient=patient, version=1, created_by=patient.created_by)
     for url in [
@@ -181,7 +181,7 @@ def test_risk_pages_are_scoped(request, client, patient, catalog, user_fixture, 
 # --- the safety check on the patient page ----------------------------------------------------
 
 
-def test_the_patient_page_shows_sorted_cards_with_sources(client, clinician, patient, catalog):
+def test_it_shows_sorted_cards_with_sources_on_the_patient_page(client, clinician, patient, catalog):
     client.force_login(clinician)
     client.post(
         reverse("patients:risk_profile_edit", args=[patient.uuid]),
@@ -202,7 +202,7 @@ def test_the_patient_page_shows_sorted_cards_with_sources(client, clinician, pat
     assert "Baseline ECG" in body  # age 66 with cardiac history
 
 
-def test_the_patient_page_works_before_any_risk_profile(client, clinician, patient, catalog):
+def test_it_works_on_the_patient_page_before_any_risk_profile(client, clinician, patient, catalog):
     client.force_login(clinician)
     response = client.get(patient.get_absolute_url(), {"indication": "insomnia"})
     assert response.status_code == 200
@@ -210,14 +210,14 @@ def test_the_patient_page_works_before_any_risk_profile(client, clinician, patie
     assert "indication-caution" in [c.code for c in response.context["assessment"].cards]
 
 
-def test_an_unknown_indication_shows_no_check(client, clinician, patient, catalog):
+def test_it_shows_no_check_for_an_unknown_indication(client, clinician, patient, catalog):
     client.force_login(clinician)
     response = client.get(patient.get_absolute_url(), {"indication": "nope"})
     assert response.status_code == 200
     assert "assessment" not in response.context
 
 
-def test_a_qtc_rise_from_the_first_ecg_blocks(client, clinician, patient, catalog):
+def test_it_blocks_on_a_qtc_rise_from_the_first_ecg(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     client.post(url, risk_data(qtc_ms="400", ecg_date="2026-01-05"))
@@ -231,7 +231,7 @@ def test_a_qtc_rise_from_the_first_ecg_blocks(client, clinician, patient, catalo
 # --- medicines as written ------------------------------------------------------------------
 
 
-def test_the_profiles_measured_potassium_reaches_the_safety_check(client, clinician, patient, catalog):
+def test_it_lets_the_profiles_measured_potassium_reach_the_safety_check(client, clinician, patient, catalog):
     client.force_login(clinician)
     client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(potassium="3.1"))
     response = client.get(patient.get_absolute_url(), {"indication": "peripheral-neuropathic-pain"})
@@ -239,7 +239,7 @@ def test_the_profiles_measured_potassium_reaches_the_safety_check(client, clinic
     assert low.subjects == ("potassium 3.1 mmol/L",)
 
 
-def test_a_suggested_spelling_is_checked_once_confirmed_on_the_form(client, clinician, patient, catalog):
+def test_it_checks_a_suggested_spelling_once_confirmed_on_the_form(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     client.post(url, risk_data(meds=[{"name": "paroxetin 20mg"}]))
@@ -281,7 +281,7 @@ def test_it_shows_the_suggestion_beside_a_saved_unrecognised_line_when_the_form_
         ({"name": "sertraline 50mg", "this_course": "on"}, "this_course", "not_amitriptyline"),
     ],
 )
-def test_medicine_confirmations_are_field_errors(client, clinician, patient, catalog, med, field, code):
+def test_it_reports_medicine_confirmations_as_field_errors(client, clinician, patient, catalog, med, field, code):
     client.force_login(clinician)
     response = client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(meds=[med]))
     assert response.status_code == 200
@@ -289,7 +289,7 @@ def test_medicine_confirmations_are_field_errors(client, clinician, patient, cat
     assert not patient.risk_profiles.exists()
 
 
-def test_the_form_offers_no_rapid_cyp2d6_phenotype(client, clinician, patient, catalog):
+def test_it_offers_no_rapid_cyp2d6_phenotype_on_the_form(client, clinician, patient, catalog):
     client.force_login(clinician)
     response = client.post(reverse("patients:risk_profile_edit", args=[patient.uuid]), risk_data(cyp2d6="rapid"))
     assert "cyp2d6" in response.context["form"].errors
@@ -311,7 +311,7 @@ def test_it_saves_medicines_reviewed_none_and_tells_it_from_not_asked(client, cl
     assert client.get(url).context["form"].initial["medicines_none"] is True  # the next version starts from it
 
 
-def test_medicines_reviewed_none_with_a_listed_medicine_is_a_field_error(client, clinician, patient, catalog):
+def test_it_treats_medicines_reviewed_none_with_a_listed_medicine_as_a_field_error(client, clinician, patient, catalog):
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
     response = client.post(url, risk_data(meds=[{"name": "sertraline"}], medicines_none="on"))
@@ -326,7 +326,7 @@ def test_medicines_reviewed_none_with_a_listed_medicine_is_a_field_error(client,
     assert "medicines_none" not in response.context["form"].errors
 
 
-def test_checkbox_borders_have_3_to_1_contrast_on_white():
+def test_it_gives_checkbox_borders_3_to_1_contrast_on_white():
     """WCAG 1.4.11: the unticked box's border is the only sign of the control."""
     import re
     from pathlib import Path

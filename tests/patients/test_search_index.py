@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("lookup", "index"), [("display_name", "patient_name_trgm_idx"), ("mrn", "patient_mrn_trgm_idx")]
 )
-def test_the_search_expression_matches_the_trigram_index(clinician, clinic, lookup, index):
+def test_it_matches_the_search_expression_to_the_trigram_index(clinician, clinic, lookup, index):
     Patient.objects.bulk_create(
         Patient(clinic=clinic, display_name=f"Person {i}", mrn=f"M{i:05d}", date_of_birth=date(1970, 1, 1),
                 sex="female", created_by=clinician)

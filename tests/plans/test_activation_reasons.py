@@ -79,7 +79,7 @@ def test_it_saves_free_text_as_typed(client, draft, choice):
     assert draft.acknowledgements.get().reason == "Low dose; agreed."
 
 
-def test_a_missing_reason_shows_its_error_under_its_card(client, two_warnings):
+def test_it_shows_the_error_for_a_missing_reason_under_its_card(client, two_warnings):
     typed = "Frail start agreed with the patient."
     response = activate(client, two_warnings, **{"reason_older-age": typed})
     assert response.status_code == 400
@@ -93,7 +93,7 @@ def test_a_missing_reason_shows_its_error_under_its_card(client, two_warnings):
     assert two_warnings.status == "draft" and not two_warnings.acknowledgements.exists()
 
 
-def test_another_reason_needs_its_words(client, draft):
+def test_it_needs_the_words_for_another_reason(client, draft):
     response = activate(client, draft, **{f"preset_{SEROTONIN}": "own", f"reason_{SEROTONIN}": " "})
     assert response.status_code == 400
     card = card_html(response.content.decode(), SEROTONIN)
@@ -101,7 +101,7 @@ def test_another_reason_needs_its_words(client, draft):
     assert f'id="id_reason_{SEROTONIN}"' in card and "is-invalid" in card
 
 
-def test_a_preset_of_another_rule_is_refused_on_its_field(client, draft):
+def test_it_refuses_a_preset_of_another_rule_on_its_field(client, draft):
     response = activate(client, draft, **{f"preset_{SEROTONIN}": "eye-specialist-agrees"})
     assert response.status_code == 400
     assert "Select a valid choice" in card_html(response.content.decode(), SEROTONIN)
@@ -109,8 +109,8 @@ def test_a_preset_of_another_rule_is_refused_on_its_field(client, draft):
     assert draft.status == "draft"
 
 
-def test_the_medicine_not_checked_card_offers_the_review_preset(client, young_patient, indication, clinician,
-                                                                  with_profile):  # fmt: skip
+def test_it_offers_the_review_preset_on_the_medicine_not_checked_card(client, young_patient, indication, clinician,
+                                                                        with_profile):  # fmt: skip
     with_profile(young_patient, medications=["zorblaxitol"])
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
     client.force_login(clinician)

@@ -59,7 +59,7 @@ def test_it_takes_today_from_a_clinic_east_of_utc_after_its_midnight(client, cli
     assert Visit.objects.get().visit_date == date(2026, 12, 16)
 
 
-def test_the_plan_page_and_new_plan_form_use_the_clinic_day(client, clinician, active):
+def test_it_uses_the_clinic_day_on_the_plan_page_and_new_plan_form(client, clinician, active):
     in_zone(active, "Asia/Tokyo")
     with time_machine.travel(datetime(2026, 12, 15, 15, 30, tzinfo=UTC), tick=False):
         client.force_login(clinician)
@@ -84,7 +84,7 @@ def plan_form(start, protocol, today):
     [(-dates.PLAN_START_PAST_DAYS - 1, "past_start"), (-dates.PLAN_START_PAST_DAYS, None), (0, None),
      (dates.PLAN_START_AHEAD_DAYS, None), (dates.PLAN_START_AHEAD_DAYS + 1, "far_start")],
 )  # fmt: skip
-def test_a_plan_starts_within_its_window(indication, offset, error):
+def test_it_starts_a_plan_within_its_window(indication, offset, error):
     today = date(2026, 12, 20)
     form = plan_form(today + timedelta(days=offset), indication.protocol, today)
     if error is None:
@@ -93,7 +93,7 @@ def test_a_plan_starts_within_its_window(indication, offset, error):
         assert form.errors["start_date"] == [PlanForm.error_messages[error]]
 
 
-def test_far_future_start_dates_are_field_errors_not_crashes(indication):
+def test_it_treats_far_future_start_dates_as_field_errors_not_crashes(indication):
     form = plan_form(date(9999, 12, 31), indication.protocol, date(2026, 12, 20))
     assert form.errors["start_date"] == [PlanForm.error_messages["far_start"]]
 
@@ -103,7 +103,7 @@ def test_far_future_start_dates_are_field_errors_not_crashes(indication):
     [(date(2026, 12, 19), "past_stop"), (date(2026, 12, 20), None), (date(2027, 3, 20), None),
      (date(2027, 3, 21), "far_stop"), (date(2100, 1, 1), "far_stop"), (date(9999, 12, 31), "far_stop")],
 )  # fmt: skip
-def test_a_stop_date_is_from_today_to_90_days_ahead(day, error):
+def test_it_takes_a_stop_date_from_today_to_90_days_ahead(day, error):
     form = StopForm(
         {"stop_reason": "side_effect", "reason": "", "lock_version": 0, "stop_date": day.isoformat()},
         today=date(2026, 12, 20),
@@ -114,7 +114,7 @@ def test_a_stop_date_is_from_today_to_90_days_ahead(day, error):
         assert form.errors["stop_date"] == [StopForm.error_messages[error]]
 
 
-def test_a_stop_date_of_9999_through_the_page_is_a_field_error(client, clinician, active):
+def test_it_treats_a_stop_date_of_9999_through_the_page_as_a_field_error(client, clinician, active):
     data = {"lock_version": active.lock_version, "stop_reason": "side_effect", "reason": "", "stop_date": "9999-12-31"}
     with time_machine.travel(NOON, tick=False):
         client.force_login(clinician)
@@ -126,7 +126,7 @@ def test_a_stop_date_of_9999_through_the_page_is_a_field_error(client, clinician
 
 
 @pytest.mark.parametrize("days_ago, error", [(30, None), (31, "old_visit")])
-def test_a_visit_date_is_at_most_30_days_old(client, clinician, active, days_ago, error):
+def test_it_takes_a_visit_date_at_most_30_days_old(client, clinician, active, days_ago, error):
     followup = active.followups.filter(status="due").first()
     today = date(2027, 1, 20)
     with time_machine.travel(datetime(2027, 1, 20, 12, 0, tzinfo=UTC), tick=False):
@@ -139,7 +139,7 @@ def test_a_visit_date_is_at_most_30_days_old(client, clinician, active, days_ago
         assert response.context["form"].errors["visit_date"] == [VisitForm.error_messages[error]]
 
 
-def test_a_medicines_last_dose_is_not_in_the_future():
+def test_it_takes_a_medicines_last_dose_not_in_the_future():
     today = date(2026, 12, 20)
     later = MedicationForm({"name": "phenelzine", "stopped_on": "2026-12-21"}, today=today)
     assert later.errors["stopped_on"] == [MedicationForm.error_messages["future_stop"]]
@@ -157,18 +157,18 @@ def request(start="2026-12-01", **patient):
 
 
 @pytest.mark.parametrize("start", ["1999-12-31", "2101-01-01", "9999-12-31", "0001-01-01"])
-def test_preview_start_dates_are_from_2000_to_2100(catalog, start):
+def test_it_takes_preview_start_dates_from_2000_to_2100(catalog, start):
     with pytest.raises(RequestError) as exc:
         preview(request(start))
     assert str(exc.value) == "start_date: must be from 2000-01-01 to 2100-12-31"
 
 
 @pytest.mark.parametrize("start", ["2000-01-01", "2100-12-31"])
-def test_preview_accepts_the_ends_of_its_range(catalog, start):
+def test_it_accepts_the_ends_of_the_preview_range(catalog, start):
     assert preview(request(start))["steps"][0]["start"] == start
 
 
-def test_preview_with_a_medicine_stopped_in_9999_is_an_input_error(catalog):
+def test_it_treats_a_preview_with_a_medicine_stopped_in_9999_as_an_input_error(catalog):
     import json
 
     body = json.loads(request())
@@ -178,7 +178,7 @@ def test_preview_with_a_medicine_stopped_in_9999_is_an_input_error(catalog):
     assert str(exc.value).startswith("medications: must be a date from")
 
 
-def test_a_stop_in_9999_through_the_service_is_an_input_error_not_an_overflow(active, clinician):
+def test_it_treats_a_stop_in_9999_through_the_service_as_an_input_error_not_an_overflow(active, clinician):
     with pytest.raises(EngineInputError) as exc:
         services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
                            stop_date=date(9999, 12, 31))  # fmt: skip

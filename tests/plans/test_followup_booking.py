@@ -126,7 +126,7 @@ def test_it_refuses_a_form_shown_before_someone_else_changed_the_follow_up(follo
     assert (followup.appointment_date, followup.appointment_time) == (TODAY + timedelta(days=2), time(10, 0))
 
 
-def test_booking_a_call_later_makes_it_due_on_the_booked_day(followup, clinician):
+def test_it_makes_a_call_later_due_on_the_booked_day_when_booked(followup, clinician):
     services.followup_snooze(followup=followup, user=clinician, reason="No answer", today=TODAY)
     day = TODAY + timedelta(days=2)
     booked = book(followup, clinician, day, time(11, 0))
@@ -135,7 +135,7 @@ def test_booking_a_call_later_makes_it_due_on_the_booked_day(followup, clinician
     assert booked.worklist_date == day
 
 
-def test_call_later_clears_a_booking(followup, clinician):
+def test_it_clears_a_booking_on_call_later(followup, clinician):
     book(followup, clinician, TODAY + timedelta(days=2), time(11, 0))
     followup.refresh_from_db()
     services.followup_snooze(followup=followup, user=clinician, reason="Cancelled by phone", today=TODAY)
@@ -224,7 +224,9 @@ def test_it_puts_a_refused_day_or_time_on_its_field(client, clinician, followup,
     assert followup.appointment_date is None
 
 
-def test_a_stale_form_is_a_conflict_and_shows_the_booking_as_it_is_now(client, clinician, colleague, followup):
+def test_it_treats_a_stale_form_as_a_conflict_and_shows_the_booking_as_it_is_now(
+    client, clinician, colleague, followup
+):
     shown = followup.sequence
     book(followup, colleague, TODAY + timedelta(days=3), time(15, 0))
     client.force_login(clinician)
@@ -237,7 +239,7 @@ def test_a_stale_form_is_a_conflict_and_shows_the_booking_as_it_is_now(client, c
     assert followup.appointment_time == time(15, 0)
 
 
-def test_a_closed_follow_up_sends_the_form_back_to_the_plan(client, clinician, followup):
+def test_it_sends_the_form_of_a_closed_follow_up_back_to_the_plan(client, clinician, followup):
     services.followup_mark_missed(followup=followup, user=clinician, reason="Did not come")
     client.force_login(clinician)
     assert client.get(url(followup))["Location"] == followup.plan.get_absolute_url()
@@ -246,7 +248,7 @@ def test_a_closed_follow_up_sends_the_form_back_to_the_plan(client, clinician, f
 # --- where the booking shows ----------------------------------------------------------------------
 
 
-def test_the_plan_page_links_open_follow_ups_to_booking_and_shows_the_time(client, clinician, active, followup):
+def test_it_links_open_follow_ups_to_booking_and_shows_the_time_on_the_plan_page(client, clinician, active, followup):
     book(followup, clinician, TODAY + timedelta(days=2), time(16, 15))
     client.force_login(clinician)
     body = client.get(active.get_absolute_url()).content.decode()
@@ -256,7 +258,7 @@ def test_the_plan_page_links_open_follow_ups_to_booking_and_shows_the_time(clien
     assert f"planned {followup.due_date:%-d %b %Y}" in body
 
 
-def test_the_worklist_shows_the_booked_time_and_links_to_booking(client, clinician, followup):
+def test_it_shows_the_booked_time_and_links_to_booking_on_the_worklist(client, clinician, followup):
     day = TODAY + timedelta(days=1)
     book(followup, clinician, day, time(14, 30))
     client.force_login(clinician)
@@ -268,7 +270,7 @@ def test_the_worklist_shows_the_booked_time_and_links_to_booking(client, clinici
     assert f'href="{reverse("plans:followup_book", args=[followup.uuid])}?from=worklist"' in body
 
 
-def test_the_plan_calendar_gives_the_booked_appointment_its_day_and_time(client, clinician, active, followup):
+def test_it_gives_the_booked_appointment_its_day_and_time_in_the_plan_calendar(client, clinician, active, followup):
     in_zone(active, "America/New_York")
     day = TODAY + timedelta(days=6)
     book(followup, clinician, day, time(10, 30))

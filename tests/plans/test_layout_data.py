@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 DURING_WEEK_3 = datetime(2026, 12, 16, 12, 0)
 
 
-def test_a_worklist_row_shows_the_dose_tonight_and_the_phone(client, active):
+def test_it_shows_the_dose_tonight_and_the_phone_on_a_worklist_row(client, active):
     active.patient.phone = "07700 900123"
     active.patient.save()
     with time_machine.travel(DURING_WEEK_3, tick=False):
@@ -26,7 +26,7 @@ def test_a_worklist_row_shows_the_dose_tonight_and_the_phone(client, active):
     assert '<a class="small" href="tel:07700900123">07700 900123</a>' in row
 
 
-def test_before_the_first_night_the_row_says_not_started(client, active):
+def test_it_says_not_started_on_the_row_before_the_first_night(client, active):
     first = active.followups.order_by("due_date").first()
     first.due_date = date(2026, 11, 21)  # a baseline visit before the first night
     first.save()
@@ -36,7 +36,7 @@ def test_before_the_first_night_the_row_says_not_started(client, active):
     assert '<td data-label="Dose tonight" class="text-nowrap">not started</td>' in html
 
 
-def test_the_dose_table_marks_tonights_step(client, active):
+def test_it_marks_tonights_step_in_the_dose_table(client, active):
     with time_machine.travel(DURING_WEEK_3, tick=False):
         client.force_login(active.clinician)  # sessions expire: log in at the travelled-to time
         html = client.get(active.get_absolute_url()).content.decode()
@@ -47,7 +47,7 @@ def test_the_dose_table_marks_tonights_step(client, active):
     assert "Tue 15 Dec 2026" in after[: after.index("</tr>")] and "30 mg" in after[: after.index("</tr>")]
 
 
-def test_open_followup_rows_link_to_their_visit_page(client, active):
+def test_it_links_open_followup_rows_to_their_visit_page(client, active):
     client.force_login(active.clinician)
     html = client.get(active.get_absolute_url()).content.decode()
     for followup in active.followups.all():
@@ -56,7 +56,7 @@ def test_open_followup_rows_link_to_their_visit_page(client, active):
     assert html.count("Record visit or reschedule") == active.followups.filter(status__in=FollowUp.OPEN).count()
 
 
-def test_logging_out_says_so(client, clinician):
+def test_it_says_so_after_logging_out(client, clinician):
     client.force_login(clinician)
     response = client.post(reverse("logout"), follow=True)
     assert "You have signed out." in response.content.decode()

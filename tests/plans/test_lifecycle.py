@@ -70,14 +70,14 @@ def test_it_blocks_a_second_course_with_a_duplicate_therapy_card(course, young_p
     assert Plan.objects.filter(patient=young_patient).count() == 1
 
 
-def test_the_active_course_itself_can_still_be_revised_and_re_planned(course, clinician):
+def test_it_can_still_revise_and_re_plan_the_active_course_itself(course, clinician):
     draft = revise(course, clinician)
     assert activate(draft, clinician).status == "active"
     _, new = visit(draft, clinician, "step_up")
     assert new.status == "active"
 
 
-def test_a_draft_built_before_another_course_started_cannot_be_activated(
+def test_it_refuses_to_activate_a_draft_built_before_another_course_started(
     young_patient, indication, migraine, clinician, with_profile
 ):
     with_profile(young_patient)
@@ -92,20 +92,20 @@ def test_a_draft_built_before_another_course_started_cannot_be_activated(
     assert selectors.current_assessment(headache).blocked
 
 
-def test_a_taper_is_a_course_too(course, young_patient, migraine, clinician):
+def test_it_counts_a_taper_as_a_course_too(course, young_patient, migraine, clinician):
     services.plan_stop(plan=course, user=clinician, lock_version=course.lock_version, reason="Side effects",
                        stop_date=LATER)  # fmt: skip
     with pytest.raises(PlanBlocked):
         create(young_patient, migraine, clinician)
 
 
-def test_a_new_course_may_start_once_the_old_one_is_over(course, young_patient, migraine, clinician):
+def test_it_lets_a_new_course_start_once_the_old_one_is_over(course, young_patient, migraine, clinician):
     services.plan_mark_entered_in_error(plan=course, user=clinician, lock_version=course.lock_version,
                                         reason="Wrong indication")  # fmt: skip
     assert activate(create(young_patient, migraine, clinician), clinician).status == "active"
 
 
-def test_the_database_holds_one_active_plan_per_patient(course, young_patient, migraine, clinician):
+def test_it_holds_one_active_plan_per_patient_in_the_database(course, young_patient, migraine, clinician):
     other = Plan.objects.get(pk=course.pk)
     other.pk, other.uuid, other.series = None, None, None
     other.status = Plan.Status.DRAFT
@@ -118,7 +118,7 @@ def test_the_database_holds_one_active_plan_per_patient(course, young_patient, m
         Plan.objects.filter(pk=other.pk).update(status="active")
 
 
-def test_the_new_plan_page_shows_the_duplicate_card(client, course, young_patient, migraine, clinician):
+def test_it_shows_the_duplicate_card_on_the_new_plan_page(client, course, young_patient, migraine, clinician):
     client.force_login(clinician)
     url = reverse("plans:plan_new", args=[young_patient.uuid])
     response = client.post(url, {"indication": migraine.slug, "start_date": START.isoformat(), "target_mg": "25",
@@ -131,7 +131,7 @@ def test_the_new_plan_page_shows_the_duplicate_card(client, course, young_patien
 # --- stale drafts ---------------------------------------------------------------------------------
 
 
-def test_an_older_draft_cannot_replace_a_newer_active_version(course, clinician):
+def test_it_does_not_let_an_older_draft_replace_a_newer_active_version(course, clinician):
     v2, v3 = revise(course, clinician, 30), revise(course, clinician, 40)
     activate(v3, clinician)
     with pytest.raises(services.StaleDraft) as exc:
@@ -142,7 +142,7 @@ def test_an_older_draft_cannot_replace_a_newer_active_version(course, clinician)
     assert (v2.status, v3.status) == ("draft", "active")
 
 
-def test_a_draft_cannot_undo_a_visit(course, clinician):
+def test_it_does_not_let_a_draft_undo_a_visit(course, clinician):
     v2 = revise(course, clinician)
     _, v3 = visit(course, clinician, "step_up")
     assert v3.status == "active"
@@ -153,7 +153,7 @@ def test_a_draft_cannot_undo_a_visit(course, clinician):
 
 
 @pytest.mark.parametrize("end", ["stop", "error"])
-def test_a_draft_cannot_revive_a_stopped_plan(course, clinician, end):
+def test_it_does_not_let_a_draft_revive_a_stopped_plan(course, clinician, end):
     v2 = revise(course, clinician)
     course.refresh_from_db()
     if end == "stop":
@@ -168,21 +168,23 @@ def test_a_draft_cannot_revive_a_stopped_plan(course, clinician, end):
         revise(v2, clinician)  # a revision of a stale draft would be just as stale
 
 
-def test_revising_a_draft_keeps_what_it_was_built_from(course, clinician):
+def test_it_keeps_what_a_draft_was_built_from_when_revising_it(course, clinician):
     v2 = revise(course, clinician)
     v3 = revise(v2, clinician)  # a draft of a draft: still built from version 1
     assert v3.built_from == course
     assert activate(v3, clinician).status == "active"
 
 
-def test_a_new_plan_and_its_draft_revisions_are_never_stale(young_patient, indication, clinician, with_profile):
+def test_it_never_treats_a_new_plan_and_its_draft_revisions_as_stale(
+    young_patient, indication, clinician, with_profile
+):
     with_profile(young_patient)
     v2 = revise(create(young_patient, indication, clinician), clinician)
     assert v2.built_from is None
     assert activate(v2, clinician).status == "active"
 
 
-def test_the_plan_page_of_a_stale_draft_links_the_current_version(client, course, clinician):
+def test_it_links_the_current_version_on_the_plan_page_of_a_stale_draft(client, course, clinician):
     v2, v3 = revise(course, clinician, 30), revise(course, clinician, 40)
     activate(v3, clinician)
     client.force_login(clinician)
@@ -245,7 +247,7 @@ def assert_lifecycle_invariants(patient):
 
 @pytest.mark.parametrize("second", ACTIONS)
 @pytest.mark.parametrize("first", ACTIONS)
-def test_of_two_racing_actions_the_second_never_undoes_the_first(course, clinician, colleague, first, second):
+def test_it_never_lets_the_second_of_two_racing_actions_undo_the_first(course, clinician, colleague, first, second):
     v2 = revise(course, clinician, 40)
     course.refresh_from_db()
     seen_by_one, seen_by_two = what_each_saw(course, v2), what_each_saw(course, v2)
@@ -291,7 +293,7 @@ def run_together(*actions):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
 @pytest.mark.parametrize("pair", [("activate", "activate-other"), ("activate", "stop"), ("visit", "activate"),
                                   ("stop", "error"), ("activate", "activate")])  # fmt: skip
-def test_concurrent_actions_exactly_one_wins(transactional_db, catalog, clinic, clinician, colleague, pair):
+def test_it_lets_exactly_one_of_concurrent_actions_win(transactional_db, catalog, clinic, clinician, colleague, pair):
     from datetime import date
 
     from trialplanner.patients.models import Patient

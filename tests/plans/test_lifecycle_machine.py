@@ -176,7 +176,7 @@ class Lifecycle(RuleBasedStateMachine):
                 assert active.pk >= v.new_plan.pk, (active, v.new_plan)
 
 
-def test_the_lifecycle_keeps_its_invariants(catalog):
+def test_it_keeps_the_lifecycle_invariants(catalog):
     run_state_machine_as_test(
         Lifecycle,
         settings=settings(max_examples=12, stateful_step_count=15, deadline=None,

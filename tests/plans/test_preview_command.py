@@ -85,7 +85,7 @@ def test_it_reports_cards_washouts_and_unknown_medicines(tmp_path):
         ({"medications": [{"name": "Prozac", "this_course": "yes"}]}, "medications[0].this_course"),
     ],
 )
-def test_invalid_requests_fail_with_one_line_naming_the_field(tmp_path, overrides, field):
+def test_it_fails_invalid_requests_with_one_line_naming_the_field(tmp_path, overrides, field):
     with pytest.raises(CommandError) as exc:
         run(tmp_path, request(**overrides))
     message = str(exc.value)
@@ -93,17 +93,17 @@ def test_invalid_requests_fail_with_one_line_naming_the_field(tmp_path, override
     assert "\n" not in message
 
 
-def test_broken_json_is_a_clear_error(tmp_path):
+def test_it_gives_a_clear_error_for_broken_json(tmp_path):
     with pytest.raises(CommandError, match=r"^request: not valid JSON"):
         run(tmp_path, "{not json")
 
 
-def test_a_missing_file_is_a_clear_error(tmp_path):
+def test_it_gives_a_clear_error_for_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match=r"^input: cannot read"):
         call_command("preview_plan", "--input", str(tmp_path / "nope.json"))
 
 
-def test_the_output_matches_the_saved_plan_from_the_same_inputs(tmp_path, patient, clinician, catalog):
+def test_it_matches_the_output_to_the_saved_plan_from_the_same_inputs(tmp_path, patient, clinician, catalog):
     from trialplanner.catalog.models import Indication
 
     patient.date_of_birth = date(1991, 3, 1)
@@ -124,26 +124,26 @@ def test_the_output_matches_the_saved_plan_from_the_same_inputs(tmp_path, patien
 
 
 @pytest.mark.parametrize("strength", [5, 12.5, 75])
-def test_an_inactive_strength_is_refused_naming_the_active_ones(tmp_path, strength):
+def test_it_refuses_an_inactive_strength_naming_the_active_ones(tmp_path, strength):
     with pytest.raises(CommandError) as exc:
         run(tmp_path, request(options={"target_mg": 30, "strength_mg": strength}))
     assert str(exc.value).startswith("options.strength_mg: ")
     assert "use one of 10 mg, 25 mg, 50 mg" in str(exc.value)
 
 
-def test_a_target_off_the_dose_grid_is_refused_naming_the_allowed_ones(tmp_path):
+def test_it_refuses_a_target_off_the_dose_grid_naming_the_allowed_ones(tmp_path):
     with pytest.raises(CommandError) as exc:
         run(tmp_path, request(options={"target_mg": 47}))
     allowed = "10, 20, 30, 40, 50, 60, 70, 75 mg"
     assert str(exc.value) == f"options.target_mg: must be a dose on the protocol's grid: {allowed}"
 
 
-def test_each_step_is_prescribable_in_one_strength(tmp_path):
+def test_it_makes_each_step_prescribable_in_one_strength(tmp_path):
     result = run(tmp_path, request(options={"target_mg": 50}))
     assert result["steps"][-1]["tablets"] == [{"strength_mg": "50", "count": 1}]
 
 
-def test_each_medicine_line_comes_back_with_its_match_or_suggestion(tmp_path):
+def test_it_returns_each_medicine_line_with_its_match_or_suggestion(tmp_path):
     body = request(
         medications=["co-codamol 30/500 2 tabs qds", "paroxetin 20mg", "paracetamol 1g", {"name": "Prozac 20 mg OD"}]
     )
@@ -167,33 +167,33 @@ def test_each_medicine_line_comes_back_with_its_match_or_suggestion(tmp_path):
     assert not_checked["subjects"] == ["paroxetin 20mg (did you mean Paroxetine?)"]
 
 
-def test_a_confirmed_suggestion_is_checked(tmp_path):
+def test_it_checks_a_confirmed_suggestion(tmp_path):
     result = run(tmp_path, request(medications=[{"name": "paroxetin 20mg", "confirmed_as": "paroxetine"}]))
     assert result["medications"][0]["status"] == "confirmed"
     assert "medicine-not-checked" not in [c["code"] for c in result["cards"]]
     assert "cyp2d6-reduced" in [c["code"] for c in result["cards"]]
 
 
-def test_measured_low_potassium_holds_the_dose_and_asks_for_an_ecg(tmp_path):
+def test_it_holds_the_dose_and_asks_for_an_ecg_on_measured_low_potassium(tmp_path):
     result = run(tmp_path, request(potassium_mmol_l=3.1, magnesium_mmol_l=0.8))
     assert "low-potassium-magnesium" in [c["code"] for c in result["cards"]]
     assert "baseline-ecg" in result["baseline_checks"]
     assert [s["dose_mg"] for s in result["steps"]] == ["10"]
 
 
-def test_magnesium_is_also_read_without_the_unit_in_its_name(tmp_path):
+def test_it_also_reads_magnesium_without_the_unit_in_its_name(tmp_path):
     result = run(tmp_path, request(magnesium=0.6))
     low = next(c for c in result["cards"] if c["code"] == "low-potassium-magnesium")
     assert low["subjects"] == ["magnesium 0.6 mmol/L"]
 
 
-def test_linezolid_stopped_on_the_start_day_gives_the_next_day(tmp_path):
+def test_it_gives_the_next_day_for_linezolid_stopped_on_the_start_day(tmp_path):
     result = run(tmp_path, request(medications=[{"name": "linezolid 600mg bd", "stopped_on": "2026-12-01"}]))
     assert result["blocked"] is True
     assert result["earliest_start"] == "2026-12-02"
 
 
-def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
+def test_it_counts_a_supplied_qtc_as_an_ecg_on_file(tmp_path):
     older = {"age": 55, "sex": "female"}
     without = run(tmp_path, request(patient=older))
     assert without["followups"][0]["kind"] == "baseline" and "baseline-ecg" in without["followups"][0]["assess"]
@@ -201,7 +201,7 @@ def test_a_supplied_qtc_is_an_ecg_on_file(tmp_path):
     assert all("baseline-ecg" not in f["assess"] for f in result["followups"])
 
 
-def test_the_self_harm_supply_limit_is_in_days_and_total_mg(tmp_path):
+def test_it_gives_the_self_harm_supply_limit_in_days_and_total_mg(tmp_path):
     result = run(tmp_path, request(patient={"age": 35, "sex": "female", "self_harm_last_12_months": True}))
     assert (result["supply_limit_days"], result["supply_limit_mg"]) == (14, "250")
 

@@ -29,21 +29,21 @@ def test_it_saves_a_draft_with_steps_and_followups(young_patient, indication, cl
     assert plan.protocol_snapshot["ceiling_mg"] == "75"
 
 
-def test_a_blocked_patient_gets_no_plan(young_patient, indication, clinician, with_profile):
+def test_it_gives_a_blocked_patient_no_plan(young_patient, indication, clinician, with_profile):
     with_profile(young_patient, "recent-mi")
     with pytest.raises(PlanBlocked):
         create(young_patient, indication, clinician)
     assert not Plan.objects.exists()
 
 
-def test_a_target_above_the_ceiling_is_refused(young_patient, indication, clinician, with_profile):
+def test_it_refuses_a_target_above_the_ceiling(young_patient, indication, clinician, with_profile):
     with_profile(young_patient)
     with pytest.raises(EngineInputError):
         create(young_patient, indication, clinician, target_mg=Decimal(100))
     assert not Plan.objects.exists()
 
 
-def test_activation_needs_a_reason_for_each_warning(patient, indication, clinician, with_profile):
+def test_it_needs_a_reason_for_each_warning_on_activation(patient, indication, clinician, with_profile):
     with_profile(patient, medications=["sertraline"])  # age 66 and an SSRI: two warnings
     plan = create(patient, indication, clinician)
     with pytest.raises(services.AcknowledgementRequired) as exc:
@@ -58,7 +58,7 @@ def test_activation_needs_a_reason_for_each_warning(patient, indication, clinici
     assert set(plan.acknowledgements.values_list("card_code", flat=True)) == set(reasons)
 
 
-def test_activation_is_refused_while_a_critical_card_stands(young_patient, indication, clinician, with_profile):
+def test_it_refuses_activation_while_a_critical_card_stands(young_patient, indication, clinician, with_profile):
     with_profile(young_patient, "diabetes")
     plan = create(young_patient, indication, clinician)
     # A clinical lead raises the diabetes rule to critical in the catalog after the draft was made.
@@ -69,7 +69,7 @@ def test_activation_is_refused_while_a_critical_card_stands(young_patient, indic
     assert plan.status == "draft"
 
 
-def test_activation_is_refused_after_the_risk_profile_changed(young_patient, indication, clinician, with_profile):
+def test_it_refuses_activation_after_the_risk_profile_changed(young_patient, indication, clinician, with_profile):
     with_profile(young_patient)
     plan = create(young_patient, indication, clinician)
     with_profile(young_patient, "epilepsy")
@@ -83,7 +83,9 @@ def activate(plan, user):
     return plan
 
 
-def test_revision_makes_a_new_version_and_keeps_the_old(young_patient, indication, clinician, colleague, with_profile):
+def test_it_makes_a_new_version_on_revision_and_keeps_the_old(
+    young_patient, indication, clinician, colleague, with_profile
+):
     with_profile(young_patient)
     first = activate(create(young_patient, indication, clinician), clinician)
     second = services.plan_revise(
@@ -100,7 +102,9 @@ def test_revision_makes_a_new_version_and_keeps_the_old(young_patient, indicatio
     assert not first.followups.filter(status="due").exists()
 
 
-def test_a_concurrent_edit_is_a_conflict_and_overwrites_nothing(young_patient, indication, clinician, with_profile):
+def test_it_treats_a_concurrent_edit_as_a_conflict_and_overwrites_nothing(
+    young_patient, indication, clinician, with_profile
+):
     with_profile(young_patient)
     plan = create(young_patient, indication, clinician)
     shown_version = plan.lock_version
@@ -112,7 +116,9 @@ def test_a_concurrent_edit_is_a_conflict_and_overwrites_nothing(young_patient, i
     assert Plan.objects.count() == 2
 
 
-def test_a_failure_mid_save_leaves_no_partial_plan(young_patient, indication, clinician, with_profile, monkeypatch):
+def test_it_leaves_no_partial_plan_after_a_failure_mid_save(
+    young_patient, indication, clinician, with_profile, monkeypatch
+):
     with_profile(young_patient)
 
     def explode(*args, **kwargs):
@@ -124,7 +130,7 @@ def test_a_failure_mid_save_leaves_no_partial_plan(young_patient, indication, cl
     assert not Plan.objects.exists() and not Step.objects.exists()
 
 
-def test_stopping_tapers_from_one_step_below_the_current_dose(young_patient, indication, clinician, with_profile):
+def test_it_tapers_from_one_step_below_the_current_dose_on_stopping(young_patient, indication, clinician, with_profile):
     with_profile(young_patient)
     plan = activate(create(young_patient, indication, clinician), clinician)
     stop_day = START + timedelta(days=15)  # third week: 30 mg
@@ -139,7 +145,7 @@ def test_stopping_tapers_from_one_step_below_the_current_dose(young_patient, ind
     assert not plan.followups.filter(status="due").exists()
 
 
-def test_entered_in_error_keeps_the_record(young_patient, indication, clinician, with_profile):
+def test_it_keeps_the_record_when_entered_in_error(young_patient, indication, clinician, with_profile):
     with_profile(young_patient)
     plan = activate(create(young_patient, indication, clinician), clinician)
     services.plan_mark_entered_in_error(
@@ -151,7 +157,7 @@ def test_entered_in_error_keeps_the_record(young_patient, indication, clinician,
     assert set(plan.followups.values_list("status", flat=True)) == {"cancelled"}
 
 
-def test_only_one_version_of_a_series_can_be_active(young_patient, indication, clinician, with_profile):
+def test_it_lets_only_one_version_of_a_series_be_active(young_patient, indication, clinician, with_profile):
     from django.db import IntegrityError, transaction
 
     with_profile(young_patient)
@@ -161,7 +167,7 @@ def test_only_one_version_of_a_series_can_be_active(young_patient, indication, c
         Plan.objects.filter(pk=second.pk).update(status="active")
 
 
-def test_preview_matches_the_saved_plan(young_patient, indication, clinician, with_profile):
+def test_it_matches_the_preview_to_the_saved_plan(young_patient, indication, clinician, with_profile):
     with_profile(young_patient, medications=["citalopram"])
     assessment, draft = services.plan_preview(patient=young_patient, indication=indication, start_date=START)
     plan = create(young_patient, indication, clinician)

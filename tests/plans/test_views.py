@@ -32,7 +32,7 @@ def draft(young_patient, indication, clinician, with_profile):
     return services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
 
 
-def test_the_new_plan_page_previews_cards_and_doses(client, clinician, patient, with_profile, catalog):
+def test_it_previews_cards_and_doses_on_the_new_plan_page(client, clinician, patient, with_profile, catalog):
     with_profile(patient, medications=["sertraline"])
     client.force_login(clinician)
     response = client.get(new_url(patient))
@@ -43,7 +43,7 @@ def test_the_new_plan_page_previews_cards_and_doses(client, clinician, patient, 
     assert response.context["rows"][0]["per_night"] == "1 × 10 mg tablet"
 
 
-def test_the_preview_updates_from_the_form_by_get(client, clinician, young_patient, with_profile, catalog):
+def test_it_updates_the_preview_from_the_form_by_get(client, clinician, young_patient, with_profile, catalog):
     with_profile(young_patient)
     client.force_login(clinician)
     response = client.get(new_url(young_patient), form_data(target_mg="30"))
@@ -51,7 +51,7 @@ def test_the_preview_updates_from_the_form_by_get(client, clinician, young_patie
     assert not Plan.objects.exists()
 
 
-def test_posting_creates_a_draft(client, clinician, young_patient, with_profile, catalog):
+def test_it_creates_a_draft_on_posting(client, clinician, young_patient, with_profile, catalog):
     with_profile(young_patient)
     client.force_login(clinician)
     response = client.post(new_url(young_patient), form_data(target_mg="40"))
@@ -66,8 +66,8 @@ def test_posting_creates_a_draft(client, clinician, young_patient, with_profile,
      ({"days_per_step": "3"}, "days_per_step"), ({"tablet_strength_mg": "7"}, "tablet_strength_mg"),
      ({"start_date": "2020-01-01"}, "start_date")],
 )  # fmt: skip
-def test_bad_input_is_a_field_error_and_saves_nothing(client, clinician, young_patient, with_profile, catalog,
-                                                      overrides, field):  # fmt: skip
+def test_it_treats_bad_input_as_a_field_error_and_saves_nothing(client, clinician, young_patient, with_profile, catalog,
+                                                                overrides, field):  # fmt: skip
     with_profile(young_patient, "epilepsy")
     client.force_login(clinician)
     response = client.post(new_url(young_patient), form_data(**overrides))
@@ -76,7 +76,7 @@ def test_bad_input_is_a_field_error_and_saves_nothing(client, clinician, young_p
     assert not Plan.objects.exists()
 
 
-def test_a_blocked_patient_cannot_create_a_plan(client, clinician, young_patient, with_profile, catalog):
+def test_it_cannot_create_a_plan_for_a_blocked_patient(client, clinician, young_patient, with_profile, catalog):
     with_profile(young_patient, "severe-liver-disease")
     client.force_login(clinician)
     page = client.get(new_url(young_patient)).content.decode()
@@ -86,7 +86,7 @@ def test_a_blocked_patient_cannot_create_a_plan(client, clinician, young_patient
     assert not Plan.objects.exists()
 
 
-def test_the_plan_page_shows_the_dated_table(client, colleague, draft):
+def test_it_shows_the_dated_table_on_the_plan_page(client, colleague, draft):
     client.force_login(colleague)
     response = client.get(draft.get_absolute_url())
     body = response.content.decode()
@@ -100,7 +100,7 @@ def test_the_plan_page_shows_the_dated_table(client, colleague, draft):
     "name, method", [("plan_detail", "get"), ("plan_revise", "get"), ("plan_activate", "post"), ("plan_stop", "post"),
                      ("plan_mark_error", "post")],
 )  # fmt: skip
-def test_an_outsider_gets_404_everywhere(client, outsider, draft, name, method):
+def test_it_gives_an_outsider_404_everywhere(client, outsider, draft, name, method):
     client.force_login(outsider)
     response = getattr(client, method)(reverse(f"plans:{name}", args=[draft.uuid]), {"lock_version": "0"})
     assert response.status_code == 404
@@ -108,7 +108,7 @@ def test_an_outsider_gets_404_everywhere(client, outsider, draft, name, method):
     assert draft.status == "draft"
 
 
-def test_activation_through_the_page_records_reasons(client, clinician, patient, indication, with_profile):
+def test_it_records_reasons_on_activation_through_the_page(client, clinician, patient, indication, with_profile):
     with_profile(patient)
     plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=START)
     client.force_login(clinician)
@@ -123,7 +123,7 @@ def test_activation_through_the_page_records_reasons(client, clinician, patient,
     assert plan.acknowledgements.get().reason == "Shared decision"
 
 
-def test_a_stale_form_gets_a_conflict_message(client, clinician, draft):
+def test_it_gives_a_stale_form_a_conflict_message(client, clinician, draft):
     client.force_login(clinician)
     stale = draft.lock_version
     client.post(reverse("plans:plan_activate", args=[draft.uuid]), {"lock_version": stale})
@@ -134,7 +134,7 @@ def test_a_stale_form_gets_a_conflict_message(client, clinician, draft):
     assert draft.status == "active"
 
 
-def test_revising_through_the_page_keeps_the_old_version(client, clinician, draft):
+def test_it_keeps_the_old_version_when_revising_through_the_page(client, clinician, draft):
     client.force_login(clinician)
     url = reverse("plans:plan_revise", args=[draft.uuid])
     response = client.post(url, {**form_data(target_mg="30"), "lock_version": draft.lock_version})
@@ -146,7 +146,7 @@ def test_revising_through_the_page_keeps_the_old_version(client, clinician, draf
     assert "Version 1" in page and "Version 2" in page
 
 
-def test_stopping_through_the_page_opens_the_taper(client, clinician, draft):
+def test_it_opens_the_taper_when_stopping_through_the_page(client, clinician, draft):
     client.force_login(clinician)
     services.plan_activate(plan=draft, user=clinician, lock_version=draft.lock_version, reasons={})
     draft.refresh_from_db()
@@ -164,7 +164,7 @@ def test_stopping_through_the_page_opens_the_taper(client, clinician, draft):
     assert "Taper to stop" in client.get(taper.get_absolute_url()).content.decode()
 
 
-def test_the_patient_page_lists_plans(client, clinician, draft):
+def test_it_lists_plans_on_the_patient_page(client, clinician, draft):
     client.force_login(clinician)
     body = client.get(draft.patient.get_absolute_url()).content.decode()
     assert draft.get_absolute_url() in body and "Draft" in body

@@ -46,7 +46,7 @@ BASELINE_VALUES = {"qtc_ms": 430, "sodium": 139, "bp_lying_systolic": 135, "bp_l
                    "bp_standing_systolic": 130, "bp_standing_diastolic": 78}  # fmt: skip
 
 
-def test_recording_the_baseline_visit_closes_it_and_it_is_not_recreated(older_plan, clinician, patient):
+def test_it_closes_the_baseline_visit_on_recording_it_and_does_not_recreate_it(older_plan, clinician, patient):
     baseline = older_plan.followups.get(kind="baseline")
     assert {"baseline-ecg", "sodium", "lying-standing-bp"} <= set(baseline.assess)
     visit, new = record(baseline, clinician, "continue", START, **BASELINE_VALUES)
@@ -64,7 +64,7 @@ def test_recording_the_baseline_visit_closes_it_and_it_is_not_recreated(older_pl
     assert not {"baseline-ecg", "sodium", "lying-standing-bp"} & set(third.followups.first().assess)
 
 
-def test_checks_not_recorded_join_the_next_review_instead_of_a_same_day_visit(older_plan, clinician):
+def test_it_joins_checks_not_recorded_to_the_next_review_instead_of_a_same_day_visit(older_plan, clinician):
     baseline = older_plan.followups.get(kind="baseline")
     _, new = record(baseline, clinician, "continue", START)
     assert not new.followups.filter(due_date=START).exists()
@@ -72,7 +72,7 @@ def test_checks_not_recorded_join_the_next_review_instead_of_a_same_day_visit(ol
     assert first.due_date > START and {"baseline-ecg", "sodium", "lying-standing-bp"} <= set(first.assess)
 
 
-def test_checks_on_file_expire_after_their_validity_days(patient, indication, clinician, with_profile):
+def test_it_expires_checks_on_file_after_their_validity_days(patient, indication, clinician, with_profile):
     with_profile(patient, qtc_ms=420, ecg_date=START - timedelta(days=90))
     assert (
         "baseline-ecg"
@@ -85,8 +85,9 @@ def test_checks_on_file_expire_after_their_validity_days(patient, indication, cl
     assert "baseline-ecg" in plan.followups.get(kind="baseline").assess
 
 
-def test_a_qtc_supplied_on_the_profile_does_not_ask_for_a_new_baseline_ecg(young_patient, indication, clinician,
-                                                                           with_profile):  # fmt: skip
+def test_it_does_not_ask_for_a_new_baseline_ecg_when_a_qtc_is_supplied_on_the_profile(
+    young_patient, indication, clinician, with_profile
+):
     young_patient.date_of_birth = date(1970, 1, 1)  # over 40: a baseline ECG is indicated
     young_patient.save()
     with_profile(young_patient)
@@ -98,8 +99,9 @@ def test_a_qtc_supplied_on_the_profile_does_not_ask_for_a_new_baseline_ecg(young
 
 
 @pytest.mark.parametrize("decision", ["hold", "step_down", "stop"])
-def test_a_safer_decision_takes_effect_at_once_despite_a_new_warning(active, clinician, young_patient, with_profile,
-                                                                     decision):  # fmt: skip
+def test_it_lets_a_safer_decision_take_effect_at_once_despite_a_new_warning(
+    active, clinician, young_patient, with_profile, decision
+):
     with_profile(young_patient, "epilepsy")  # a new warning with no reason yet
     followup = active.followups.filter(status="due").first()
     _, new = record(followup, clinician, decision, START + timedelta(days=15))
@@ -107,7 +109,7 @@ def test_a_safer_decision_takes_effect_at_once_despite_a_new_warning(active, cli
     assert new.status == "active" and active.status in ("revised", "stopped")
 
 
-def test_a_rise_waits_for_the_new_warnings_reason(active, clinician, young_patient, with_profile):
+def test_it_makes_a_rise_wait_for_the_new_warnings_reason(active, clinician, young_patient, with_profile):
     with_profile(young_patient, "epilepsy")
     followup = active.followups.filter(status="due").first()
     _, new = record(followup, clinician, "step_up", START + timedelta(days=15))
@@ -115,7 +117,7 @@ def test_a_rise_waits_for_the_new_warnings_reason(active, clinician, young_patie
     assert (new.status, active.status) == ("draft", "active")
 
 
-def test_a_qtc_warning_holds_and_books_the_repeat_ecg_before_any_rise(active, clinician):
+def test_it_holds_and_books_the_repeat_ecg_before_any_rise_on_a_qtc_warning(active, clinician):
     followup = active.followups.filter(status="due").first()
     day = START + timedelta(days=15)
     with pytest.raises(services.DecisionRefused) as exc:
@@ -134,7 +136,7 @@ def test_a_qtc_warning_holds_and_books_the_repeat_ecg_before_any_rise(active, cl
     assert [s.dose_mg for s in rising.steps.all()] == [40] and rising.status == "active"
 
 
-def test_findings_become_a_new_risk_profile_version(active, clinician, young_patient):
+def test_it_turns_findings_into_a_new_risk_profile_version(active, clinician, young_patient):
     followup = active.followups.filter(status="due").first()
     day = START + timedelta(days=15)
     record(followup, clinician, "step_down", day, fall=True, urinary_retention=True, self_harm_thoughts=True,
@@ -149,7 +151,7 @@ def test_findings_become_a_new_risk_profile_version(active, clinician, young_pat
     assert codes == ["visit-anticholinergic-harm", "visit-self-harm-thoughts", "visit-low-potassium-magnesium"]
 
 
-def test_the_self_harm_supply_limit_counts_days_and_total_mg(active, clinician, young_patient):
+def test_it_counts_days_and_total_mg_in_the_self_harm_supply_limit(active, clinician, young_patient):
     followup = active.followups.filter(status="due").first()
     _, new = record(followup, clinician, "hold", START + timedelta(days=15), self_harm_thoughts=True,
                     weight_kg=D("40"))  # fmt: skip
@@ -161,7 +163,7 @@ def test_the_self_harm_supply_limit_counts_days_and_total_mg(active, clinician, 
     assert same_day.kind == "recheck" and same_day.assess == ["mental-health-assessment"]
 
 
-def test_quantities_follow_the_clinics_dispensing_interval(active, clinic):
+def test_it_makes_quantities_follow_the_clinics_dispensing_interval(active, clinic):
     rows = selectors.dose_rows_from_steps(active.steps.all(), selectors.supply_terms(active))
     assert rows[0]["supply"] == "7 × 10 mg (7 nights)"
     assert rows[0]["directions"] == "Take 1 x 10 mg tablet (10 mg) at night for 7 nights"
@@ -176,7 +178,7 @@ def test_quantities_follow_the_clinics_dispensing_interval(active, clinic):
     )
 
 
-def test_the_plan_page_and_handout_show_the_directions(client, clinician, active):
+def test_it_shows_the_directions_on_the_plan_page_and_handout(client, clinician, active):
     client.force_login(clinician)
     page = client.get(active.get_absolute_url()).content.decode()
     assert "Take 2 x 10 mg tablets (20 mg) at night for 7 nights" in page
@@ -185,7 +187,7 @@ def test_the_plan_page_and_handout_show_the_directions(client, clinician, active
     assert "Take 2 x 10 mg tablets (20 mg) at night for 7 nights" in handout
 
 
-def test_the_visit_form_refusal_names_the_field_next_to_it_and_in_the_summary(client, clinician, active):
+def test_it_names_the_field_of_a_visit_form_refusal_next_to_it_and_in_the_summary(client, clinician, active):
     followup = active.followups.filter(status="due").first()
     url = reverse("plans:followup_visit", args=[followup.uuid])
     data = {"visit_date": (START + timedelta(days=15)).isoformat(), "adherence": "all", "mood": "usual",
@@ -216,7 +218,7 @@ def test_the_visit_form_refusal_names_the_field_next_to_it_and_in_the_summary(cl
         ({"weight_kg": "5"}, "weight_kg", "Enter a weight in kg between 20 and 350."),
     ],
 )
-def test_findings_are_range_checked_with_clear_messages(client, clinician, active, overrides, field, message):
+def test_it_range_checks_findings_with_clear_messages(client, clinician, active, overrides, field, message):
     followup = active.followups.filter(status="due").first()
     data = {"visit_date": (START + timedelta(days=15)).isoformat(), "adherence": "all", "mood": "usual",
             "self_harm_thoughts": "no", "decision": "hold"}  # fmt: skip
@@ -229,7 +231,7 @@ def test_findings_are_range_checked_with_clear_messages(client, clinician, activ
     assert not Visit.objects.exists()
 
 
-def test_sodium_on_the_profile_reaches_the_engine(young_patient, indication, clinician, with_profile):
+def test_it_lets_sodium_on_the_profile_reach_the_engine(young_patient, indication, clinician, with_profile):
     with_profile(young_patient, sodium=124, bloods_date=START)
     with pytest.raises(PlanBlocked) as exc:
         services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
@@ -240,7 +242,9 @@ def test_sodium_on_the_profile_reaches_the_engine(young_patient, indication, cli
     assert [s.dose_mg for s in plan.steps.all()] == [10]  # held at the start dose until reviewed
 
 
-def test_orthostatic_hypotension_on_the_profile_holds_the_start(young_patient, indication, clinician, with_profile):
+def test_it_holds_the_start_for_orthostatic_hypotension_on_the_profile(
+    young_patient, indication, clinician, with_profile
+):
     with_profile(young_patient, bp_lying_systolic=140, bp_lying_diastolic=85, bp_standing_systolic=115,
                  bp_standing_diastolic=80, bp_date=START)  # fmt: skip
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)

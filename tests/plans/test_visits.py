@@ -34,7 +34,7 @@ def doses(plan):
     [("continue", [30, 40, 50], "titration"), ("step_up", [40, 50], "titration"), ("hold", [30], "titration"),
      ("step_down", [20], "titration"), ("stop", [20, 10, 5, 0], "taper")],
 )  # fmt: skip
-def test_each_decision_makes_the_right_new_version(active, clinician, decision, expected, kind):
+def test_it_makes_the_right_new_version_for_each_decision(active, clinician, decision, expected, kind):
     visit, new = record(active, clinician, decision)
     active.refresh_from_db()
     assert (new.version, new.status, new.kind, new.start_date) == (2, "active", kind, VISIT_DAY)
@@ -45,7 +45,7 @@ def test_each_decision_makes_the_right_new_version(active, clinician, decision, 
     assert visit.followup.status == "done"
 
 
-def test_the_response_is_judged_against_the_baseline(active, clinician):
+def test_it_judges_the_response_against_the_baseline(active, clinician):
     active.baseline_score = Decimal(8)  # as recorded with the plan
     active.save()
     record(active, clinician, "continue", outcome_score=Decimal(7), visit_date=START + timedelta(days=1))
@@ -56,14 +56,14 @@ def test_the_response_is_judged_against_the_baseline(active, clinician):
     assert "(37%)" in visit.response_text
 
 
-def test_a_later_review_score_is_not_a_baseline(active, clinician):
+def test_it_does_not_take_a_later_review_score_as_a_baseline(active, clinician):
     first, _ = record(active, clinician, "continue", outcome_score=Decimal(8), visit_date=START + timedelta(days=1))
     new = Plan.objects.get(version=2)
     visit, _ = record(new, clinician, "continue", outcome_score=Decimal(5), visit_date=VISIT_DAY)
     assert first.response_text == visit.response_text == ""
 
 
-def test_a_qtc_over_500_refuses_continuing_and_offers_stop_now(active, clinician, young_patient):
+def test_it_refuses_continuing_and_offers_stop_now_for_a_qtc_over_500(active, clinician, young_patient):
     with pytest.raises(services.DecisionRefused) as exc:
         record(active, clinician, "continue", qtc_ms=520)
     assert exc.value.fields == ("qtc_ms",) and "QTc 520 ms" in str(exc.value)
@@ -83,7 +83,7 @@ def test_a_qtc_over_500_refuses_continuing_and_offers_stop_now(active, clinician
 
 
 @pytest.mark.parametrize("decision, doses_after", [("hold", [30]), ("step_down", [20])])
-def test_a_qtc_of_505_still_allows_hold_and_step_down_at_once(active, clinician, decision, doses_after):
+def test_it_still_allows_hold_and_step_down_at_once_for_a_qtc_of_505(active, clinician, decision, doses_after):
     visit, new = record(active, clinician, decision, qtc_ms=505)
     active.refresh_from_db()
     assert (new.status, active.status) == ("active", "revised")  # takes effect at once, no draft
@@ -91,7 +91,7 @@ def test_a_qtc_of_505_still_allows_hold_and_step_down_at_once(active, clinician,
     assert "visit-qtc-critical" in [c["code"] for c in new.cards]
 
 
-def test_a_new_warning_leaves_the_new_version_as_a_draft(active, clinician, young_patient, with_profile):
+def test_it_leaves_the_new_version_as_a_draft_on_a_new_warning(active, clinician, young_patient, with_profile):
     with_profile(young_patient, "epilepsy")
     visit, new = record(active, clinician, "step_up")
     active.refresh_from_db()
@@ -106,7 +106,7 @@ def test_it_never_brings_a_followup_forward_when_calling_later(active, clinician
     assert later.effective_date == later.due_date + timedelta(days=7)
 
 
-def test_snooze_and_missed(active, clinician):
+def test_it_snoozes_and_marks_followups_missed(active, clinician):
     first, second = active.followups.filter(status="due")[:2]
     # Due on 29 December and not reached on 1 January: called again 7 days from today.
     services.followup_snooze(followup=first, user=clinician, reason="Phone engaged", today=date(2027, 1, 1))
@@ -127,7 +127,7 @@ def visit_data(**overrides):
     return data
 
 
-def test_the_visit_page_records_and_shows_the_new_dose(client, clinician, active):
+def test_it_records_and_shows_the_new_dose_on_the_visit_page(client, clinician, active):
     followup = active.followups.filter(status="due").first()
     url = reverse("plans:followup_visit", args=[followup.uuid])
     with time_machine.travel(date(2026, 12, 20)):
@@ -149,7 +149,7 @@ def test_the_visit_page_records_and_shows_the_new_dose(client, clinician, active
         ({"side_effects": ["other"]}, "side_effects_other", "other_missing"),
     ],
 )  # fmt: skip
-def test_invalid_visits_are_field_errors(client, clinician, active, overrides, field, code):
+def test_it_treats_invalid_visits_as_field_errors(client, clinician, active, overrides, field, code):
     followup = active.followups.filter(status="due").first()
     with time_machine.travel(date(2026, 12, 20)):
         client.force_login(clinician)
@@ -163,7 +163,7 @@ def test_invalid_visits_are_field_errors(client, clinician, active, overrides, f
     assert not Visit.objects.exists() and Plan.objects.count() == 1
 
 
-def test_visit_pages_are_scoped(client, outsider, colleague, active):
+def test_it_scopes_visit_pages(client, outsider, colleague, active):
     followup = active.followups.filter(status="due").first()
     client.force_login(outsider)
     assert client.get(reverse("plans:followup_visit", args=[followup.uuid])).status_code == 404

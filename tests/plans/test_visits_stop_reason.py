@@ -51,7 +51,7 @@ def test_it_stores_the_reason_on_the_stopped_version(client, clinician, active):
     assert Plan.objects.get(kind="taper").status == "active"
 
 
-def test_a_stop_now_records_a_finding(active, clinician):
+def test_it_records_a_finding_as_the_reason_for_a_stop_now(active, clinician):
     followup = active.followups.filter(status="due").order_by("due_date").first()
     services.followup_record_visit(followup=followup, user=clinician, visit_date=VISIT_DAY, decision="stop_now",
                                    qtc_ms=520, mood="usual", self_harm_thoughts=False)  # fmt: skip
@@ -59,7 +59,7 @@ def test_a_stop_now_records_a_finding(active, clinician):
     assert (active.status, active.stop_reason) == ("stopped", "finding")
 
 
-def test_the_review_counts_stops_decided_at_visits(client, clinician, active, young_patient):
+def test_it_counts_stops_decided_at_visits_in_the_review(client, clinician, active, young_patient):
     post_visit(client, clinician, active, decision="stop", stop_reason="side_effect")
     review = rv.clinic_review(clinic=young_patient.clinic, indication=None, start=date(2026, 11, 1),
                               end=date(2026, 12, 31), today=date(2026, 12, 20))  # fmt: skip

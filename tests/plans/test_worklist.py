@@ -52,7 +52,7 @@ def groups_at(user, instant):
     return {key: [pks[UUID(row.uuid)] for row in rows] for key, rows in result.items()}
 
 
-def test_groups_change_at_local_midnight_in_london(clinician, london_plan):
+def test_it_changes_groups_at_local_midnight_in_london(clinician, london_plan):
     f = due(london_plan, date(2026, 6, 10))
     # 23:30 on 9 June in London (BST, UTC+1) is 22:30 UTC.
     assert f.pk in groups_at(clinician, datetime(2026, 6, 9, 22, 30, tzinfo=UTC))["week"]
@@ -61,7 +61,7 @@ def test_groups_change_at_local_midnight_in_london(clinician, london_plan):
     assert f.pk in groups_at(clinician, datetime(2026, 6, 10, 23, 30, tzinfo=UTC))["overdue"]
 
 
-def test_the_same_instant_is_a_different_day_in_new_york(ny_user_plan):
+def test_it_makes_the_same_instant_a_different_day_in_new_york(ny_user_plan):
     user, plan = ny_user_plan
     f = due(plan, date(2026, 6, 10))
     # 02:00 UTC on 10 June is still 9 June (22:00 EDT) in New York.
@@ -69,14 +69,14 @@ def test_the_same_instant_is_a_different_day_in_new_york(ny_user_plan):
     assert f.pk in groups_at(user, datetime(2026, 6, 10, 4, 30, tzinfo=UTC))["today"]
 
 
-def test_midnight_across_the_autumn_clock_change(clinician, london_plan):
+def test_it_handles_midnight_across_the_autumn_clock_change(clinician, london_plan):
     # Clocks go back at 02:00 BST on 25 October 2026: local midnight of 26 Oct is 00:00 UTC (GMT).
     f = due(london_plan, date(2026, 10, 26))
     assert f.pk in groups_at(clinician, datetime(2026, 10, 25, 23, 59, tzinfo=UTC))["week"]
     assert f.pk in groups_at(clinician, datetime(2026, 10, 26, 0, 0, tzinfo=UTC))["today"]
 
 
-def test_midnight_across_the_spring_clock_change_in_new_york(ny_user_plan):
+def test_it_handles_midnight_across_the_spring_clock_change_in_new_york(ny_user_plan):
     user, plan = ny_user_plan
     # Clocks go forward on 8 March 2026: midnight of 9 March is 04:00 UTC (EDT), not 05:00.
     f = due(plan, date(2026, 3, 9))
@@ -84,7 +84,7 @@ def test_midnight_across_the_spring_clock_change_in_new_york(ny_user_plan):
     assert f.pk in groups_at(user, datetime(2026, 3, 9, 4, 0, tzinfo=UTC))["today"]
 
 
-def test_week_and_later_boundaries(clinician, london_plan):
+def test_it_groups_at_week_and_later_boundaries(clinician, london_plan):
     now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     in_week = due(london_plan, date(2026, 6, 7))
     later = due(london_plan, date(2026, 6, 8))
@@ -94,7 +94,7 @@ def test_week_and_later_boundaries(clinician, london_plan):
     assert beyond.pk not in sum(result.values(), [])
 
 
-def test_snoozed_and_closed_followups(clinician, london_plan):
+def test_it_groups_snoozed_and_closed_followups(clinician, london_plan):
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     snoozed = due(london_plan, date(2026, 6, 1), status=FollowUp.Status.SNOOZED, snoozed_until=date(2026, 6, 12))
     done = due(london_plan, date(2026, 6, 1), status=FollowUp.Status.DONE)
@@ -103,7 +103,7 @@ def test_snoozed_and_closed_followups(clinician, london_plan):
     assert done.pk not in sum(result.values(), [])
 
 
-def test_outsiders_and_inactive_plans_are_not_listed(outsider, clinician, london_plan):
+def test_it_does_not_list_outsiders_and_inactive_plans(outsider, clinician, london_plan):
     f = due(london_plan, date(2026, 6, 1))
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     assert groups_at(outsider, now)["overdue"] == []
@@ -112,7 +112,7 @@ def test_outsiders_and_inactive_plans_are_not_listed(outsider, clinician, london
     assert f.pk not in groups_at(clinician, now)["overdue"]
 
 
-def test_the_navigation_counts(client, clinician, london_plan):
+def test_it_shows_the_navigation_counts(client, clinician, london_plan):
     due(london_plan, date(2026, 6, 1))
     due(london_plan, date(2026, 6, 2))
     due(london_plan, date(2026, 6, 10))
@@ -137,8 +137,8 @@ WORKLIST_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [30, 1000])
-def test_the_worklist_page_uses_a_fixed_number_of_queries(client, clinician, london_plan, count,
-                                                          django_assert_num_queries):  # fmt: skip
+def test_it_uses_a_fixed_number_of_queries_on_the_worklist_page(client, clinician, london_plan, count,
+                                                                django_assert_num_queries):  # fmt: skip
     add_followups(london_plan, count)
     client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
@@ -152,7 +152,7 @@ def test_the_worklist_page_uses_a_fixed_number_of_queries(client, clinician, lon
     assert page.has_previous and page.shown == min(worklist.PAGE_SIZE, count - worklist.PAGE_SIZE)
 
 
-def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinician, london_plan):
+def test_it_lists_the_most_urgent_first_on_pages_with_whole_group_counts(client, clinician, london_plan):
     add_followups(london_plan, 120)
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 1-9 June overdue (54), 10 June today (6), 11-20 June week/later
     first = worklist.page(clinician, now, size=50)
@@ -175,7 +175,7 @@ def test_pages_list_the_most_urgent_first_with_whole_group_counts(client, clinic
     assert back.has_previous and back.has_next
 
 
-def test_counts_stop_at_the_cap(client, clinician, london_plan):
+def test_it_stops_counts_at_the_cap(client, clinician, london_plan):
     add_followups(london_plan, 150, days=5)  # 1-5 June: all overdue on 10 June
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     assert worklist.counts(clinician, now) == {"overdue": worklist.COUNT_CAP + 1, "today": 0}
@@ -188,7 +188,7 @@ def test_counts_stop_at_the_cap(client, clinician, london_plan):
 @pytest.mark.parametrize(
     "cursor", ["garbage", "2026-06-01.not-a-uuid", "2026-13-01.00000000-0000-0000-0000-000000000000"]
 )
-def test_a_bad_cursor_shows_the_first_page(client, clinician, london_plan, cursor):
+def test_it_shows_the_first_page_for_a_bad_cursor(client, clinician, london_plan, cursor):
     add_followups(london_plan, 30)
     client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
@@ -197,7 +197,7 @@ def test_a_bad_cursor_shows_the_first_page(client, clinician, london_plan, curso
     assert not response.context["page"].has_previous
 
 
-def test_worklist_filters(client, clinician, colleague, london_plan, indication):
+def test_it_applies_worklist_filters(client, clinician, colleague, london_plan, indication):
     from trialplanner.patients.models import Patient
 
     mine = due(london_plan, date(2026, 6, 10))

@@ -31,7 +31,7 @@ def sweep(instant):
     return out.getvalue()
 
 
-def test_one_digest_per_clinician_per_day(plan, clinician, colleague, indication):
+def test_it_sends_one_digest_per_clinician_per_day(plan, clinician, colleague, indication):
     due(plan, date(2026, 6, 9))  # overdue
     due(plan, date(2026, 6, 10))  # today
     due(plan, date(2026, 6, 20))  # later: not in the digest
@@ -53,7 +53,7 @@ def test_one_digest_per_clinician_per_day(plan, clinician, colleague, indication
     assert ReminderSent.objects.count() == 4
 
 
-def test_the_digest_names_patients_only(plan, clinician):
+def test_it_names_patients_only_in_the_digest(plan, clinician):
     due(plan, date(2026, 6, 9))
     due(plan, date(2026, 6, 10))
     sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
@@ -69,13 +69,13 @@ def test_the_digest_names_patients_only(plan, clinician):
         assert clinical not in html.lower()
 
 
-def test_nothing_due_sends_nothing(plan):
+def test_it_sends_nothing_when_nothing_is_due(plan):
     due(plan, date(2026, 7, 1))
     assert "0 sent" in sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
     assert mail.outbox == []
 
 
-def test_a_failed_send_is_retried_next_run(plan, monkeypatch):
+def test_it_retries_a_failed_send_next_run(plan, monkeypatch):
     due(plan, date(2026, 6, 10))
     from trialplanner.reminders import digest
 
@@ -93,7 +93,7 @@ def test_a_failed_send_is_retried_next_run(plan, monkeypatch):
 # --- calendars -------------------------------------------------------------------------------------
 
 
-def test_the_feed_parses_round_trips_and_is_revocable(client, clinician, plan):
+def test_it_serves_a_feed_that_parses_round_trips_and_is_revocable(client, clinician, plan):
     f = due(plan, date(2026, 6, 10))
     due(plan, date(2026, 6, 12), status=FollowUp.Status.DONE)
     client.force_login(clinician)
@@ -116,7 +116,7 @@ def test_the_feed_parses_round_trips_and_is_revocable(client, clinician, plan):
     assert client.get(reverse("reminders:feed", args=["made-up-token"])).status_code == 404
 
 
-def test_a_snooze_moves_the_event_with_a_higher_sequence(client, clinician, plan):
+def test_it_moves_the_event_with_a_higher_sequence_on_a_snooze(client, clinician, plan):
     from trialplanner.plans import services
 
     f = due(plan, date(2026, 6, 10))
@@ -129,8 +129,9 @@ def test_a_snooze_moves_the_event_with_a_higher_sequence(client, clinician, plan
     assert after.decoded("dtstart") == date(2026, 6, 17)
 
 
-def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician, outsider, young_patient, with_profile,
-                                                               indication):  # fmt: skip
+def test_it_lists_dose_changes_and_appointments_in_the_plan_calendar(
+    client, clinician, outsider, young_patient, with_profile, indication
+):
     from tests.plans.conftest import START
     from trialplanner.plans import services
 
@@ -155,7 +156,7 @@ def test_the_plan_calendar_lists_dose_changes_and_appointments(client, clinician
     assert client.get(reverse("reminders:plan_ics", args=[plan.uuid])).status_code == 404
 
 
-def test_the_account_page_shows_the_feed(client, clinician):
+def test_it_shows_the_feed_on_the_account_page(client, clinician):
     client.force_login(clinician)
     assert "Create my calendar feed" in client.get(reverse("accounts:account")).content.decode()
     client.post(reverse("reminders:feed_create"))
@@ -164,7 +165,7 @@ def test_the_account_page_shows_the_feed(client, clinician):
     assert "/calendar/" in client.get(reverse("accounts:account")).content.decode()
 
 
-def test_creating_replacing_and_revoking_a_feed_is_audited(client, clinician):
+def test_it_audits_creating_replacing_and_revoking_a_feed(client, clinician):
     from trialplanner.audit.models import AuditEvent
 
     client.force_login(clinician)
@@ -183,7 +184,7 @@ def test_creating_replacing_and_revoking_a_feed_is_audited(client, clinician):
     ]
 
 
-def test_a_feed_stops_when_two_factor_is_required_and_its_owner_has_no_device(client, clinician, settings):
+def test_it_stops_a_feed_when_two_factor_is_required_and_its_owner_has_no_device(client, clinician, settings):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     feed = CalendarFeed.objects.create(user=clinician)  # made before two-factor became required
@@ -196,7 +197,9 @@ def test_a_feed_stops_when_two_factor_is_required_and_its_owner_has_no_device(cl
 
 
 @pytest.mark.parametrize("status", ["draft", "revised", "stopped", "entered_in_error"])
-def test_a_calendar_file_only_for_the_active_plan(client, clinician, young_patient, with_profile, indication, status):
+def test_it_offers_a_calendar_file_only_for_the_active_plan(
+    client, clinician, young_patient, with_profile, indication, status
+):
     from tests.plans.conftest import START
     from trialplanner.plans import services
 
@@ -276,7 +279,7 @@ def test_it_reminds_the_patient_on_the_morning_each_new_dose_starts(client, clin
         assert str(alarm["description"]).startswith("From tonight: Amitriptyline")
 
 
-def test_the_clinician_feed_shows_a_booked_time_in_the_clinic_zone(client, clinician, plan):
+def test_it_shows_a_booked_time_in_the_clinic_zone_in_the_clinician_feed(client, clinician, plan):
     from datetime import time
     from zoneinfo import ZoneInfo
 

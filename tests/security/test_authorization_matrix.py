@@ -177,13 +177,13 @@ def route_names(patterns=None, namespace=None):
             yield f"{namespace}:{entry.name}" if namespace else entry.name
 
 
-def test_every_route_has_a_row():
+def test_it_has_a_row_for_every_route():
     missing = sorted(set(route_names()) - set(MATRIX))
     assert missing == [], f"Add these routes to the authorization matrix: {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_access(world, name):
+def test_it_gives_each_route_its_expected_access(world, name):
     make_args, expectations = MATRIX[name]
     url = reverse(name, args=make_args(world) if make_args else None)
     failures = []

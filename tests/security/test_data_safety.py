@@ -33,7 +33,7 @@ def some_data(world):
     return world
 
 
-def test_a_backup_restores_to_the_same_row_counts(some_data, tmp_path):
+def test_it_restores_a_backup_to_the_same_row_counts(some_data, tmp_path):
     output = tmp_path / "backup.bin"
     call_command("backup", "--output", str(output))
     expected = live_counts()
@@ -69,14 +69,14 @@ def restore_postgresql(dump):
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite settings")
-def test_sqlite_uses_immediate_transactions_and_a_busy_timeout():
+def test_it_uses_immediate_transactions_and_a_busy_timeout_on_sqlite():
     options = connection.settings_dict["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in options["init_command"] and "busy_timeout" in options["init_command"]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL settings")
-def test_postgresql_keeps_connections_with_health_checks():
+def test_it_keeps_postgresql_connections_with_health_checks():
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
     assert connection.settings_dict["CONN_MAX_AGE"] > 0
 
@@ -85,7 +85,7 @@ def test_postgresql_keeps_connections_with_health_checks():
 @pytest.mark.skipif(
     os.environ.get("PG_RESTART_TEST") != "1", reason="restarts PostgreSQL: only in .ci/run's PostgreSQL pass"
 )
-def test_the_app_serves_again_right_after_postgresql_restarts(live_server, world):
+def test_it_serves_again_right_after_postgresql_restarts(live_server, world):
     url = live_server.url + "/login/"
 
     def get():

@@ -113,7 +113,7 @@ def url_for(world, name, kind):
 
 
 @pytest.mark.parametrize("name", sorted(POST_FORMS))
-def test_form_posts_never_fail_with_a_server_error(world, name):
+def test_it_never_fails_form_posts_with_a_server_error(world, name):
     kind, fields = POST_FORMS[name]
     url = url_for(world, name, kind)
     client = Client()
@@ -136,7 +136,7 @@ def test_form_posts_never_fail_with_a_server_error(world, name):
 
 
 @pytest.mark.parametrize("name", sorted(QUERY_PAGES))
-def test_query_strings_never_fail_with_a_server_error(world, name):
+def test_it_never_fails_query_strings_with_a_server_error(world, name):
     kind, names = QUERY_PAGES[name]
     url = url_for(world, name, kind)
     client = Client()
@@ -152,7 +152,7 @@ def test_query_strings_never_fail_with_a_server_error(world, name):
     check()
 
 
-def test_every_form_route_is_fuzzed():
+def test_it_fuzzes_every_form_route():
     forms = {name for name, (_, rules) in MATRIX.items() if rules["POST"]["clinician"] == FORM}
     assert forms - set(POST_FORMS) == set()
 
@@ -161,7 +161,7 @@ JWT_ROUTES = {"interop:cds_service", "interop:cds_feedback"}
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, rules) in MATRIX.items() if "POST" in rules))
-def test_csrf_is_enforced_on_every_post(world, name):
+def test_it_enforces_csrf_on_every_post(world, name):
     make_args, _ = MATRIX[name]
     url = reverse(name, args=make_args(world) if make_args else None)
     client = Client(enforce_csrf_checks=True)
@@ -196,7 +196,7 @@ bearer_token = st.one_of(
 
 
 @pytest.mark.parametrize("path", CDS_ROUTES)
-def test_cds_hooks_never_fail_with_a_server_error(world, path):
+def test_it_never_fails_cds_hooks_with_a_server_error(world, path):
     """Anyone on the network reaches these: hostile tokens and bodies get 4xx, never a 500."""
     client = Client()
 
@@ -213,7 +213,7 @@ def test_cds_hooks_never_fail_with_a_server_error(world, path):
     check()
 
 
-def test_regressions_found_by_the_fuzzer(world):
+def test_it_handles_the_regressions_found_by_the_fuzzer(world):
     """Inputs that once gave a 500 on PostgreSQL: an over-long username, NUL bytes in a slug."""
     assert Client().post(reverse("login"), {"username": "a" * 5000, "password": "0"}).status_code == 200
     assert Client().post(reverse("login"), {"username": "al\x00ice", "password": "0"}).status_code == 200
@@ -261,7 +261,7 @@ raw_request = st.one_of(
 )
 
 
-def test_preview_plan_never_prints_a_traceback(tmp_path, catalog):
+def test_it_never_prints_a_traceback_from_preview_plan(tmp_path, catalog):
     path = tmp_path / "request.json"
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
 
-def test_check_deploy_passes_with_production_settings():
+def test_it_passes_check_deploy_with_production_settings():
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(SECRET_KEY="p" * 20 + "-production-secret-key-for-check-0123456789", ALLOWED_HOSTS="trials.example.org",
                DJANGO_SETTINGS_MODULE="trialplanner.settings")  # fmt: skip
@@ -34,7 +34,7 @@ def test_check_deploy_passes_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
-def test_production_hashes_passwords_with_argon2():
+def test_it_hashes_passwords_with_argon2_in_production():
     assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     hasher = Argon2PasswordHasher()
     encoded = hasher.encode("a long passphrase here", hasher.salt())
@@ -45,7 +45,7 @@ def test_production_hashes_passwords_with_argon2():
 @pytest.mark.parametrize(
     "password, ok", [("short-pass", False), ("password1234", False), ("a-good-long-passphrase", True)]
 )
-def test_password_rules(password, ok, django_user_model):
+def test_it_applies_the_password_rules(password, ok, django_user_model):
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
@@ -61,7 +61,7 @@ def login(client, username, password, ip="10.0.0.1"):
     return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-def test_five_failures_lock_the_username_from_that_address(client, clinician):
+def test_it_locks_the_username_from_that_address_after_five_failures(client, clinician):
     for _ in range(4):
         assert login(client, "alice", "wrong").status_code == 200
     assert login(client, "alice", "wrong").status_code == 429  # the fifth failure locks
@@ -72,7 +72,7 @@ def test_five_failures_lock_the_username_from_that_address(client, clinician):
         assert login(Client(), "alice", PASSWORD).status_code == 302  # after the cool-off
 
 
-def test_idle_sessions_end_after_15_minutes(client, clinician):
+def test_it_ends_idle_sessions_after_15_minutes(client, clinician):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         client.force_login(clinician)
@@ -84,7 +84,7 @@ def test_idle_sessions_end_after_15_minutes(client, clinician):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_sessions_end_after_the_absolute_cap_even_when_active(client, clinician, settings):
+def test_it_ends_sessions_after_the_absolute_cap_even_when_active(client, clinician, settings):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         client.force_login(clinician)
@@ -102,7 +102,7 @@ def device_for(user):
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
 
-def test_a_user_with_a_device_must_enter_a_code(client, clinician):
+def test_it_makes_a_user_with_a_device_enter_a_code(client, clinician):
     device = device_for(clinician)
     login(client, "alice", PASSWORD)
     response = client.get(reverse("patients:patient_list"))
@@ -119,7 +119,7 @@ def test_a_user_with_a_device_must_enter_a_code(client, clinician):
     assert client.get(reverse("patients:patient_list")).status_code == 200
 
 
-def test_require_2fa_sends_users_without_a_device_to_set_one_up(client, clinician, settings):
+def test_it_sends_users_without_a_device_to_set_one_up_under_require_2fa(client, clinician, settings):
     from tests.accounts.conftest import enrol
 
     settings.REQUIRE_2FA = True
@@ -131,7 +131,7 @@ def test_require_2fa_sends_users_without_a_device_to_set_one_up(client, clinicia
     assert client.get(reverse("patients:patient_list")).status_code == 200
 
 
-def test_security_headers(client, clinician, patient):
+def test_it_sends_the_security_headers(client, clinician, patient):
     client.force_login(clinician)
     response = client.get(patient.get_absolute_url())
     csp = response["Content-Security-Policy"]
@@ -142,20 +142,20 @@ def test_security_headers(client, clinician, patient):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_hsts_is_sent_over_https(client, settings):
+def test_it_sends_hsts_over_https(client, settings):
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     response = client.get(reverse("login"), secure=True)
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_no_inline_script_in_any_template():
+def test_it_finds_no_inline_script_in_any_template():
     offenders = [str(p) for p in (ROOT / "templates").rglob("*.html") if "<script>" in p.read_text()
                  or "onclick=" in p.read_text()]  # fmt: skip
     assert offenders == []
 
 
-def test_page_views_write_the_session_at_most_once_a_minute(client, clinician):
+def test_it_writes_the_session_on_page_views_at_most_once_a_minute(client, clinician):
     start = timezone.now()
 
     def session_writes(at):

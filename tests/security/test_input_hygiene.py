@@ -21,7 +21,7 @@ def patient_data(**overrides):
 
 
 @pytest.mark.parametrize("raw", ["²", "١", "１", "0²", "9" * 40])
-def test_unicode_digits_in_lock_version_are_refused_not_a_500(client, clinician, world, raw):
+def test_it_refuses_unicode_digits_in_lock_version_not_a_500(client, clinician, world, raw):
     client.force_login(clinician)
     plan = world["plan"]
     data = {"lock_version": raw, "stop_reason": "other", "reason": "x", "stop_date": "2026-12-20"}
@@ -35,7 +35,7 @@ ODD_NUMBERS = ["²", "١", "１２", "-1", "9" * 40]
 
 
 @pytest.mark.parametrize("raw", ODD_NUMBERS)
-def test_unicode_digits_in_page_show_the_first_page(client, world, raw):
+def test_it_shows_the_first_page_for_unicode_digits_in_page(client, world, raw):
     client.force_login(world["users"]["lead"])
     response = client.get(reverse("audit:audit_list"), {"page": raw})
     assert response.status_code == 200
@@ -45,7 +45,7 @@ def test_unicode_digits_in_page_show_the_first_page(client, world, raw):
 @pytest.mark.parametrize("name", ["plans:worklist", "patients:patient_list"])
 @pytest.mark.parametrize("param", ["after", "before"])
 @pytest.mark.parametrize("raw", [*ODD_NUMBERS, "２０２６-01-01.x", "9999-99-99.1", "\x00", "a" * 5000])
-def test_odd_cursors_show_the_first_page(client, world, name, param, raw):
+def test_it_shows_the_first_page_for_odd_cursors(client, world, name, param, raw):
     client.force_login(world["users"]["lead"])
     response = client.get(reverse(name), {param: raw})
     assert response.status_code == 200
@@ -57,7 +57,7 @@ def test_odd_cursors_show_the_first_page(client, world, name, param, raw):
     [("display_name", "Pat\r\nExample", "control"), ("display_name", "Pat\u202eelpmaxE", "bidi"),
      ("display_name", "Pat\u2066x\u2069", "bidi"), ("mrn", "MRN\t1", "control"), ("mrn", "MR\x1fN", "control")],
 )  # fmt: skip
-def test_names_and_mrns_refuse_control_and_bidi_characters(client, clinician, patient, field, value, code):
+def test_it_refuses_control_and_bidi_characters_in_names_and_mrns(client, clinician, patient, field, value, code):
     client.force_login(clinician)
     response = client.post(reverse("patients:patient_edit", args=[patient.uuid]), patient_data(**{field: value}))
     assert response.status_code == 200
@@ -68,13 +68,13 @@ def test_names_and_mrns_refuse_control_and_bidi_characters(client, clinician, pa
 
 @pytest.mark.parametrize("born, error", [("1899-12-31", "early_birth"), ("1900-01-01", "too_old"),
                                          ("0001-01-01", "early_birth"), ("2999-01-01", "future_birth")])  # fmt: skip
-def test_dates_of_birth_from_1900_to_today(client, clinician, patient, born, error):
+def test_it_takes_dates_of_birth_from_1900_to_today(client, clinician, patient, born, error):
     client.force_login(clinician)
     response = client.post(reverse("patients:patient_edit", args=[patient.uuid]), patient_data(date_of_birth=born))
     assert response.context["form"].errors["date_of_birth"] == [PatientForm.error_messages[error]]
 
 
-def test_notes_keep_line_breaks_but_not_other_controls(client, clinician, patient, with_profile):
+def test_it_keeps_line_breaks_in_notes_but_not_other_controls(client, clinician, patient, with_profile):
     with_profile(patient)
     client.force_login(clinician)
     url = reverse("patients:risk_profile_edit", args=[patient.uuid])
@@ -86,7 +86,7 @@ def test_notes_keep_line_breaks_but_not_other_controls(client, clinician, patien
     assert patient.risk_profiles.order_by("-version").first().notes.splitlines() == ["first line", "second\tline"]
 
 
-def test_a_stop_reason_is_one_line(client, clinician, world):
+def test_it_keeps_a_stop_reason_to_one_line(client, clinician, world):
     client.force_login(clinician)
     plan = world["plan"]
     response = client.post(reverse("plans:plan_stop", args=[plan.uuid]),
@@ -110,7 +110,7 @@ def preview(tmp_path, text):
     return message
 
 
-def test_preview_refuses_deep_nesting_before_parsing(tmp_path):
+def test_it_refuses_deep_nesting_in_preview_before_parsing(tmp_path):
     assert "too large" in preview(tmp_path, "[" * 100_000 + "]" * 100_000)  # the probe's file
     assert "nested too deeply" in preview(tmp_path, "[" * 40_000 + "]" * 40_000)
     assert "nested too deeply" in preview(tmp_path, json.dumps({"options": {"a": [[[[[[[[[[[1]]]]]]]]]]]}}))
@@ -118,12 +118,12 @@ def test_preview_refuses_deep_nesting_before_parsing(tmp_path):
     assert "nested" not in preview(tmp_path, json.dumps({"indication": "[" * (MAX_DEPTH * 3)}))
 
 
-def test_preview_refuses_huge_requests_and_numbers(tmp_path):
+def test_it_refuses_huge_requests_and_numbers_in_preview(tmp_path):
     assert "too large" in preview(tmp_path, json.dumps({"medications": ["x" * MAX_REQUEST_CHARS]}))
     assert "far too large" in preview(tmp_path, '{"qtc_ms": ' + "9" * 5000 + "}")
 
 
-def test_preview_refuses_text_it_cannot_read_or_trust(tmp_path, catalog):
+def test_it_refuses_preview_text_it_cannot_read_or_trust(tmp_path, catalog):
     assert "not UTF-8" in preview(tmp_path, b"\xff\xfe{}")
     body = {"indication": "migraine-prophylaxis", "start_date": "2026-12-01", "patient": {"age": 40, "sex": "male"},
             "medications": ["sertra\u202eline"]}  # fmt: skip
@@ -133,7 +133,7 @@ def test_preview_refuses_text_it_cannot_read_or_trust(tmp_path, catalog):
     assert preview(tmp_path, json.dumps(body)).startswith("options.target_mg: must be a number")
 
 
-def test_preview_turns_any_unexpected_failure_into_one_line(tmp_path, monkeypatch):
+def test_it_turns_any_unexpected_preview_failure_into_one_line(tmp_path, monkeypatch):
     def explode(text):
         raise OverflowError("date value out of range")
 
