@@ -110,8 +110,13 @@ def active(young_patient, indication, clinician, with_profile):
     """An active neuropathic-pain plan from 1 Dec 2026 on 10 mg tablets, for a patient with no findings."""
 
     with_profile(young_patient)
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=PLAN_START,
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    plan = services.plan_create(
+        patient=young_patient,
+        indication=indication,
+        user=clinician,
+        start_date=PLAN_START,
+        tablet_strength_mg=Decimal(10),
+    )
     services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
     plan.refresh_from_db()
     return plan

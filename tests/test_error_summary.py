@@ -18,9 +18,16 @@ def summary(html):
 
 def test_it_lists_each_field_error_with_its_label_and_a_link(client, clinician, clinic):
     client.force_login(clinician)
-    response = client.post(reverse("patients:patient_create"), {"clinic": str(clinic.uuid), "display_name": "",
-                                                                 "date_of_birth": "2999-01-01", "sex": "female",
-                                                                 "preferred_language": "en"})  # fmt: skip
+    response = client.post(
+        reverse("patients:patient_create"),
+        {
+            "clinic": str(clinic.uuid),
+            "display_name": "",
+            "date_of_birth": "2999-01-01",
+            "sex": "female",
+            "preferred_language": "en",
+        },
+    )
     html = response.content.decode()
     box = summary(html)
     assert '<a href="#id_display_name" data-field="id_display_name">Display name: This field is required.</a>' in box
@@ -52,9 +59,18 @@ def test_it_keeps_the_findings_and_the_last_preview_after_a_refused_preview_opti
     client.force_login(clinician)
     shown = {"shown-start_date": START.isoformat(), "shown-target_mg": "30", "shown-tablet_strength_mg": "10",
              "shown-days_per_step": "14"}  # fmt: skip
-    response = client.post(new_url(patient), {"indication": "peripheral-neuropathic-pain", "preview": "1",
-                                              "start_date": START.isoformat(), "target_mg": "50",
-                                              "tablet_strength_mg": "10", "days_per_step": "3", **shown})  # fmt: skip
+    response = client.post(
+        new_url(patient),
+        {
+            "indication": "peripheral-neuropathic-pain",
+            "preview": "1",
+            "start_date": START.isoformat(),
+            "target_mg": "50",
+            "tablet_strength_mg": "10",
+            "days_per_step": "3",
+            **shown,
+        },
+    )
     html = response.content.decode()
     assert response.context["form"].errors["days_per_step"] == ["Must be at least 14 days for this patient."]
     assert "Days per step: Must be at least 14 days for this patient." in summary(html)
@@ -71,9 +87,17 @@ def test_it_posts_update_preview_so_no_csrf_token_reaches_a_url(client, clinicia
     client.force_login(clinician)
     html = client.get(new_url(patient)).content.decode()
     assert 'formmethod="get"' not in html and 'name="preview" value="1"' in html
-    response = client.post(new_url(patient), {"indication": "peripheral-neuropathic-pain", "preview": "1",
-                                              "start_date": START.isoformat(), "target_mg": "30",
-                                              "tablet_strength_mg": "10", "days_per_step": ""})  # fmt: skip
+    response = client.post(
+        new_url(patient),
+        {
+            "indication": "peripheral-neuropathic-pain",
+            "preview": "1",
+            "start_date": START.isoformat(),
+            "target_mg": "30",
+            "tablet_strength_mg": "10",
+            "days_per_step": "",
+        },
+    )
     assert response.status_code == 200 and [row["dose_mg"] for row in response.context["rows"]][-1] == 30
     assert not Plan.objects.exists()
 

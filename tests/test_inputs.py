@@ -9,9 +9,22 @@ from trialplanner import inputs
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("0", 0), ("42", 42), ("007", 7), ("²", None), ("١٢", None), ("１２", None), ("-1", None), ("1.0", None),
-     ("", None), (" 1", None), ("1" * 19, None), (None, None), (["1"], None)],
-)  # fmt: skip
+    [
+        ("0", 0),
+        ("42", 42),
+        ("007", 7),
+        ("²", None),
+        ("١٢", None),
+        ("１２", None),
+        ("-1", None),
+        ("1.0", None),
+        ("", None),
+        (" 1", None),
+        ("1" * 19, None),
+        (None, None),
+        (["1"], None),
+    ],
+)
 def test_it_reads_only_ascii_digits_in_ascii_int(raw, expected):
     assert inputs.ascii_int(raw) == expected
 
@@ -61,8 +74,17 @@ class Sample(inputs.HardenedFormMixin, forms.Form):
 
 
 def test_it_applies_the_rules_of_the_mixin_to_every_field():
-    form = Sample({"name": "x\ny", "notes": "a\nb", "reason": "a\nb", "count": "١٢", "amount": "１.5",
-                   "day": "٢٠٢٦-01-01", "secret": "pass\u202eword"})  # fmt: skip
+    form = Sample(
+        {
+            "name": "x\ny",
+            "notes": "a\nb",
+            "reason": "a\nb",
+            "count": "١٢",
+            "amount": "１.5",
+            "day": "٢٠٢٦-01-01",
+            "secret": "pass\u202eword",
+        }
+    )
     assert not form.is_valid()
     assert set(form.errors) == {"name", "reason", "count", "amount", "day"}
     assert form.errors["count"] == [forms.IntegerField.default_error_messages["invalid"]]

@@ -115,8 +115,15 @@ def bounded_json(text: str, *, max_depth: int):
     return json.loads(text)
 
 
-NUMERIC_FIELDS = (forms.IntegerField, forms.DecimalField, forms.FloatField, forms.DateField, forms.DateTimeField,
-                  forms.TimeField, forms.UUIDField)  # fmt: skip
+NUMERIC_FIELDS = (
+    forms.IntegerField,
+    forms.DecimalField,
+    forms.FloatField,
+    forms.DateField,
+    forms.DateTimeField,
+    forms.TimeField,
+    forms.UUIDField,
+)
 
 
 def _ascii_first(to_python, message):

@@ -21,8 +21,9 @@ def devices(clinician, colleague):
 
 
 def reset(client, clinic, username, password=PASSWORD):
-    return client.post(reverse("accounts:member_two_factor_reset", args=[clinic.uuid]),
-                       {"member": username, "password": password})  # fmt: skip
+    return client.post(
+        reverse("accounts:member_two_factor_reset", args=[clinic.uuid]), {"member": username, "password": password}
+    )
 
 
 def test_it_lets_a_lead_reset_a_member_of_their_clinic_alone(client, lead, clinician, clinic, devices):

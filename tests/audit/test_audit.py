@@ -31,12 +31,28 @@ def test_it_replaces_a_bad_request_id(client, clinician, patient):
 
 def test_it_records_creating_and_changing_a_patient(client, clinician, clinic):
     client.force_login(clinician)
-    client.post(reverse("patients:patient_create"), {"clinic": clinic.uuid, "display_name": "Zed", "mrn": "Z1",
-                                                      "date_of_birth": "1970-01-01", "sex": "male",
-                                                      "preferred_language": "en"})  # fmt: skip
+    client.post(
+        reverse("patients:patient_create"),
+        {
+            "clinic": clinic.uuid,
+            "display_name": "Zed",
+            "mrn": "Z1",
+            "date_of_birth": "1970-01-01",
+            "sex": "male",
+            "preferred_language": "en",
+        },
+    )
     patient = Patient.objects.get(mrn="Z1")
-    client.post(reverse("patients:patient_edit", args=[patient.uuid]), {"display_name": "Zed Z", "mrn": "Z1",
-                "date_of_birth": "1970-01-01", "sex": "male", "preferred_language": "es"})  # fmt: skip
+    client.post(
+        reverse("patients:patient_edit", args=[patient.uuid]),
+        {
+            "display_name": "Zed Z",
+            "mrn": "Z1",
+            "date_of_birth": "1970-01-01",
+            "sex": "male",
+            "preferred_language": "es",
+        },
+    )
     assert events(patient=patient)[:2] == [("create", "patient"), ("update", "patient")]
     update = AuditEvent.objects.get(patient=patient, action="update")
     assert update.detail == "changed: display_name, preferred_language"
@@ -47,8 +63,15 @@ def test_it_writes_the_event_in_the_same_transaction_as_the_change(clinician, cl
     from trialplanner.patients.services import patient_create
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        patient_create(user=clinician, clinic=clinic, display_name="Rollback", mrn="", date_of_birth="1970-01-01",
-                       sex="male", preferred_language="en")  # fmt: skip
+        patient_create(
+            user=clinician,
+            clinic=clinic,
+            display_name="Rollback",
+            mrn="",
+            date_of_birth="1970-01-01",
+            sex="male",
+            preferred_language="en",
+        )
         raise RuntimeError("the change fails after the event was written")
     assert not AuditEvent.objects.exists() and not Patient.objects.filter(display_name="Rollback").exists()
 
@@ -99,8 +122,9 @@ def test_it_records_plan_handout_and_feed_events(client, clinician, young_patien
     from trialplanner.reminders.models import CalendarFeed
 
     with_profile(young_patient)
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician,
-                                start_date=date(2026, 12, 1))  # fmt: skip
+    plan = services.plan_create(
+        patient=young_patient, indication=indication, user=clinician, start_date=date(2026, 12, 1)
+    )
     services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
     client.force_login(clinician)
     client.get(plan.get_absolute_url())
@@ -123,10 +147,22 @@ def two_clinics(client, lead, clinician, outsider, patient, other_clinic):
     from trialplanner.patients.models import Membership
 
     Membership.objects.create(user=lead, clinic=other_clinic)  # a member there, not its lead
-    elsewhere = Patient.objects.create(clinic=other_clinic, display_name="Pat Elsewhere", mrn="MRN-9",
-                                       date_of_birth=date(1970, 1, 1), sex="male", created_by=outsider)  # fmt: skip
-    formula = Patient.objects.create(clinic=patient.clinic, display_name="=HYPERLINK(\"http://x\")", mrn="MRN-2",
-                                     date_of_birth=date(1970, 1, 1), sex="male", created_by=clinician)  # fmt: skip
+    elsewhere = Patient.objects.create(
+        clinic=other_clinic,
+        display_name="Pat Elsewhere",
+        mrn="MRN-9",
+        date_of_birth=date(1970, 1, 1),
+        sex="male",
+        created_by=outsider,
+    )
+    formula = Patient.objects.create(
+        clinic=patient.clinic,
+        display_name='=HYPERLINK("http://x")',
+        mrn="MRN-2",
+        date_of_birth=date(1970, 1, 1),
+        sex="male",
+        created_by=clinician,
+    )
     client.force_login(clinician)
     client.get(patient.get_absolute_url())
     client.get(formula.get_absolute_url())

@@ -17,16 +17,23 @@ PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 900}
 def test_it_books_an_appointment_from_the_worklist(page, live_catalog, browser_user, log_in, screenshot):
     clinic = browser_user.memberships.get().clinic
     patient = Patient.objects.create(
-        clinic=clinic, display_name="Rosa Booking", date_of_birth=date(1988, 6, 6), sex="female",
+        clinic=clinic,
+        display_name="Rosa Booking",
+        date_of_birth=date(1988, 6, 6),
+        sex="female",
         created_by=browser_user,
-    )  # fmt: skip
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     today = clinic_today(clinic)
     # Started 4 weeks ago: the first review is due today.
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="migraine-prophylaxis"), user=browser_user,
-        start_date=today - timedelta(days=28), tablet_strength_mg=Decimal(10), target_mg=Decimal(30),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="migraine-prophylaxis"),
+        user=browser_user,
+        start_date=today - timedelta(days=28),
+        tablet_strength_mg=Decimal(10),
+        target_mg=Decimal(30),
+    )
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons={})
 
     log_in(browser_user.username)

@@ -14,14 +14,21 @@ from trialplanner.plans import services
 
 def test_it_prints_and_downloads_the_handout(page, live_catalog, browser_user, log_in, screenshot, tmp_path):
     patient = Patient.objects.create(
-        clinic=browser_user.memberships.get().clinic, display_name="Jon Handout", date_of_birth=date(1985, 5, 5),
-        sex="male", created_by=browser_user, preferred_language="es",
-    )  # fmt: skip
+        clinic=browser_user.memberships.get().clinic,
+        display_name="Jon Handout",
+        date_of_birth=date(1985, 5, 5),
+        sex="male",
+        created_by=browser_user,
+        preferred_language="es",
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="irritable-bowel-syndrome"), user=browser_user,
-        start_date=timezone.localdate(), tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="irritable-bowel-syndrome"),
+        user=browser_user,
+        start_date=timezone.localdate(),
+        tablet_strength_mg=Decimal(10),
+    )
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons={})
 
     log_in(browser_user.username)

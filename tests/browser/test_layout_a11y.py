@@ -28,30 +28,50 @@ def world(live_catalog, browser_user):
     browser_user.save()
     browser_user.memberships.update(role=Membership.Role.LEAD)  # the audit trail is checked too
     patient = Patient.objects.create(
-        clinic=browser_user.memberships.get().clinic, display_name="Margaret Longname-Worthington", mrn="MRN-0042",
-        date_of_birth=date(1950, 2, 2), sex="female", created_by=browser_user, phone="07700 900123",
-    )  # fmt: skip
+        clinic=browser_user.memberships.get().clinic,
+        display_name="Margaret Longname-Worthington",
+        mrn="MRN-0042",
+        date_of_birth=date(1950, 2, 2),
+        sex="female",
+        created_by=browser_user,
+        phone="07700 900123",
+    )
     risk_profile_create(
         patient=patient, user=browser_user, fields={}, conditions=[], medications=[{"name": "sertraline"}]
     )
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="migraine-prophylaxis"), user=browser_user,
-        start_date=timezone.localdate() - timedelta(days=20), tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="migraine-prophylaxis"),
+        user=browser_user,
+        start_date=timezone.localdate() - timedelta(days=20),
+        tablet_strength_mg=Decimal(10),
+    )
     reasons = {c.code: "Discussed with patient: benefit judged to outweigh risk." for c in
                selectors.current_assessment(plan).warning_cards}  # fmt: skip
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons=reasons)
     # A visit at the overdue first review fills the visit history and the chart's markers.
     first = plan.followups.filter(status__in=FollowUp.OPEN).order_by("due_date").first()
     _visit, replanned = services.followup_record_visit(
-        followup=first, user=browser_user, visit_date=timezone.localdate() - timedelta(days=2), decision="continue",
-        outcome_score=Decimal(6), side_effects=["dry_mouth"], adherence="most",
-    )  # fmt: skip
+        followup=first,
+        user=browser_user,
+        visit_date=timezone.localdate() - timedelta(days=2),
+        decision="continue",
+        outcome_score=Decimal(6),
+        side_effects=["dry_mouth"],
+        adherence="most",
+    )
     plan = replanned or plan
     followup = plan.followups.filter(status__in=FollowUp.OPEN).order_by("due_date").first()
-    AuditEvent.objects.create(clinic=patient.clinic, user=browser_user, patient=patient, action="view",
-                              object_type="patient", object_id=str(patient.uuid), detail="a long detail " * 4,
-                              request_id="b" * 32)  # fmt: skip
+    AuditEvent.objects.create(
+        clinic=patient.clinic,
+        user=browser_user,
+        patient=patient,
+        action="view",
+        object_type="patient",
+        object_id=str(patient.uuid),
+        detail="a long detail " * 4,
+        request_id="b" * 32,
+    )
     return {
         "worklist": reverse("plans:worklist"),
         "patients": reverse("patients:patient_list"),

@@ -18,14 +18,20 @@ from trialplanner.plans.models import Plan
 def _course(user, name):
     """A patient with no findings and an active neuropathic-pain course started today."""
     patient = Patient.objects.create(
-        clinic=user.memberships.get().clinic, display_name=name, date_of_birth=date(1990, 4, 4), sex="female",
+        clinic=user.memberships.get().clinic,
+        display_name=name,
+        date_of_birth=date(1990, 4, 4),
+        sex="female",
         created_by=user,
-    )  # fmt: skip
+    )
     risk_profile_create(patient=patient, user=user, fields={}, conditions=[], medications=[])
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="peripheral-neuropathic-pain"), user=user,
-        start_date=timezone.localdate(), tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="peripheral-neuropathic-pain"),
+        user=user,
+        start_date=timezone.localdate(),
+        tablet_strength_mg=Decimal(10),
+    )
     services.plan_activate(plan=plan, user=user, lock_version=plan.lock_version, reasons={})
     plan.refresh_from_db()
     return patient, plan
@@ -33,8 +39,9 @@ def _course(user, name):
 
 def _revise(plan, user, target):
     plan.refresh_from_db()
-    return services.plan_revise(plan=plan, user=user, lock_version=plan.lock_version, start_date=plan.start_date,
-                                target_mg=Decimal(target))  # fmt: skip
+    return services.plan_revise(
+        plan=plan, user=user, lock_version=plan.lock_version, start_date=plan.start_date, target_mg=Decimal(target)
+    )
 
 
 def test_it_blocks_a_second_course_on_the_new_plan_page(page, live_catalog, browser_user, log_in, screenshot):

@@ -17,22 +17,39 @@ from trialplanner.plans.models import Plan
 
 def test_it_shows_a_trajectory_and_the_clinic_review(page, live_catalog, browser_user, log_in, screenshot):
     clinic = browser_user.memberships.get().clinic
-    patient = Patient.objects.create(clinic=clinic, display_name="Olive Outcome", date_of_birth=date(1985, 5, 5),
-                                     sex="female", created_by=browser_user)  # fmt: skip
+    patient = Patient.objects.create(
+        clinic=clinic,
+        display_name="Olive Outcome",
+        date_of_birth=date(1985, 5, 5),
+        sex="female",
+        created_by=browser_user,
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     today = timezone.localdate()
-    plan = services.plan_create(patient=patient, indication=Indication.objects.get(slug="peripheral-neuropathic-pain"),
-                                user=browser_user, start_date=today - timedelta(days=100),
-                                tablet_strength_mg=Decimal(10), baseline_score=Decimal(8))  # fmt: skip
+    plan = services.plan_create(
+        patient=patient,
+        indication=Indication.objects.get(slug="peripheral-neuropathic-pain"),
+        user=browser_user,
+        start_date=today - timedelta(days=100),
+        tablet_strength_mg=Decimal(10),
+        baseline_score=Decimal(8),
+    )
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons={})
     for kind, score, effects in [("first-review", "6", ["dry_mouth"]), ("response", "3", [])]:
         active = Plan.objects.get(series=plan.series, status="active")
         followup = active.followups.filter(kind=kind, status="due").first()
         services.followup_record_visit(
-            followup=followup, user=browser_user, visit_date=min(followup.due_date, today),
-            outcome_score=Decimal(score), side_effects=effects, side_effects_other="", adherence="all", qtc_ms=None,
-            decision="continue", notes="",
-        )  # fmt: skip
+            followup=followup,
+            user=browser_user,
+            visit_date=min(followup.due_date, today),
+            outcome_score=Decimal(score),
+            side_effects=effects,
+            side_effects_other="",
+            adherence="all",
+            qtc_ms=None,
+            decision="continue",
+            notes="",
+        )
     active = Plan.objects.get(series=plan.series, status="active")
 
     log_in(browser_user.username)

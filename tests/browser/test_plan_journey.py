@@ -10,9 +10,12 @@ from trialplanner.patients.services import risk_profile_create
 
 def test_it_plans_and_activates_a_trial(page, live_catalog, browser_user, log_in, screenshot):
     patient = Patient.objects.create(
-        clinic=browser_user.memberships.get().clinic, display_name="Harold Plan", date_of_birth=date(1950, 2, 2),
-        sex="male", created_by=browser_user,
-    )  # fmt: skip
+        clinic=browser_user.memberships.get().clinic,
+        display_name="Harold Plan",
+        date_of_birth=date(1950, 2, 2),
+        sex="male",
+        created_by=browser_user,
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     log_in(browser_user.username)
     page.goto(patient.get_absolute_url())

@@ -16,14 +16,20 @@ from trialplanner.plans import services
 def test_it_refuses_continuing_after_a_critical_finding_and_stops_now(page, live_catalog, browser_user, log_in,
                                                                        screenshot):  # fmt: skip
     patient = Patient.objects.create(
-        clinic=browser_user.memberships.get().clinic, display_name="Quinn Visit", date_of_birth=date(1990, 4, 4),
-        sex="female", created_by=browser_user,
-    )  # fmt: skip
+        clinic=browser_user.memberships.get().clinic,
+        display_name="Quinn Visit",
+        date_of_birth=date(1990, 4, 4),
+        sex="female",
+        created_by=browser_user,
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="peripheral-neuropathic-pain"), user=browser_user,
-        start_date=timezone.localdate() - timedelta(days=28), tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="peripheral-neuropathic-pain"),
+        user=browser_user,
+        start_date=timezone.localdate() - timedelta(days=28),
+        tablet_strength_mg=Decimal(10),
+    )
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons={})
 
     log_in(browser_user.username)

@@ -14,16 +14,23 @@ from trialplanner.plans import services
 
 def test_it_records_a_visit_that_steps_up(page, live_catalog, browser_user, log_in, screenshot):
     patient = Patient.objects.create(
-        clinic=browser_user.memberships.get().clinic, display_name="Ivy Worklist", date_of_birth=date(1990, 4, 4),
-        sex="female", created_by=browser_user,
-    )  # fmt: skip
+        clinic=browser_user.memberships.get().clinic,
+        display_name="Ivy Worklist",
+        date_of_birth=date(1990, 4, 4),
+        sex="female",
+        created_by=browser_user,
+    )
     risk_profile_create(patient=patient, user=browser_user, fields={}, conditions=[], medications=[])
     # Started 4 weeks ago: the first review is due today and the 30 mg target was reached in week 3.
     start = timezone.localdate() - timedelta(days=28)
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="migraine-prophylaxis"), user=browser_user,
-        start_date=start, tablet_strength_mg=Decimal(10), target_mg=Decimal(30),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="migraine-prophylaxis"),
+        user=browser_user,
+        start_date=start,
+        tablet_strength_mg=Decimal(10),
+        target_mg=Decimal(30),
+    )
     services.plan_activate(plan=plan, user=browser_user, lock_version=plan.lock_version, reasons={})
 
     log_in(browser_user.username)

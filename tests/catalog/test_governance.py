@@ -17,8 +17,9 @@ def staff_with_model_permissions(user):
     """What a clinic lead used to get: staff, with every catalog model permission but not the editor one."""
     user.is_staff = True
     user.save()
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="catalog")
-                              .exclude(codename="edit_catalog"))  # fmt: skip
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="catalog").exclude(codename="edit_catalog")
+    )
     return user
 
 

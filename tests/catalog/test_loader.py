@@ -271,8 +271,11 @@ def test_it_lets_a_preset_answer_only_a_warning(tmp_path):
 
 @pytest.mark.django_db
 def test_it_requires_a_watch_for_block_to_name_known_rules(tmp_path):
-    path = write_variant(tmp_path, 'rules = ["serotonergic-drug"]\ndisplay_order = 10\ntitle_en',
-                         'rules = ["no-such-rule"]\ndisplay_order = 10\ntitle_en')  # fmt: skip
+    path = write_variant(
+        tmp_path,
+        'rules = ["serotonergic-drug"]\ndisplay_order = 10\ntitle_en',
+        'rules = ["no-such-rule"]\ndisplay_order = 10\ntitle_en',
+    )
     with pytest.raises(CatalogError, match=r"watch_for\[serotonin\]: unknown rule no-such-rule"):
         load_catalog(path)
 

@@ -48,16 +48,22 @@ def rulebook_from(data):
     }  # fmt: skip
     drugs = tuple(
         DrugFacts(
-            slug=d["slug"], name=d["name"], drug_class=d["drug_class"], note=d.get("note", ""), action=d["action"],
+            slug=d["slug"],
+            name=d["name"],
+            drug_class=d["drug_class"],
+            note=d.get("note", ""),
+            action=d["action"],
             aliases=tuple(a.strip() for a in d.get("aliases", "").split(",") if a.strip()),
             ingredients=tuple(a.strip() for a in d.get("ingredients", "").split(",") if a.strip()),
-            washout_days=d.get("washout_days"), persistence_days=d.get("persistence_days", d.get("washout_days") or 0),
+            washout_days=d.get("washout_days"),
+            persistence_days=d.get("persistence_days", d.get("washout_days") or 0),
             anticholinergic_score=d.get("anticholinergic_score", 0),
             sources=refs(d),
-            **{f: bool(d.get(f, False)) for f in DRUG_FLAGS}, **{f: d.get(f, "") for f in DRUG_CHOICES},
+            **{f: bool(d.get(f, False)) for f in DRUG_FLAGS},
+            **{f: d.get(f, "") for f in DRUG_CHOICES},
         )
         for d in data["interacting_drugs"]
-    )  # fmt: skip
+    )
     conditions = {c["slug"]: ConditionFacts(c["slug"], c["name"], c["group"], c["rule"]) for c in data["conditions"]}
     amitriptyline = next(d for d in data["drugs"] if d["slug"] == "amitriptyline")
     return RuleBook(
@@ -75,13 +81,17 @@ def indications_from(data):
     for row in data["indications"]:
         p = row["protocol"]
         protocol = ProtocolFacts(
-            start_mg=Decimal(p["start_mg"]), older_start_mg=Decimal(p["older_start_mg"]),
-            frail_start_mg=Decimal(p["frail_start_mg"]), step_mg=Decimal(p["step_mg"]),
-            min_days_per_step=p["min_days_per_step"], default_target_mg=Decimal(p["default_target_mg"]),
-            ceiling_mg=Decimal(p["ceiling_mg"]), first_review_days=p["first_review_days"],
+            start_mg=Decimal(p["start_mg"]),
+            older_start_mg=Decimal(p["older_start_mg"]),
+            frail_start_mg=Decimal(p["frail_start_mg"]),
+            step_mg=Decimal(p["step_mg"]),
+            min_days_per_step=p["min_days_per_step"],
+            default_target_mg=Decimal(p["default_target_mg"]),
+            ceiling_mg=Decimal(p["ceiling_mg"]),
+            first_review_days=p["first_review_days"],
             response_judgement_days=p["response_judgement_days"],
             sources=tuple(sources[k] for k in p["sources"]),
-        )  # fmt: skip
+        )
         indication = IndicationFacts(row["slug"], row["name"], row.get("caution_card", ""))
         result[row["slug"]] = (indication, protocol)
     return result

@@ -67,9 +67,16 @@ def replanned(rulebook, indications, strengths):
         facts, protocol = indications["peripheral-neuropathic-pain"]
         assessment = assess_risk(PatientProfile(age=40, sex=Sex.FEMALE), facts, protocol, rulebook, VISIT)
         return replan(
-            decision, current_mg=current, target_mg=D(50), protocol=protocol, assessment=assessment, on=VISIT,
-            options=PlanOptions(strengths=strengths), rules=rulebook, weeks_on_drug=5,
-        )  # fmt: skip
+            decision,
+            current_mg=current,
+            target_mg=D(50),
+            protocol=protocol,
+            assessment=assessment,
+            on=VISIT,
+            options=PlanOptions(strengths=strengths),
+            rules=rulebook,
+            weeks_on_drug=5,
+        )
 
     return run
 
@@ -109,10 +116,14 @@ def test_it_applies_each_a3_row(rulebook, replanned, recorded, code, indicator, 
 
 @pytest.mark.parametrize(
     "recorded",
-    [{"qtc_ms": 470}, {"qtc_ms": 450, "baseline_qtc_ms": 395}, {"sodium": 130},
-     {"potassium": D("3.5"), "magnesium": D("0.7")},
-     {"bp_lying_systolic": 140, "bp_lying_diastolic": 80, "bp_standing_systolic": 121, "bp_standing_diastolic": 71}],
-)  # fmt: skip
+    [
+        {"qtc_ms": 470},
+        {"qtc_ms": 450, "baseline_qtc_ms": 395},
+        {"sodium": 130},
+        {"potassium": D("3.5"), "magnesium": D("0.7")},
+        {"bp_lying_systolic": 140, "bp_lying_diastolic": 80, "bp_standing_systolic": 121, "bp_standing_diastolic": 71},
+    ],
+)
 def test_it_gives_no_finding_for_values_at_the_thresholds(rulebook, recorded):
     assert assess_findings(VisitFindings(sex=Sex.FEMALE, **recorded), rulebook) == ()
 

@@ -143,10 +143,23 @@ def test_it_checks_a_common_medicine_with_no_listed_interaction_and_stays_quiet(
 
 @pytest.mark.parametrize(
     "line",
-    ["Amoxicillin 500mg tds", "Gliclazide 80mg bd", "Alendronic acid 70mg weekly", "Ferrous sulphate 200mg od",
-     "Vitamin B12 1mg", "Calcium carbonate 1.25g", "Letrozole 2.5mg", "Finasteride 5mg", "Mebeverine 135mg tds",
-     "Fybogel 1 sachet bd", "Docusate 100mg", "Bisacodyl 5mg nocte", "Ibuprofen 400mg tds", "Senna 7.5mg ON"],
-)  # fmt: skip
+    [
+        "Amoxicillin 500mg tds",
+        "Gliclazide 80mg bd",
+        "Alendronic acid 70mg weekly",
+        "Ferrous sulphate 200mg od",
+        "Vitamin B12 1mg",
+        "Calcium carbonate 1.25g",
+        "Letrozole 2.5mg",
+        "Finasteride 5mg",
+        "Mebeverine 135mg tds",
+        "Fybogel 1 sachet bd",
+        "Docusate 100mg",
+        "Bisacodyl 5mg nocte",
+        "Ibuprofen 400mg tds",
+        "Senna 7.5mg ON",
+    ],
+)
 def test_it_checks_a_common_medicine_with_no_listed_interaction_without_a_card(line):
     result = assess([line])
     assert result.cards == ()
@@ -250,9 +263,19 @@ def test_it_now_informs_on_catalogued_medicines_that_gave_no_card(drug, code):
 
 @pytest.mark.parametrize(
     "drug",
-    ["quinidine", "chlorpromazine", "azithromycin", "levofloxacin", "moxifloxacin", "hydroxychloroquine",
-     "donepezil", "flecainide", "pimozide", "sulpiride"],
-)  # fmt: skip
+    [
+        "quinidine",
+        "chlorpromazine",
+        "azithromycin",
+        "levofloxacin",
+        "moxifloxacin",
+        "hydroxychloroquine",
+        "donepezil",
+        "flecainide",
+        "pimozide",
+        "sulpiride",
+    ],
+)
 def test_it_warns_and_asks_for_an_ecg_on_known_risk_qt_drugs(drug):
     result = assess([drug])
     assert card(result, "qt-drug").indicator == Indicator.WARNING

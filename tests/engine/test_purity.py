@@ -23,6 +23,7 @@ def test_it_imports_django_in_no_engine_module():
 
 def test_it_loads_no_django_module_on_importing_the_engine():
     code = "import sys, trialplanner.engine; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ENGINE.parents[1], capture_output=True, text=True,
-                            timeout=60, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ENGINE.parents[1], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -32,10 +32,18 @@ def decide(rulebook, indications, strengths):
         facts, protocol = indications[indication]
         assessment = assess_risk(PatientProfile(sex=Sex.MALE, **profile), facts, protocol, rulebook, VISIT)
         return replan(
-            decision, current_mg=D(current), target_mg=target, protocol=protocol, assessment=assessment, on=VISIT,
-            options=PlanOptions(strengths=strengths, tablet_strength_mg=D(10)), rules=rulebook, weeks_on_drug=weeks,
-            response_judged=judged, course_start=course_start,
-        )  # fmt: skip
+            decision,
+            current_mg=D(current),
+            target_mg=target,
+            protocol=protocol,
+            assessment=assessment,
+            on=VISIT,
+            options=PlanOptions(strengths=strengths, tablet_strength_mg=D(10)),
+            rules=rulebook,
+            weeks_on_drug=weeks,
+            response_judged=judged,
+            course_start=course_start,
+        )
 
     return run
 

@@ -84,9 +84,14 @@ def test_it_blocks_on_a_qtc_rise_above_60_ms(assess):
 
 @pytest.mark.parametrize(
     "sex, qtc, prolonged",
-    [(Sex.MALE, 450, False), (Sex.MALE, 451, True), (Sex.FEMALE, 451, False), (Sex.FEMALE, 470, False),
-     (Sex.FEMALE, 471, True)],
-)  # fmt: skip
+    [
+        (Sex.MALE, 450, False),
+        (Sex.MALE, 451, True),
+        (Sex.FEMALE, 451, False),
+        (Sex.FEMALE, 470, False),
+        (Sex.FEMALE, 471, True),
+    ],
+)
 def test_it_uses_sex_specific_qtc_thresholds(assess, sex, qtc, prolonged):
     result = assess(sex=sex, qtc_ms=qtc)
     assert ("qtc-prolonged" in codes(result, Indicator.WARNING)) is prolonged
@@ -136,8 +141,21 @@ def test_it_blocks_on_contraindicated_drugs_while_taken(assess, drug):
 # --- warning rows ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("drug", ["citalopram", "escitalopram", "methadone", "ondansetron", "domperidone",
-                                  "amiodarone", "sotalol", "clarithromycin", "fluconazole", "haloperidol"])  # fmt: skip
+@pytest.mark.parametrize(
+    "drug",
+    [
+        "citalopram",
+        "escitalopram",
+        "methadone",
+        "ondansetron",
+        "domperidone",
+        "amiodarone",
+        "sotalol",
+        "clarithromycin",
+        "fluconazole",
+        "haloperidol",
+    ],
+)
 def test_it_warns_and_asks_for_ecgs_on_known_risk_qt_drugs(assess, drug):
     result = assess(meds=[drug])
     qt = card(result, "qt-drug")
@@ -147,8 +165,9 @@ def test_it_warns_and_asks_for_ecgs_on_known_risk_qt_drugs(assess, drug):
     assert "baseline-ecg" in codes(result, Indicator.INFO)
 
 
-@pytest.mark.parametrize("condition", ["heart-failure", "ischaemic-heart-disease", "marked-bradycardia",
-                                       "hyperthyroidism"])  # fmt: skip
+@pytest.mark.parametrize(
+    "condition", ["heart-failure", "ischaemic-heart-disease", "marked-bradycardia", "hyperthyroidism"]
+)
 def test_it_lowers_the_start_and_slows_steps_for_other_cardiac_disease(assess, condition):
     result = assess(conditions=[condition])
     assert card(result, "other-cardiac").indicator == Indicator.WARNING
@@ -168,8 +187,9 @@ def test_it_counts_age_65_as_older(assess):
     assert "older-age" not in codes(assess(age=64))
 
 
-@pytest.mark.parametrize("profile", [{"frail": True}, {"falls": True}, {"conditions": ["dementia"]},
-                                     {"conditions": ["delirium-risk"]}])  # fmt: skip
+@pytest.mark.parametrize(
+    "profile", [{"frail": True}, {"falls": True}, {"conditions": ["dementia"]}, {"conditions": ["delirium-risk"]}]
+)
 def test_it_uses_the_frail_start_for_frailty_falls_dementia_and_delirium(assess, profile):
     result = assess(**profile)
     assert card(result, "frailty-falls").indicator == Indicator.WARNING
@@ -177,9 +197,17 @@ def test_it_uses_the_frail_start_for_frailty_falls_dementia_and_delirium(assess,
     assert result.min_days_per_step == 14
 
 
-@pytest.mark.parametrize("profile", [{"meds": ["fluoxetine"]}, {"meds": ["paroxetine"]}, {"meds": ["bupropion"]},
-                                     {"meds": ["quinidine"]}, {"cyp2d6": Phenotype.POOR},
-                                     {"cyp2d6": Phenotype.INTERMEDIATE}])  # fmt: skip
+@pytest.mark.parametrize(
+    "profile",
+    [
+        {"meds": ["fluoxetine"]},
+        {"meds": ["paroxetine"]},
+        {"meds": ["bupropion"]},
+        {"meds": ["quinidine"]},
+        {"cyp2d6": Phenotype.POOR},
+        {"cyp2d6": Phenotype.INTERMEDIATE},
+    ],
+)
 def test_it_starts_low_and_slow_with_reduced_cyp2d6_activity(assess, profile):
     result = assess(**profile)
     assert card(result, "cyp2d6-reduced").indicator == Indicator.WARNING
@@ -187,8 +215,9 @@ def test_it_starts_low_and_slow_with_reduced_cyp2d6_activity(assess, profile):
     assert result.min_days_per_step == 14
 
 
-@pytest.mark.parametrize("profile", [{"cyp2d6": Phenotype.ULTRARAPID}, {"cyp2c19": Phenotype.ULTRARAPID},
-                                     {"cyp2c19": Phenotype.POOR}])  # fmt: skip
+@pytest.mark.parametrize(
+    "profile", [{"cyp2d6": Phenotype.ULTRARAPID}, {"cyp2c19": Phenotype.ULTRARAPID}, {"cyp2c19": Phenotype.POOR}]
+)
 def test_it_gives_other_phenotypes_as_information(assess, profile):
     result = assess(**profile)
     assert card(result, "cyp-ultrarapid-poor-2c19").indicator == Indicator.INFO
@@ -214,8 +243,16 @@ def test_it_mentions_the_seizure_risk_for_tramadol(assess):
     assert "seizure" in card(assess(meds=["tramadol"]), "serotonergic-drug").detail.lower()
 
 
-@pytest.mark.parametrize("profile", [{"meds": ["diazepam"]}, {"meds": ["zopiclone"]}, {"meds": ["pregabalin"]},
-                                     {"meds": ["morphine"]}, {"alcohol": Alcohol.HEAVY}])  # fmt: skip
+@pytest.mark.parametrize(
+    "profile",
+    [
+        {"meds": ["diazepam"]},
+        {"meds": ["zopiclone"]},
+        {"meds": ["pregabalin"]},
+        {"meds": ["morphine"]},
+        {"alcohol": Alcohol.HEAVY},
+    ],
+)
 def test_it_warns_on_cns_depressants_and_heavy_alcohol(assess, profile):
     result = assess(**profile)
     assert card(result, "cns-depressant").indicator == Indicator.WARNING
@@ -248,9 +285,14 @@ def test_it_totals_the_anticholinergic_burden(assess):
 
 @pytest.mark.parametrize(
     "condition, code",
-    [("angle-closure-glaucoma", "angle-closure-glaucoma"), ("urinary-retention", "urinary-retention"),
-     ("prostate-enlargement", "urinary-retention"), ("epilepsy", "epilepsy"), ("bipolar-disorder", "bipolar")],
-)  # fmt: skip
+    [
+        ("angle-closure-glaucoma", "angle-closure-glaucoma"),
+        ("urinary-retention", "urinary-retention"),
+        ("prostate-enlargement", "urinary-retention"),
+        ("epilepsy", "epilepsy"),
+        ("bipolar-disorder", "bipolar"),
+    ],
+)
 def test_it_warns_on_cautionary_conditions(assess, condition, code):
     result = assess(conditions=[condition])
     assert card(result, code).indicator == Indicator.WARNING
@@ -297,10 +339,14 @@ def test_it_asks_young_adults_about_mood(assess):
 
 @pytest.mark.parametrize(
     "profile, code",
-    [({"conditions": ["diabetes"]}, "diabetes"), ({"meds": ["furosemide"]}, "electrolytes"),
-     ({"meds": ["pseudoephedrine"]}, "sympathomimetic"),
-     ({"meds": ["amlodipine"]}, "blood-pressure-drugs"), ({"meds": ["doxazosin"]}, "blood-pressure-drugs")],
-)  # fmt: skip
+    [
+        ({"conditions": ["diabetes"]}, "diabetes"),
+        ({"meds": ["furosemide"]}, "electrolytes"),
+        ({"meds": ["pseudoephedrine"]}, "sympathomimetic"),
+        ({"meds": ["amlodipine"]}, "blood-pressure-drugs"),
+        ({"meds": ["doxazosin"]}, "blood-pressure-drugs"),
+    ],
+)
 def test_it_shows_information_rows_as_info(assess, profile, code):
     assert card(assess(**profile), code).indicator == Indicator.INFO
 

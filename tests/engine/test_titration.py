@@ -165,9 +165,16 @@ def test_it_judges_response_after_a_full_step_at_target(plan):
 
 @pytest.mark.parametrize(
     "dose, expected",
-    [(D(10), ((10, 1),)), (D(20), ((10, 2),)), (D(25), ((25, 1),)), (D(35), ((25, 1), (10, 1))),
-     (D(50), ((50, 1),)), (D(60), ((10, 6),)), (D(75), ((25, 3),))],
-)  # fmt: skip
+    [
+        (D(10), ((10, 1),)),
+        (D(20), ((10, 2),)),
+        (D(25), ((25, 1),)),
+        (D(35), ((25, 1), (10, 1))),
+        (D(50), ((50, 1),)),
+        (D(60), ((10, 6),)),
+        (D(75), ((25, 3),)),
+    ],
+)
 def test_it_gives_doses_as_whole_tablets(strengths, dose, expected):
     result = dispense(dose, strengths, preferred_mg=D(10) if dose <= 30 else None)
     assert tuple((t.strength_mg, t.count) for t in result.tablets) == expected
@@ -207,7 +214,7 @@ def test_it_stops_at_once_on_a_taper_from_the_last_step(rulebook, strengths):
 @pytest.mark.parametrize(
     "dose, expected",
     [(D(40), ((10, 4),)), (D(50), ((50, 1),)), (D(70), ((10, 7),)), (D(30), ((10, 3),)), (D(35), ((25, 1), (10, 1)))],
-)  # fmt: skip
+)
 def test_it_makes_each_step_one_strength_in_the_fewest_whole_tablets(strengths, dose, expected):
     # Reference A.1: one strength, the fewest whole tablets of it; two strengths only when no
     # single strength makes the dose; whatever strength the clinician prefers.

@@ -42,8 +42,9 @@ def liquid(young_patient, indication, clinician, with_profile):
 @pytest.fixture
 def taper(active, clinician):
     """The stop of `active` from 30 mg: 20, 10, then 5 mg as liquid, then stop."""
-    return services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
-                              stop_date=date(2026, 12, 20))  # fmt: skip
+    return services.plan_stop(
+        plan=active, user=clinician, lock_version=active.lock_version, reason="x", stop_date=date(2026, 12, 20)
+    )
 
 
 PLANS = ["active", "liquid", "taper"]

@@ -78,8 +78,9 @@ def test_it_uses_at_least_16pt_for_large_print(client, active):
 
 
 def test_it_explains_stopping_in_a_taper_handout(client, active, clinician):
-    taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
-                               stop_date=date(2026, 12, 20))  # fmt: skip
+    taper = services.plan_stop(
+        plan=active, user=clinician, lock_version=active.lock_version, reason="x", stop_date=date(2026, 12, 20)
+    )
     flat = squash(pdf_text(client, taper, lang="en")[0])
     assert "Your plan to stop amitriptyline" in flat
     assert "Stop: do not take any more" in flat and "2.5 ml of the liquid" in flat
@@ -120,9 +121,15 @@ def test_it_does_not_let_free_text_make_the_pdf_fetch_anything(client, active, m
 
 @pytest.mark.parametrize(
     "url",
-    ["http://169.254.169.254/", "file:///etc/passwd", "data:text/plain,hi", "https://example.org/static/css/handout.css",
-     "https://handout.invalid/static/../../etc/passwd", "https://handout.invalid/etc/passwd"],
-)  # fmt: skip
+    [
+        "http://169.254.169.254/",
+        "file:///etc/passwd",
+        "data:text/plain,hi",
+        "https://example.org/static/css/handout.css",
+        "https://handout.invalid/static/../../etc/passwd",
+        "https://handout.invalid/etc/passwd",
+    ],
+)
 def test_it_refuses_everything_but_static_files_in_the_fetcher(url):
     with pytest.raises(handout_pdf.BlockedFetch):
         handout_pdf.StaticOnlyFetcher().fetch(url)

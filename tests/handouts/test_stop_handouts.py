@@ -49,17 +49,24 @@ def pdf_text(client, plan, lang):
 @pytest.fixture
 def stopped_now(active, clinician):
     followup = active.followups.filter(status="due").order_by("due_date").first()
-    _, new = services.followup_record_visit(followup=followup, user=clinician, visit_date=VISIT_DAY,
-                                            decision="stop_now", qtc_ms=520, mood="usual",
-                                            self_harm_thoughts=False)  # fmt: skip
+    _, new = services.followup_record_visit(
+        followup=followup,
+        user=clinician,
+        visit_date=VISIT_DAY,
+        decision="stop_now",
+        qtc_ms=520,
+        mood="usual",
+        self_harm_thoughts=False,
+    )
     assert new.kind == "stop_now" and new.status == "active"
     return new
 
 
 @pytest.fixture
 def tapering(active, clinician):
-    return services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
-                              stop_date=VISIT_DAY)  # fmt: skip
+    return services.plan_stop(
+        plan=active, user=clinician, lock_version=active.lock_version, reason="x", stop_date=VISIT_DAY
+    )
 
 
 @pytest.mark.parametrize("render", [html_text, pdf_text])

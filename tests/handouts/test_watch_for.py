@@ -33,9 +33,13 @@ def activate_with_reasons(plan, user):
 def migraine(clinic, clinician, with_profile):
     """The demo migraine plan: Ann Example, 58, on sertraline (the serotonergic-drug warning), QTc on file."""
     patient = Patient.objects.create(
-        clinic=clinic, display_name="Ann Example", mrn="DEMO-001", date_of_birth=date(1968, 3, 14),
-        sex=Patient.Sex.FEMALE, created_by=clinician,
-    )  # fmt: skip
+        clinic=clinic,
+        display_name="Ann Example",
+        mrn="DEMO-001",
+        date_of_birth=date(1968, 3, 14),
+        sex=Patient.Sex.FEMALE,
+        created_by=clinician,
+    )
     with_profile(patient, medications=["sertraline"], qtc_ms=438, ecg_date=date(2026, 9, 1))
     indication = Indication.objects.get(slug="migraine-prophylaxis")
     plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=START)
@@ -47,8 +51,9 @@ def migraine(clinic, clinician, with_profile):
 @pytest.fixture
 def every_block(patient, indication, clinician, with_profile):
     """A 66-year-old with a prostate, bipolar disorder and self-harm, on citalopram: all five blocks."""
-    with_profile(patient, "prostate-enlargement", "bipolar-disorder", medications=["citalopram"],
-                 self_harm_last_12_months=True)  # fmt: skip
+    with_profile(
+        patient, "prostate-enlargement", "bipolar-disorder", medications=["citalopram"], self_harm_last_12_months=True
+    )
     plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=START)
     plan, acknowledged = activate_with_reasons(plan, clinician)
     assert {"older-age", "serotonergic-drug", "qt-drug", "urinary-retention", "self-harm"} <= acknowledged

@@ -42,7 +42,10 @@ def profiled_plan(young_patient, indication, clinician, with_profile):
         ],
     )
     plan = services.plan_create(
-        patient=young_patient, indication=indication, user=clinician, start_date=PLAN_START,
+        patient=young_patient,
+        indication=indication,
+        user=clinician,
+        start_date=PLAN_START,
         tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+    )
     return plan

@@ -377,8 +377,12 @@ def test_it_refuses_hs256_signed_with_the_registered_public_key(client, ehr, doc
 def test_it_ignores_a_key_embedded_in_the_token_header(client, ehr, docs):
     """A `jwk` (or `jku`) header naming the attacker's own key is never trusted; only registered keys are."""
     attacker = public_jwk(OTHER_KEY, "ec-1")
-    bearer = jwt.encode(_claims(ORDER_SELECT), OTHER_KEY, algorithm="ES384",
-                        headers={"kid": "ec-1", "jwk": attacker, "jku": "https://evil.example.org/jwks"})  # fmt: skip
+    bearer = jwt.encode(
+        _claims(ORDER_SELECT),
+        OTHER_KEY,
+        algorithm="ES384",
+        headers={"kid": "ec-1", "jwk": attacker, "jku": "https://evil.example.org/jwks"},
+    )
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
 
 
@@ -389,9 +393,14 @@ def test_it_gives_a_token_without_a_required_claim_401(client, ehr, docs, missin
 
 
 def test_it_does_not_let_a_key_registered_for_another_issuer_sign_for_this_one(client, ehr, docs, other_clinic, lead):
-    CdsClient.objects.create(clinic=other_clinic, name="Other EHR", issuer="https://other.example.org",
-                             jwks={"keys": [public_jwk(OTHER_KEY, "other-1")]},
-                             patient_identifier_system=MRN_SYSTEM, created_by=lead)  # fmt: skip
+    CdsClient.objects.create(
+        clinic=other_clinic,
+        name="Other EHR",
+        issuer="https://other.example.org",
+        jwks={"keys": [public_jwk(OTHER_KEY, "other-1")]},
+        patient_identifier_system=MRN_SYSTEM,
+        created_by=lead,
+    )
     # Signed by the other client's key but claiming this client's issuer.
     response = call(client, ORDER_SELECT, docs["order-select-request"], key=OTHER_KEY, kid="other-1")
     assert response.status_code == 401

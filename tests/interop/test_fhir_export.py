@@ -176,9 +176,12 @@ def test_it_keeps_steps_in_order_in_a_taper_export(active, clinician):
     from trialplanner.plans import services as plan_services
 
     taper = plan_services.plan_stop(
-        plan=active, user=clinician, lock_version=active.lock_version, reason="No benefit",
+        plan=active,
+        user=clinician,
+        lock_version=active.lock_version,
+        reason="No benefit",
         stop_date=active.start_date + timedelta(days=30),
-    )  # fmt: skip
+    )
     assert taper is not None
     assert_valid(plan_bundle(taper))
 

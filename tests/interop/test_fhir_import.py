@@ -81,11 +81,14 @@ def test_it_maps_the_documented_ehr_bundle_in_the_preview(catalog, ehr_bundle):
         ("{not json", "not valid JSON"),
         ('{"resourceType": "Patient"}', "not a FHIR Bundle"),
         ('{"resourceType": "Bundle", "type": "collection", "entry": []}', "exactly one Patient"),
-        ('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient", '
-         '"gender": 5}}]}', "not valid FHIR"),
+        (
+            '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient", '
+            '"gender": 5}}]}',
+            "not valid FHIR",
+        ),
         (b"\xff\xfe{}", "not UTF-8"),
     ],
-)  # fmt: skip
+)
 def test_it_refuses_what_it_cannot_read(catalog, raw, message):
     with pytest.raises(BundleError, match=message):
         parse_bundle(raw)

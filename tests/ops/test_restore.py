@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def manage(db, *args, timeout=120):
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}}
     env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="trialplanner.settings")
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def make_database(db):
@@ -127,8 +128,11 @@ def test_it_refuses_restore_while_a_server_holds_the_database(tmp_path):
     assert manage(db, "backup", "--output", str(backup)).returncode == 0
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}}
     env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="trialplanner.settings")
-    server = subprocess.Popen([sys.executable, "manage.py", "serverlock", sys.executable, "-c",
-                               "import time; time.sleep(120)"], cwd=ROOT, env=env)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serverlock", sys.executable, "-c", "import time; time.sleep(120)"],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while not dbfiles.live_holders(db) and time.monotonic() < deadline:
@@ -210,12 +214,20 @@ def test_it_drops_query_strings_and_feed_tokens_from_the_access_log():
 def test_it_hides_feed_tokens_in_the_request_log():
     import logging
 
-    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s",
-                               ("/calendar/s3cr3t-t0ken.ics",), None)  # fmt: skip
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/calendar/s3cr3t-t0ken.ics",), None
+    )
     RedactPathFilter().filter(record)
     assert record.getMessage() == "Not Found: /calendar/[token].ics"
-    served = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
-                               ("GET /patients/?q=Smith&page=2 HTTP/1.1", "200", "512"), None)  # fmt: skip
+    served = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /patients/?q=Smith&page=2 HTTP/1.1", "200", "512"),
+        None,
+    )
     RedactPathFilter().filter(served)
     assert served.getMessage() == '"GET /patients/ HTTP/1.1" 200 512'
 

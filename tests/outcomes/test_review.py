@@ -26,11 +26,18 @@ PERIOD = {"start": date(2026, 8, 1), "end": date(2026, 10, 31), "today": TODAY}
 
 
 def trial(clinic, user, n, *, baseline=None, start=START, slug="peripheral-neuropathic-pain"):
-    patient = Patient.objects.create(clinic=clinic, display_name=f"Trial {n}", date_of_birth=date(1990, 1, 1),
-                                     sex="female", created_by=user)  # fmt: skip
+    patient = Patient.objects.create(
+        clinic=clinic, display_name=f"Trial {n}", date_of_birth=date(1990, 1, 1), sex="female", created_by=user
+    )
     risk_profile_create(patient=patient, user=user, fields={}, conditions=[], medications=[])
-    plan = services.plan_create(patient=patient, indication=Indication.objects.get(slug=slug), user=user,
-                                start_date=start, tablet_strength_mg=Decimal(10), baseline_score=baseline)  # fmt: skip
+    plan = services.plan_create(
+        patient=patient,
+        indication=Indication.objects.get(slug=slug),
+        user=user,
+        start_date=start,
+        tablet_strength_mg=Decimal(10),
+        baseline_score=baseline,
+    )
     services.plan_activate(plan=plan, user=user, lock_version=plan.lock_version, reasons={})
     plan.refresh_from_db()
     return plan
@@ -59,16 +66,27 @@ def clinic_trials(catalog, clinic, clinician, other_clinic, outsider):
         unjudged = trial(clinic, clinician, 3)  # no baseline score
         visit(unjudged, clinician, "response", Decimal(2))
         side_effect_stop = trial(clinic, clinician, 4, baseline=Decimal(7))
-        services.plan_stop(plan=side_effect_stop, user=clinician, lock_version=side_effect_stop.lock_version,
-                           reason="Drowsy", stop_date=START + timedelta(days=10),
-                           stop_reason=Plan.StopReason.SIDE_EFFECT)  # fmt: skip
+        services.plan_stop(
+            plan=side_effect_stop,
+            user=clinician,
+            lock_version=side_effect_stop.lock_version,
+            reason="Drowsy",
+            stop_date=START + timedelta(days=10),
+            stop_reason=Plan.StopReason.SIDE_EFFECT,
+        )
         no_response_stop = trial(clinic, clinician, 5, baseline=Decimal(6))
-        services.plan_stop(plan=no_response_stop, user=clinician, lock_version=no_response_stop.lock_version,
-                           reason="", stop_date=START + timedelta(days=20),
-                           stop_reason=Plan.StopReason.NO_RESPONSE)  # fmt: skip
+        services.plan_stop(
+            plan=no_response_stop,
+            user=clinician,
+            lock_version=no_response_stop.lock_version,
+            reason="",
+            stop_date=START + timedelta(days=20),
+            stop_reason=Plan.StopReason.NO_RESPONSE,
+        )
         missed = trial(clinic, clinician, 6, baseline=Decimal(5))
-        services.followup_mark_missed(followup=missed.followups.get(kind="first-review"), user=clinician,
-                                      reason="Did not attend")  # fmt: skip
+        services.followup_mark_missed(
+            followup=missed.followups.get(kind="first-review"), user=clinician, reason="Did not attend"
+        )
         trial(clinic, clinician, 7, baseline=Decimal(5), start=date(2026, 6, 1))  # before the period
         for n in (8, 9):  # another clinic: responders who must never count here
             other = trial(other_clinic, outsider, n, baseline=Decimal(8))
@@ -152,9 +170,16 @@ def test_it_compares_published_figures_only_when_definitions_match(clinic_trials
     [(published, compared, why)] = rv.clinic_review(clinic=clinic_trials, indication=fibro, **PERIOD).comparisons
     assert not compared and "FIQR" in why
     pain = Indication.objects.get(slug="peripheral-neuropathic-pain")
-    PublishedOutcome.objects.create(slug="test-30", indication=pain, definition="At least 30% relief",
-                                    measure=pain.outcome_measure, response_rule="percent_fall",
-                                    response_threshold=30, timepoint="8 weeks", treated_percent=40)  # fmt: skip
+    PublishedOutcome.objects.create(
+        slug="test-30",
+        indication=pain,
+        definition="At least 30% relief",
+        measure=pain.outcome_measure,
+        response_rule="percent_fall",
+        response_threshold=30,
+        timepoint="8 weeks",
+        treated_percent=40,
+    )
     rows = rv.clinic_review(clinic=clinic_trials, indication=pain, **PERIOD).comparisons
     assert [(p.slug, c) for p, c, _ in rows] == [("dpnp-option-dm-responders", False), ("test-30", True)]
 

@@ -17,8 +17,10 @@ migration = importlib.import_module("trialplanner.plans.migrations.0007_plan_sto
 
 
 def stop(client, plan, **data):
-    return client.post(reverse("plans:plan_stop", args=[plan.uuid]),
-                       {"lock_version": plan.lock_version, "stop_date": "2026-12-10", **data})  # fmt: skip
+    return client.post(
+        reverse("plans:plan_stop", args=[plan.uuid]),
+        {"lock_version": plan.lock_version, "stop_date": "2026-12-10", **data},
+    )
 
 
 def test_it_records_the_chosen_reason(client, clinician, active):
@@ -26,8 +28,11 @@ def test_it_records_the_chosen_reason(client, clinician, active):
     response = stop(client, active, stop_reason="side_effect", reason="Too drowsy in the mornings")
     assert response.status_code == 302
     active.refresh_from_db()
-    assert (active.status, active.stop_reason, active.end_reason) == ("stopped", "side_effect",
-                                                                      "Too drowsy in the mornings")  # fmt: skip
+    assert (active.status, active.stop_reason, active.end_reason) == (
+        "stopped",
+        "side_effect",
+        "Too drowsy in the mornings",
+    )
 
 
 def test_it_needs_text_for_other_and_requires_a_reason(client, clinician, active):
@@ -47,8 +52,13 @@ def test_it_refuses_other_without_text_in_the_database(active):
 
 
 def test_it_migrates_old_free_text_reasons_to_other(active, clinician):
-    services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="Patient unhappy",
-                       stop_date=date(2026, 12, 10))  # fmt: skip
+    services.plan_stop(
+        plan=active,
+        user=clinician,
+        lock_version=active.lock_version,
+        reason="Patient unhappy",
+        stop_date=date(2026, 12, 10),
+    )
     Plan.objects.filter(pk=active.pk).update(stop_reason="")  # as before the migration
     visit_stop = Plan.objects.get(kind="taper")
     Plan.objects.filter(pk=visit_stop.pk).update(

@@ -43,8 +43,9 @@ def test_it_keeps_every_trial_row_equal_to_a_recomputation(clinic_trials, clinic
         visit(plan, clinician, "first-review", Decimal(5), side_effects=["constipation"], decision="stop")
         assert TrialOutcome.objects.get(series=plan.series).stopped  # stopped at the visit (a taper began)
         wrong = trial(clinic_trials, clinician, 21, baseline=Decimal(9))
-        services.plan_mark_entered_in_error(plan=wrong, user=clinician, lock_version=wrong.lock_version,
-                                            reason="Wrong patient")  # fmt: skip
+        services.plan_mark_entered_in_error(
+            plan=wrong, user=clinician, lock_version=wrong.lock_version, reason="Wrong patient"
+        )
         assert not TrialOutcome.objects.filter(series=wrong.series).exists()
     assert_matches_recomputation()
 
@@ -52,7 +53,11 @@ def test_it_keeps_every_trial_row_equal_to_a_recomputation(clinic_trials, clinic
 def test_it_stores_what_happened_to_a_trial(clinic_trials):
     responder = TrialOutcome.objects.get(series=Plan.objects.filter(patient__display_name="Trial 1")[0].series)
     assert (responder.started, responder.has_baseline, responder.judged, responded_on(responder)) == (
-        START, True, True, START + timedelta(days=65))  # fmt: skip
+        START,
+        True,
+        True,
+        START + timedelta(days=65),
+    )
     assert responder.side_effects == ",dry_mouth," and responder.target_on == START + timedelta(days=28)
     stopped = TrialOutcome.objects.get(series=Plan.objects.filter(patient__display_name="Trial 4")[0].series)
     assert (stopped.stopped, stopped.stop_reason, stopped.target_on) == (True, "side_effect", None)

@@ -44,8 +44,15 @@ def doses(svg):
 def test_it_holds_the_doses_in_force_and_the_scores_in_the_chart(client, clinician, active):
     active.baseline_score = Decimal(8)
     active.save()
-    record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),
-           side_effects=["dry_mouth"], adherence="most")  # fmt: skip
+    record(
+        active,
+        clinician,
+        "continue",
+        START + timedelta(days=15),
+        outcome_score=Decimal(5),
+        side_effects=["dry_mouth"],
+        adherence="most",
+    )
     new = Plan.objects.get(series=active.series, version=2)
     client.force_login(clinician)
     body = client.get(new.get_absolute_url()).content.decode()
@@ -86,8 +93,14 @@ def test_it_says_so_on_the_chart_without_a_baseline(client, clinician, active):
 
 @time_machine.travel("2026-12-20 12:00Z", tick=False)
 def test_it_shows_the_reason_for_a_stop_and_the_taper(client, clinician, active):
-    taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="Drowsy",
-                               stop_date=date(2026, 12, 10), stop_reason=Plan.StopReason.SIDE_EFFECT)  # fmt: skip
+    taper = services.plan_stop(
+        plan=active,
+        user=clinician,
+        lock_version=active.lock_version,
+        reason="Drowsy",
+        stop_date=date(2026, 12, 10),
+        stop_reason=Plan.StopReason.SIDE_EFFECT,
+    )
     client.force_login(clinician)
     svg = chart(client.get(taper.get_absolute_url()).content.decode())
     stops = [m.find(f"{SVG}title").text for m in svg.iter(f"{SVG}polygon") if m.get("data-kind") == "stop"]
@@ -131,8 +144,9 @@ def test_it_styles_the_chart_in_grayscale_only():
 def test_it_holds_what_the_chart_draws_in_the_data_table(client, clinician, active):
     active.baseline_score = Decimal(8)
     active.save()
-    record(active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5),
-           side_effects=["dry_mouth"])  # fmt: skip
+    record(
+        active, clinician, "continue", START + timedelta(days=15), outcome_score=Decimal(5), side_effects=["dry_mouth"]
+    )
     new = Plan.objects.get(series=active.series, version=2)
     client.force_login(clinician)
     body = client.get(new.get_absolute_url()).content.decode()
@@ -155,10 +169,12 @@ def test_it_gives_the_row_and_version_labels_room_when_today_is_the_first_day():
     first = date(2026, 12, 1)
     data = ch.ChartInput(
         today=first,
-        spans=(ch.DoseSpan(first, first + timedelta(days=13), Decimal(10), 1),
-               ch.DoseSpan(first + timedelta(days=14), first + timedelta(days=41), Decimal(50), 2)),
+        spans=(
+            ch.DoseSpan(first, first + timedelta(days=13), Decimal(10), 1),
+            ch.DoseSpan(first + timedelta(days=14), first + timedelta(days=41), Decimal(50), 2),
+        ),
         markers=(ch.Marker(first, "warning", "Acknowledged"),),
-    )  # fmt: skip
+    )
     drawn = ch.build(data)
     marker = drawn.markers[0]
     left_edge = min(float(point.split(",")[0]) for point in marker["points"].split())

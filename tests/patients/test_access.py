@@ -78,25 +78,45 @@ def make_patients(clinic, user, first, n, indication=None):
     from trialplanner.plans.models import FollowUp, Plan, Step
 
     made = Patient.objects.bulk_create(
-        Patient(clinic=clinic, display_name=f"Patient {i:04d}", date_of_birth=date(1970, 1, 1), sex="female",
-                created_by=user)
+        Patient(
+            clinic=clinic,
+            display_name=f"Patient {i:04d}",
+            date_of_birth=date(1970, 1, 1),
+            sex="female",
+            created_by=user,
+        )
         for i in range(first, first + n)
-    )  # fmt: skip
+    )
     if indication is None:
         return made
     plans = Plan.objects.bulk_create(
-        Plan(patient=p, indication=indication, status=Plan.Status.ACTIVE, start_date=date(2026, 11, 1),
-             end_date=date(2027, 3, 1), start_mg=Decimal(10), target_mg=Decimal(20), ceiling_mg=Decimal(75),
-             days_per_step=14, target_date=date(2026, 11, 15), response_date=date(2027, 1, 1), protocol_snapshot={},
-             engine_input={}, clinician=user, created_by=user)
+        Plan(
+            patient=p,
+            indication=indication,
+            status=Plan.Status.ACTIVE,
+            start_date=date(2026, 11, 1),
+            end_date=date(2027, 3, 1),
+            start_mg=Decimal(10),
+            target_mg=Decimal(20),
+            ceiling_mg=Decimal(75),
+            days_per_step=14,
+            target_date=date(2026, 11, 15),
+            response_date=date(2027, 1, 1),
+            protocol_snapshot={},
+            engine_input={},
+            clinician=user,
+            created_by=user,
+        )
         for p in made
-    )  # fmt: skip
+    )
     Step.objects.bulk_create(
         Step(plan=plan, number=number, kind="titration", start_date=start, end_date=end, dose_mg=Decimal(dose))
         for plan in plans
-        for number, start, end, dose in ((1, date(2026, 11, 1), date(2026, 11, 14), 10),
-                                         (2, date(2026, 11, 15), date(2027, 3, 1), 20))
-    )  # fmt: skip
+        for number, start, end, dose in (
+            (1, date(2026, 11, 1), date(2026, 11, 14), 10),
+            (2, date(2026, 11, 15), date(2027, 3, 1), 20),
+        )
+    )
     followups = [FollowUp(plan=plan, due_date=day, kind=FollowUp.Kind.FIRST_REVIEW)
                  for plan in plans for day in (date(2026, 12, 10), date(2027, 1, 5))]  # fmt: skip
     for f in followups:
@@ -173,8 +193,9 @@ def test_it_walks_every_patient_in_the_list_once_in_name_order(client, clinician
 
 
 def test_it_shows_the_first_page_for_a_cursor_from_another_clinic(client, clinician, outsider, other_clinic, patient):
-    elsewhere = Patient.objects.create(clinic=other_clinic, display_name="Aaron Away", date_of_birth=date(1970, 1, 1),
-                                       sex="male", created_by=outsider)  # fmt: skip
+    elsewhere = Patient.objects.create(
+        clinic=other_clinic, display_name="Aaron Away", date_of_birth=date(1970, 1, 1), sex="male", created_by=outsider
+    )
     client.force_login(clinician)
     for cursor in [str(elsewhere.uuid), "not-a-uuid"]:
         response = client.get(reverse("patients:patient_list"), {"after": cursor})

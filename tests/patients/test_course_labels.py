@@ -29,9 +29,15 @@ def pages(client, plan):
 @pytest.fixture
 def stopped_now(active, clinician):
     followup = active.followups.filter(status="due").order_by("due_date").first()
-    _, new = services.followup_record_visit(followup=followup, user=clinician, visit_date=VISIT_DAY,
-                                            decision="stop_now", qtc_ms=520, mood="usual",
-                                            self_harm_thoughts=False)  # fmt: skip
+    _, new = services.followup_record_visit(
+        followup=followup,
+        user=clinician,
+        visit_date=VISIT_DAY,
+        decision="stop_now",
+        qtc_ms=520,
+        mood="usual",
+        self_harm_thoughts=False,
+    )
     return new
 
 
@@ -49,8 +55,14 @@ def test_it_labels_a_course_stopped_at_once_as_stopped(client, stopped_now):
 
 
 def test_it_labels_a_taper_as_tapering_to_stop(client, active, clinician):
-    taper = services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
-                               stop_date=VISIT_DAY, stop_reason="side_effect")  # fmt: skip
+    taper = services.plan_stop(
+        plan=active,
+        user=clinician,
+        lock_version=active.lock_version,
+        reason="x",
+        stop_date=VISIT_DAY,
+        stop_reason="side_effect",
+    )
     listing, patient, plan = pages(client, taper)
     assert "Tapering to stop: " in listing
     assert "Tapering to stop" in patient and "Tapering to stop from 8 Dec 2026" in plan

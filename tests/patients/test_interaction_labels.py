@@ -13,6 +13,8 @@ def test_it_points_co_codamols_codeine_to_its_warnings(client, clinician, patien
     response = client.get(patient.get_absolute_url(), {"indication": "migraine-prophylaxis"})
     body = re.sub(r"\s+", " ", response.content.decode())
     row = re.search(r"<td>(Codeine[^<]*)", body).group(1)
-    assert row.startswith("Codeine (allow with monitoring; see the warnings: CNS depressant, CNS-active, "
-                          "anticholinergic (1)) + Paracetamol (no interaction listed)")  # fmt: skip
+    assert row.startswith(
+        "Codeine (allow with monitoring; see the warnings: CNS depressant, CNS-active, "
+        "anticholinergic (1)) + Paracetamol (no interaction listed)"
+    )
     assert "Codeine + Paracetamol (no interaction listed)" not in body

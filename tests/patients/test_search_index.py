@@ -17,10 +17,16 @@ pytestmark = pytest.mark.django_db
 )
 def test_it_matches_the_search_expression_to_the_trigram_index(clinician, clinic, lookup, index):
     Patient.objects.bulk_create(
-        Patient(clinic=clinic, display_name=f"Person {i}", mrn=f"M{i:05d}", date_of_birth=date(1970, 1, 1),
-                sex="female", created_by=clinician)
+        Patient(
+            clinic=clinic,
+            display_name=f"Person {i}",
+            mrn=f"M{i:05d}",
+            date_of_birth=date(1970, 1, 1),
+            sex="female",
+            created_by=clinician,
+        )
         for i in range(50)
-    )  # fmt: skip
+    )
     # The same lookup the patient list runs (access.patients_for adds the clinic filter).
     query = Patient.objects.filter(Q(**{f"{lookup}__icontains": "son 1"}))
     sql, params = query.query.sql_with_params()

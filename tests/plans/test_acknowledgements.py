@@ -17,10 +17,15 @@ VISIT_DAY = START + timedelta(days=15)
 def on_sertraline(young_patient, indication, clinician, with_profile):
     """An active plan whose one warning (serotonergic: sertraline) was acknowledged."""
     with_profile(young_patient, medications=["sertraline"])
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
-    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version,
-                           reasons={"serotonergic-drug": "Low dose; warned about serotonin symptoms."})  # fmt: skip
+    plan = services.plan_create(
+        patient=young_patient, indication=indication, user=clinician, start_date=START, tablet_strength_mg=Decimal(10)
+    )
+    services.plan_activate(
+        plan=plan,
+        user=clinician,
+        lock_version=plan.lock_version,
+        reasons={"serotonergic-drug": "Low dose; warned about serotonin symptoms."},
+    )
     plan.refresh_from_db()
     return plan
 
@@ -28,9 +33,17 @@ def on_sertraline(young_patient, indication, clinician, with_profile):
 def step_up(plan, user):
     followup = plan.followups.filter(status="due").first()
     return services.followup_record_visit(
-        followup=followup, user=user, visit_date=VISIT_DAY, outcome_score=None, side_effects=[],
-        side_effects_other="", adherence="all", qtc_ms=None, decision="step_up", notes="",
-    )  # fmt: skip
+        followup=followup,
+        user=user,
+        visit_date=VISIT_DAY,
+        outcome_score=None,
+        side_effects=[],
+        side_effects_other="",
+        adherence="all",
+        qtc_ms=None,
+        decision="step_up",
+        notes="",
+    )
 
 
 def test_it_records_the_subjects_of_the_finding(on_sertraline):
@@ -44,8 +57,10 @@ def test_it_carries_a_reason_over_to_the_same_finding(on_sertraline, clinician, 
     assert new.status == "active"
     carried = new.acknowledgements.get()
     assert (carried.card_code, carried.subjects, carried.reason) == (
-        "serotonergic-drug", ["Sertraline"], "Low dose; warned about serotonin symptoms."
-    )  # fmt: skip
+        "serotonergic-drug",
+        ["Sertraline"],
+        "Low dose; warned about serotonin symptoms.",
+    )
 
 
 @pytest.mark.parametrize("medications", [["sertraline", "venlafaxine"], ["venlafaxine"]])

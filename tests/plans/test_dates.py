@@ -81,9 +81,14 @@ def plan_form(start, protocol, today):
 
 @pytest.mark.parametrize(
     "offset, error",
-    [(-dates.PLAN_START_PAST_DAYS - 1, "past_start"), (-dates.PLAN_START_PAST_DAYS, None), (0, None),
-     (dates.PLAN_START_AHEAD_DAYS, None), (dates.PLAN_START_AHEAD_DAYS + 1, "far_start")],
-)  # fmt: skip
+    [
+        (-dates.PLAN_START_PAST_DAYS - 1, "past_start"),
+        (-dates.PLAN_START_PAST_DAYS, None),
+        (0, None),
+        (dates.PLAN_START_AHEAD_DAYS, None),
+        (dates.PLAN_START_AHEAD_DAYS + 1, "far_start"),
+    ],
+)
 def test_it_starts_a_plan_within_its_window(indication, offset, error):
     today = date(2026, 12, 20)
     form = plan_form(today + timedelta(days=offset), indication.protocol, today)
@@ -100,9 +105,15 @@ def test_it_treats_far_future_start_dates_as_field_errors_not_crashes(indication
 
 @pytest.mark.parametrize(
     "day, error",
-    [(date(2026, 12, 19), "past_stop"), (date(2026, 12, 20), None), (date(2027, 3, 20), None),
-     (date(2027, 3, 21), "far_stop"), (date(2100, 1, 1), "far_stop"), (date(9999, 12, 31), "far_stop")],
-)  # fmt: skip
+    [
+        (date(2026, 12, 19), "past_stop"),
+        (date(2026, 12, 20), None),
+        (date(2027, 3, 20), None),
+        (date(2027, 3, 21), "far_stop"),
+        (date(2100, 1, 1), "far_stop"),
+        (date(9999, 12, 31), "far_stop"),
+    ],
+)
 def test_it_takes_a_stop_date_from_today_to_90_days_ahead(day, error):
     form = StopForm(
         {"stop_reason": "side_effect", "reason": "", "lock_version": 0, "stop_date": day.isoformat()},
@@ -131,8 +142,9 @@ def test_it_takes_a_visit_date_at_most_30_days_old(client, clinician, active, da
     today = date(2027, 1, 20)
     with time_machine.travel(datetime(2027, 1, 20, 12, 0, tzinfo=UTC), tick=False):
         client.force_login(clinician)
-        response = client.post(reverse("plans:followup_visit", args=[followup.uuid]),
-                               visit_data(today - timedelta(days=days_ago)))  # fmt: skip
+        response = client.post(
+            reverse("plans:followup_visit", args=[followup.uuid]), visit_data(today - timedelta(days=days_ago))
+        )
     if error is None:
         assert response.status_code == 302
     else:
@@ -152,8 +164,13 @@ def test_it_takes_a_medicines_last_dose_not_in_the_future():
 def request(start="2026-12-01", **patient):
     import json
 
-    return json.dumps({"indication": "peripheral-neuropathic-pain", "start_date": start,
-                       "patient": {"age": 40, "sex": "female", **patient}})  # fmt: skip
+    return json.dumps(
+        {
+            "indication": "peripheral-neuropathic-pain",
+            "start_date": start,
+            "patient": {"age": 40, "sex": "female", **patient},
+        }
+    )
 
 
 @pytest.mark.parametrize("start", ["1999-12-31", "2101-01-01", "9999-12-31", "0001-01-01"])
@@ -180,8 +197,9 @@ def test_it_treats_a_preview_with_a_medicine_stopped_in_9999_as_an_input_error(c
 
 def test_it_treats_a_stop_in_9999_through_the_service_as_an_input_error_not_an_overflow(active, clinician):
     with pytest.raises(EngineInputError) as exc:
-        services.plan_stop(plan=active, user=clinician, lock_version=active.lock_version, reason="x",
-                           stop_date=date(9999, 12, 31))  # fmt: skip
+        services.plan_stop(
+            plan=active, user=clinician, lock_version=active.lock_version, reason="x", stop_date=date(9999, 12, 31)
+        )
     assert exc.value.field == "start_date"
     active.refresh_from_db()
     assert active.status == "active"  # rolled back

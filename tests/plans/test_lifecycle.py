@@ -31,16 +31,25 @@ def activate(plan, user):
 
 def revise(plan, user, target=30):
     plan.refresh_from_db()
-    return services.plan_revise(plan=plan, user=user, lock_version=plan.lock_version, start_date=START,
-                                target_mg=Decimal(target))  # fmt: skip
+    return services.plan_revise(
+        plan=plan, user=user, lock_version=plan.lock_version, start_date=START, target_mg=Decimal(target)
+    )
 
 
 def visit(plan, user, decision="hold"):
     followup = plan.followups.filter(status="due").first()
     return services.followup_record_visit(
-        followup=followup, user=user, visit_date=LATER, outcome_score=None, side_effects=[], side_effects_other="",
-        adherence="all", qtc_ms=None, decision=decision, notes="",
-    )  # fmt: skip
+        followup=followup,
+        user=user,
+        visit_date=LATER,
+        outcome_score=None,
+        side_effects=[],
+        side_effects_other="",
+        adherence="all",
+        qtc_ms=None,
+        decision=decision,
+        notes="",
+    )
 
 
 @pytest.fixture
@@ -93,15 +102,17 @@ def test_it_refuses_to_activate_a_draft_built_before_another_course_started(
 
 
 def test_it_counts_a_taper_as_a_course_too(course, young_patient, migraine, clinician):
-    services.plan_stop(plan=course, user=clinician, lock_version=course.lock_version, reason="Side effects",
-                       stop_date=LATER)  # fmt: skip
+    services.plan_stop(
+        plan=course, user=clinician, lock_version=course.lock_version, reason="Side effects", stop_date=LATER
+    )
     with pytest.raises(PlanBlocked):
         create(young_patient, migraine, clinician)
 
 
 def test_it_lets_a_new_course_start_once_the_old_one_is_over(course, young_patient, migraine, clinician):
-    services.plan_mark_entered_in_error(plan=course, user=clinician, lock_version=course.lock_version,
-                                        reason="Wrong indication")  # fmt: skip
+    services.plan_mark_entered_in_error(
+        plan=course, user=clinician, lock_version=course.lock_version, reason="Wrong indication"
+    )
     assert activate(create(young_patient, migraine, clinician), clinician).status == "active"
 
 
@@ -121,8 +132,10 @@ def test_it_holds_one_active_plan_per_patient_in_the_database(course, young_pati
 def test_it_shows_the_duplicate_card_on_the_new_plan_page(client, course, young_patient, migraine, clinician):
     client.force_login(clinician)
     url = reverse("plans:plan_new", args=[young_patient.uuid])
-    response = client.post(url, {"indication": migraine.slug, "start_date": START.isoformat(), "target_mg": "25",
-                                 "tablet_strength_mg": "10"})  # fmt: skip
+    response = client.post(
+        url,
+        {"indication": migraine.slug, "start_date": START.isoformat(), "target_mg": "25", "tablet_strength_mg": "10"},
+    )
     assert response.status_code == 200
     assert "Another amitriptyline course is active" in response.content.decode()
     assert Plan.objects.filter(patient=young_patient).count() == 1
@@ -157,11 +170,13 @@ def test_it_does_not_let_a_draft_revive_a_stopped_plan(course, clinician, end):
     v2 = revise(course, clinician)
     course.refresh_from_db()
     if end == "stop":
-        services.plan_stop(plan=course, user=clinician, lock_version=course.lock_version, reason="Side effects",
-                           stop_date=LATER)  # fmt: skip
+        services.plan_stop(
+            plan=course, user=clinician, lock_version=course.lock_version, reason="Side effects", stop_date=LATER
+        )
     else:
-        services.plan_mark_entered_in_error(plan=course, user=clinician, lock_version=course.lock_version,
-                                            reason="Wrong dose")  # fmt: skip
+        services.plan_mark_entered_in_error(
+            plan=course, user=clinician, lock_version=course.lock_version, reason="Wrong dose"
+        )
     with pytest.raises(services.StaleDraft):
         activate(v2, clinician)
     with pytest.raises(services.StaleDraft):
@@ -212,16 +227,26 @@ def act(name, seen, user):
     if name == "activate":
         return services.plan_activate(plan=v2, user=user, lock_version=v2.lock_version, reasons={})
     if name == "revise":
-        return services.plan_revise(plan=v1, user=user, lock_version=v1.lock_version, start_date=START,
-                                    target_mg=Decimal(30))  # fmt: skip
+        return services.plan_revise(
+            plan=v1, user=user, lock_version=v1.lock_version, start_date=START, target_mg=Decimal(30)
+        )
     if name == "visit":
         return services.followup_record_visit(
-            followup=followup, user=user, visit_date=LATER, outcome_score=None, side_effects=[],
-            side_effects_other="", adherence="all", qtc_ms=None, decision="hold", notes="",
-        )  # fmt: skip
+            followup=followup,
+            user=user,
+            visit_date=LATER,
+            outcome_score=None,
+            side_effects=[],
+            side_effects_other="",
+            adherence="all",
+            qtc_ms=None,
+            decision="hold",
+            notes="",
+        )
     if name == "stop":
-        return services.plan_stop(plan=v1, user=user, lock_version=v1.lock_version, reason="Side effects",
-                                  stop_date=LATER)  # fmt: skip
+        return services.plan_stop(
+            plan=v1, user=user, lock_version=v1.lock_version, reason="Side effects", stop_date=LATER
+        )
     return services.plan_mark_entered_in_error(plan=v1, user=user, lock_version=v1.lock_version, reason="Wrong")
 
 
@@ -291,16 +316,25 @@ def run_together(*actions):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
-@pytest.mark.parametrize("pair", [("activate", "activate-other"), ("activate", "stop"), ("visit", "activate"),
-                                  ("stop", "error"), ("activate", "activate")])  # fmt: skip
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("activate", "activate-other"),
+        ("activate", "stop"),
+        ("visit", "activate"),
+        ("stop", "error"),
+        ("activate", "activate"),
+    ],
+)
 def test_it_lets_exactly_one_of_concurrent_actions_win(transactional_db, catalog, clinic, clinician, colleague, pair):
     from datetime import date
 
     from trialplanner.patients.models import Patient
     from trialplanner.patients.services import risk_profile_create
 
-    patient = Patient.objects.create(clinic=clinic, display_name="Race Example", date_of_birth=date(1991, 3, 1),
-                                     sex="female", created_by=clinician)  # fmt: skip
+    patient = Patient.objects.create(
+        clinic=clinic, display_name="Race Example", date_of_birth=date(1991, 3, 1), sex="female", created_by=clinician
+    )
     risk_profile_create(patient=patient, user=clinician, fields={}, conditions=[], medications=[])
     indication = Indication.objects.select_related("protocol").get(slug="peripheral-neuropathic-pain")
     v1 = activate(create(patient, indication, clinician), clinician)

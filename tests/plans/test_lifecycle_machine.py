@@ -43,13 +43,17 @@ class Lifecycle(RuleBasedStateMachine):
         self.user = get_user_model().objects.create_user(username="machine", password="x-machine-x")
         Membership.objects.create(user=self.user, clinic=clinic, role=Membership.Role.CLINICIAN)
         self.patient = Patient.objects.create(
-            clinic=clinic, display_name="Machine Patient", date_of_birth=date(1991, 3, 1), sex="female",
+            clinic=clinic,
+            display_name="Machine Patient",
+            date_of_birth=date(1991, 3, 1),
+            sex="female",
             created_by=self.user,
-        )  # fmt: skip
+        )
         risk_profile_create(patient=self.patient, user=self.user, fields={}, conditions=[], medications=[])
         self.indications = list(Indication.objects.select_related("protocol").filter(slug__in=INDICATIONS))
-        first = services.plan_create(patient=self.patient, indication=self.indications[0], user=self.user,
-                                     start_date=START)  # fmt: skip
+        first = services.plan_create(
+            patient=self.patient, indication=self.indications[0], user=self.user, start_date=START
+        )
         services.plan_activate(plan=first, user=self.user, lock_version=first.lock_version, reasons={})
 
     def teardown(self):
@@ -71,22 +75,31 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(n=which, offset=days)
     def create(self, n, offset):
         indication = self.indications[n % len(self.indications)]
-        self.attempt(services.plan_create, patient=self.patient, indication=indication, user=self.user,
-                     start_date=START + timedelta(days=offset))  # fmt: skip
+        self.attempt(
+            services.plan_create,
+            patient=self.patient,
+            indication=indication,
+            user=self.user,
+            start_date=START + timedelta(days=offset),
+        )
 
     @rule(n=which, offset=days)
     def revise(self, n, offset):
         plan = self.pick(n, status__in=["draft", "active"], kind="titration")
         if plan is not None:
-            self.attempt(services.plan_revise, plan=plan, user=self.user, lock_version=plan.lock_version,
-                         start_date=START + timedelta(days=offset))  # fmt: skip
+            self.attempt(
+                services.plan_revise,
+                plan=plan,
+                user=self.user,
+                lock_version=plan.lock_version,
+                start_date=START + timedelta(days=offset),
+            )
 
     @rule(n=which)
     def activate(self, n):
         plan = self.pick(n, status="draft")
         if plan is not None:
-            self.attempt(services.plan_activate, plan=plan, user=self.user, lock_version=plan.lock_version,
-                         reasons={})  # fmt: skip
+            self.attempt(services.plan_activate, plan=plan, user=self.user, lock_version=plan.lock_version, reasons={})
 
     @rule(n=which, offset=days, decision=st.sampled_from(DECISIONS))
     def visit(self, n, offset, decision):
@@ -97,10 +110,18 @@ class Lifecycle(RuleBasedStateMachine):
         if plan.kind == "taper" and decision not in ("continue", "hold"):
             decision = "continue"
         result = self.attempt(
-            services.followup_record_visit, followup=followup, user=self.user,
-            visit_date=plan.start_date + timedelta(days=offset), outcome_score=None, side_effects=[],
-            side_effects_other="", adherence="all", qtc_ms=None, decision=decision, notes="",
-        )  # fmt: skip
+            services.followup_record_visit,
+            followup=followup,
+            user=self.user,
+            visit_date=plan.start_date + timedelta(days=offset),
+            outcome_score=None,
+            side_effects=[],
+            side_effects_other="",
+            adherence="all",
+            qtc_ms=None,
+            decision=decision,
+            notes="",
+        )
         if result is not None:
             self.visits += 1
 
@@ -108,22 +129,38 @@ class Lifecycle(RuleBasedStateMachine):
     def snooze(self, n, offset):
         followup = self.open_followup(n)
         if followup is not None:
-            self.attempt(services.followup_snooze, followup=followup, user=self.user, reason="Phone engaged",
-                         today=START + timedelta(days=offset))  # fmt: skip
+            self.attempt(
+                services.followup_snooze,
+                followup=followup,
+                user=self.user,
+                reason="Phone engaged",
+                today=START + timedelta(days=offset),
+            )
 
     @rule(n=which, offset=days)
     def stop(self, n, offset):
         plan = self.pick(n, status="active", kind="titration")
         if plan is not None:
-            self.attempt(services.plan_stop, plan=plan, user=self.user, lock_version=plan.lock_version,
-                         reason="Side effects", stop_date=plan.start_date + timedelta(days=offset))  # fmt: skip
+            self.attempt(
+                services.plan_stop,
+                plan=plan,
+                user=self.user,
+                lock_version=plan.lock_version,
+                reason="Side effects",
+                stop_date=plan.start_date + timedelta(days=offset),
+            )
 
     @rule(n=which)
     def entered_in_error(self, n):
         plan = self.pick(n)
         if plan is not None:
-            self.attempt(services.plan_mark_entered_in_error, plan=plan, user=self.user,
-                         lock_version=plan.lock_version, reason="Wrong entry")  # fmt: skip
+            self.attempt(
+                services.plan_mark_entered_in_error,
+                plan=plan,
+                user=self.user,
+                lock_version=plan.lock_version,
+                reason="Wrong entry",
+            )
 
     def open_followup(self, n):
         followups = list(
@@ -179,6 +216,7 @@ class Lifecycle(RuleBasedStateMachine):
 def test_it_keeps_the_lifecycle_invariants(catalog):
     run_state_machine_as_test(
         Lifecycle,
-        settings=settings(max_examples=12, stateful_step_count=15, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )  # fmt: skip
+        settings=settings(
+            max_examples=12, stateful_step_count=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
+    )

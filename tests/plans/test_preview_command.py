@@ -111,9 +111,13 @@ def test_it_matches_the_output_to_the_saved_plan_from_the_same_inputs(tmp_path, 
     patient.save()
     result = run(tmp_path, request())
     plan = services.plan_create(
-        patient=patient, indication=Indication.objects.get(slug="migraine-prophylaxis"), user=clinician,
-        start_date=START, target_mg=Decimal(30), tablet_strength_mg=Decimal(10),
-    )  # fmt: skip
+        patient=patient,
+        indication=Indication.objects.get(slug="migraine-prophylaxis"),
+        user=clinician,
+        start_date=START,
+        target_mg=Decimal(30),
+        tablet_strength_mg=Decimal(10),
+    )
     assert [(s["start"], s["end"], s["dose_mg"]) for s in result["steps"]] == [
         (s.start_date.isoformat(), s.end_date.isoformat(), f"{s.dose_mg.normalize():f}") for s in plan.steps.all()
     ]
@@ -151,8 +155,10 @@ def test_it_returns_each_medicine_line_with_its_match_or_suggestion(tmp_path):
     lines = {m["entered"]: m for m in result["medications"]}
     combination = lines["co-codamol 30/500 2 tabs qds"]
     assert (combination["name"], combination["dose_text"], combination["product"]) == (
-        "co-codamol", "30/500 2 tabs qds", "Co-codamol"
-    )  # fmt: skip
+        "co-codamol",
+        "30/500 2 tabs qds",
+        "Co-codamol",
+    )
     assert [m["slug"] for m in combination["matches"]] == ["codeine", "paracetamol"]
     assert combination["matches"][0]["facts"]["cns_depressant"] is True
     assert combination["matches"][1]["interaction"] == "No interaction listed"  # paracetamol: no facts either

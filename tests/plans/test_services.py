@@ -134,8 +134,9 @@ def test_it_tapers_from_one_step_below_the_current_dose_on_stopping(young_patien
     with_profile(young_patient)
     plan = activate(create(young_patient, indication, clinician), clinician)
     stop_day = START + timedelta(days=15)  # third week: 30 mg
-    taper = services.plan_stop(plan=plan, user=clinician, lock_version=plan.lock_version, reason="Side effects",
-                               stop_date=stop_day)  # fmt: skip
+    taper = services.plan_stop(
+        plan=plan, user=clinician, lock_version=plan.lock_version, reason="Side effects", stop_date=stop_day
+    )
     plan.refresh_from_db()
     assert plan.status == "stopped" and plan.end_reason == "Side effects"
     assert (taper.kind, taper.status, taper.series, taper.version) == ("taper", "active", plan.series, 2)

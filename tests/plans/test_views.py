@@ -62,10 +62,14 @@ def test_it_creates_a_draft_on_posting(client, clinician, young_patient, with_pr
 
 @pytest.mark.parametrize(
     "overrides, field",
-    [({"target_mg": "100"}, "target_mg"), ({"start_date": "not a date"}, "start_date"),
-     ({"days_per_step": "3"}, "days_per_step"), ({"tablet_strength_mg": "7"}, "tablet_strength_mg"),
-     ({"start_date": "2020-01-01"}, "start_date")],
-)  # fmt: skip
+    [
+        ({"target_mg": "100"}, "target_mg"),
+        ({"start_date": "not a date"}, "start_date"),
+        ({"days_per_step": "3"}, "days_per_step"),
+        ({"tablet_strength_mg": "7"}, "tablet_strength_mg"),
+        ({"start_date": "2020-01-01"}, "start_date"),
+    ],
+)
 def test_it_treats_bad_input_as_a_field_error_and_saves_nothing(client, clinician, young_patient, with_profile, catalog,
                                                                 overrides, field):  # fmt: skip
     with_profile(young_patient, "epilepsy")
@@ -97,9 +101,15 @@ def test_it_shows_the_dated_table_on_the_plan_page(client, colleague, draft):
 
 
 @pytest.mark.parametrize(
-    "name, method", [("plan_detail", "get"), ("plan_revise", "get"), ("plan_activate", "post"), ("plan_stop", "post"),
-                     ("plan_mark_error", "post")],
-)  # fmt: skip
+    "name, method",
+    [
+        ("plan_detail", "get"),
+        ("plan_revise", "get"),
+        ("plan_activate", "post"),
+        ("plan_stop", "post"),
+        ("plan_mark_error", "post"),
+    ],
+)
 def test_it_gives_an_outsider_404_everywhere(client, outsider, draft, name, method):
     client.force_login(outsider)
     response = getattr(client, method)(reverse(f"plans:{name}", args=[draft.uuid]), {"lock_version": "0"})

@@ -18,8 +18,12 @@ D = Decimal
 
 
 def activate(plan, user):
-    services.plan_activate(plan=plan, user=user, lock_version=plan.lock_version,
-                           reasons={c.code: "Discussed and agreed" for c in _warnings(plan)})  # fmt: skip
+    services.plan_activate(
+        plan=plan,
+        user=user,
+        lock_version=plan.lock_version,
+        reasons={c.code: "Discussed and agreed" for c in _warnings(plan)},
+    )
     plan.refresh_from_db()
     return plan
 
@@ -56,7 +60,12 @@ def test_it_closes_the_baseline_visit_on_recording_it_and_does_not_recreate_it(o
     assert not FollowUp.objects.filter(plan__patient=patient, worklist_date=START).exists()  # leaves "Due today"
     profile = patient.risk_profiles.first()
     assert (profile.qtc_ms, profile.ecg_date, profile.sodium, profile.bloods_date, profile.bp_date) == (
-        430, START, 139, START, START)  # fmt: skip
+        430,
+        START,
+        139,
+        START,
+        START,
+    )
     # Re-planning again a week later does not ask for the checks either: they are on file.
     review = new.followups.filter(status="due").first()
     _, third = record(review, clinician, "hold", START + timedelta(days=7))
@@ -139,12 +148,26 @@ def test_it_holds_and_books_the_repeat_ecg_before_any_rise_on_a_qtc_warning(acti
 def test_it_turns_findings_into_a_new_risk_profile_version(active, clinician, young_patient):
     followup = active.followups.filter(status="due").first()
     day = START + timedelta(days=15)
-    record(followup, clinician, "step_down", day, fall=True, urinary_retention=True, self_harm_thoughts=True,
-           potassium=D("3.2"), magnesium=D("0.8"), weight_kg=D("60.5"))  # fmt: skip
+    record(
+        followup,
+        clinician,
+        "step_down",
+        day,
+        fall=True,
+        urinary_retention=True,
+        self_harm_thoughts=True,
+        potassium=D("3.2"),
+        magnesium=D("0.8"),
+        weight_kg=D("60.5"),
+    )
     profile = young_patient.risk_profiles.first()
     assert (profile.version, profile.falls, profile.self_harm_last_12_months) == (2, True, True)
     assert (profile.potassium, profile.magnesium, profile.weight_kg, profile.bloods_date) == (
-        D("3.2"), D("0.8"), D("60.5"), day)  # fmt: skip
+        D("3.2"),
+        D("0.8"),
+        D("60.5"),
+        day,
+    )
     assert "urinary-retention" in [c.slug for c in profile.conditions.all()]
     visit = Visit.objects.get()
     codes = [f["code"] for f in visit.findings]
@@ -153,8 +176,7 @@ def test_it_turns_findings_into_a_new_risk_profile_version(active, clinician, yo
 
 def test_it_counts_days_and_total_mg_in_the_self_harm_supply_limit(active, clinician, young_patient):
     followup = active.followups.filter(status="due").first()
-    _, new = record(followup, clinician, "hold", START + timedelta(days=15), self_harm_thoughts=True,
-                    weight_kg=D("40"))  # fmt: skip
+    _, new = record(followup, clinician, "hold", START + timedelta(days=15), self_harm_thoughts=True, weight_kg=D("40"))
     assert (new.supply_limit_days, new.supply_limit_mg) == (14, D(200))  # 5 mg/kg x 40 kg, below 250 mg
     rows = selectors.dose_rows_from_steps(new.steps.all(), selectors.supply_terms(new))
     # 30 mg a night: 200 mg allows 6 nights a supply (180 mg), fewer than the 14-day limit.
@@ -245,8 +267,14 @@ def test_it_lets_sodium_on_the_profile_reach_the_engine(young_patient, indicatio
 def test_it_holds_the_start_for_orthostatic_hypotension_on_the_profile(
     young_patient, indication, clinician, with_profile
 ):
-    with_profile(young_patient, bp_lying_systolic=140, bp_lying_diastolic=85, bp_standing_systolic=115,
-                 bp_standing_diastolic=80, bp_date=START)  # fmt: skip
+    with_profile(
+        young_patient,
+        bp_lying_systolic=140,
+        bp_lying_diastolic=85,
+        bp_standing_systolic=115,
+        bp_standing_diastolic=80,
+        bp_date=START,
+    )
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
     assert "visit-orthostatic-hypotension" in [c["code"] for c in plan.cards]
     assert [s.dose_mg for s in plan.steps.all()] == [10]

@@ -31,9 +31,14 @@ def doses(plan):
 
 @pytest.mark.parametrize(
     "decision, expected, kind",
-    [("continue", [30, 40, 50], "titration"), ("step_up", [40, 50], "titration"), ("hold", [30], "titration"),
-     ("step_down", [20], "titration"), ("stop", [20, 10, 5, 0], "taper")],
-)  # fmt: skip
+    [
+        ("continue", [30, 40, 50], "titration"),
+        ("step_up", [40, 50], "titration"),
+        ("hold", [30], "titration"),
+        ("step_down", [20], "titration"),
+        ("stop", [20, 10, 5, 0], "taper"),
+    ],
+)
 def test_it_makes_the_right_new_version_for_each_decision(active, clinician, decision, expected, kind):
     visit, new = record(active, clinician, decision)
     active.refresh_from_db()
@@ -148,7 +153,7 @@ def test_it_records_and_shows_the_new_dose_on_the_visit_page(client, clinician, 
         ({"visit_date": "2026-11-01"}, "visit_date", "before_plan"),
         ({"side_effects": ["other"]}, "side_effects_other", "other_missing"),
     ],
-)  # fmt: skip
+)
 def test_it_treats_invalid_visits_as_field_errors(client, clinician, active, overrides, field, code):
     followup = active.followups.filter(status="due").first()
     with time_machine.travel(date(2026, 12, 20)):
@@ -181,10 +186,19 @@ def test_it_goes_on_to_periodic_reviews_after_continuing_at_the_response_visit(a
     while True:
         followup = plan.followups.filter(status="due").order_by("due_date").first()
         visit, plan = services.followup_record_visit(
-            followup=followup, user=clinician, visit_date=followup.due_date, outcome_score=None, side_effects=[],
-            side_effects_other="", adherence="all", qtc_ms=None, decision="continue", notes="", mood="usual",
+            followup=followup,
+            user=clinician,
+            visit_date=followup.due_date,
+            outcome_score=None,
+            side_effects=[],
+            side_effects_other="",
+            adherence="all",
+            qtc_ms=None,
+            decision="continue",
+            notes="",
+            mood="usual",
             self_harm_thoughts=False,
-        )  # fmt: skip
+        )
         if followup.kind == "response":
             break
     kinds = list(plan.followups.filter(status="due").values_list("kind", flat=True))

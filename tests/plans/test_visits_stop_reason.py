@@ -29,7 +29,7 @@ def post_visit(client, clinician, plan, **overrides):
         ({}, "stop_reason", "stop_reason_missing"),
         ({"stop_reason": "other", "stop_details": " "}, "stop_details", "stop_other_missing"),
     ],
-)  # fmt: skip
+)
 def test_it_asks_why_when_a_visit_stops_the_trial(client, clinician, active, overrides, field, code):
     response = post_visit(client, clinician, active, decision="stop", **overrides)
     assert response.status_code == 200
@@ -42,8 +42,7 @@ def test_it_does_not_ask_why_for_other_decisions(client, clinician, active):
 
 
 def test_it_stores_the_reason_on_the_stopped_version(client, clinician, active):
-    response = post_visit(client, clinician, active, decision="stop", stop_reason="other",
-                          stop_details="Moving abroad")  # fmt: skip
+    response = post_visit(client, clinician, active, decision="stop", stop_reason="other", stop_details="Moving abroad")
     assert response.status_code == 302
     active.refresh_from_db()
     assert (active.status, active.stop_reason) == ("stopped", "other")
@@ -53,15 +52,27 @@ def test_it_stores_the_reason_on_the_stopped_version(client, clinician, active):
 
 def test_it_records_a_finding_as_the_reason_for_a_stop_now(active, clinician):
     followup = active.followups.filter(status="due").order_by("due_date").first()
-    services.followup_record_visit(followup=followup, user=clinician, visit_date=VISIT_DAY, decision="stop_now",
-                                   qtc_ms=520, mood="usual", self_harm_thoughts=False)  # fmt: skip
+    services.followup_record_visit(
+        followup=followup,
+        user=clinician,
+        visit_date=VISIT_DAY,
+        decision="stop_now",
+        qtc_ms=520,
+        mood="usual",
+        self_harm_thoughts=False,
+    )
     active.refresh_from_db()
     assert (active.status, active.stop_reason) == ("stopped", "finding")
 
 
 def test_it_counts_stops_decided_at_visits_in_the_review(client, clinician, active, young_patient):
     post_visit(client, clinician, active, decision="stop", stop_reason="side_effect")
-    review = rv.clinic_review(clinic=young_patient.clinic, indication=None, start=date(2026, 11, 1),
-                              end=date(2026, 12, 31), today=date(2026, 12, 20))  # fmt: skip
+    review = rv.clinic_review(
+        clinic=young_patient.clinic,
+        indication=None,
+        start=date(2026, 11, 1),
+        end=date(2026, 12, 31),
+        today=date(2026, 12, 20),
+    )
     stops = {f.key: (f.label, f.count) for f in review.stops}
     assert stops == {"stop_side_effect": ("Side effects", 1)}

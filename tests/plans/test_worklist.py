@@ -17,11 +17,22 @@ pytestmark = pytest.mark.django_db
 
 def make_plan(patient, user, indication):
     return Plan.objects.create(
-        patient=patient, indication=indication, status=Plan.Status.ACTIVE, start_date=date(2026, 1, 1),
-        end_date=date(2027, 12, 31), start_mg=Decimal(10), target_mg=Decimal(50), ceiling_mg=Decimal(75),
-        days_per_step=7, target_date=date(2026, 2, 1), response_date=date(2026, 3, 1), protocol_snapshot={},
-        engine_input={}, clinician=user, created_by=user,
-    )  # fmt: skip
+        patient=patient,
+        indication=indication,
+        status=Plan.Status.ACTIVE,
+        start_date=date(2026, 1, 1),
+        end_date=date(2027, 12, 31),
+        start_mg=Decimal(10),
+        target_mg=Decimal(50),
+        ceiling_mg=Decimal(75),
+        days_per_step=7,
+        target_date=date(2026, 2, 1),
+        response_date=date(2026, 3, 1),
+        protocol_snapshot={},
+        engine_input={},
+        clinician=user,
+        created_by=user,
+    )
 
 
 @pytest.fixture
@@ -36,8 +47,9 @@ def ny_user_plan(django_user_model, indication, other_clinic):
     from trialplanner.patients.models import Patient
 
     user = make_user(django_user_model, "nadia", other_clinic)  # America/New_York
-    patient = Patient.objects.create(clinic=other_clinic, display_name="NY Patient", date_of_birth=date(1980, 1, 1),
-                                     sex="female", created_by=user)  # fmt: skip
+    patient = Patient.objects.create(
+        clinic=other_clinic, display_name="NY Patient", date_of_birth=date(1980, 1, 1), sex="female", created_by=user
+    )
     return user, make_plan(patient, user, indication)
 
 
@@ -203,9 +215,12 @@ def test_it_applies_worklist_filters(client, clinician, colleague, london_plan, 
     mine = due(london_plan, date(2026, 6, 10))
     # The colleague's plan is for another patient: one patient has one active course at a time.
     theirs_patient = Patient.objects.create(
-        clinic=london_plan.patient.clinic, display_name="Second Patient", date_of_birth=date(1970, 1, 1), sex="male",
+        clinic=london_plan.patient.clinic,
+        display_name="Second Patient",
+        date_of_birth=date(1970, 1, 1),
+        sex="male",
         created_by=colleague,
-    )  # fmt: skip
+    )
     other = make_plan(theirs_patient, colleague, indication)
     theirs = due(other, date(2026, 6, 10), kind=FollowUp.Kind.PERIODIC)
     client.force_login(clinician)

@@ -37,9 +37,12 @@ def test_it_sends_one_digest_per_clinician_per_day(plan, clinician, colleague, i
     due(plan, date(2026, 6, 20))  # later: not in the digest
     # The colleague's plan is for another patient: one patient has one active course at a time.
     their_patient = Patient.objects.create(
-        clinic=plan.patient.clinic, display_name="Second Patient", date_of_birth=date(1970, 1, 1), sex="male",
+        clinic=plan.patient.clinic,
+        display_name="Second Patient",
+        date_of_birth=date(1970, 1, 1),
+        sex="male",
         created_by=colleague,
-    )  # fmt: skip
+    )
     their = make_plan(their_patient, colleague, indication)
     due(their, date(2026, 6, 10))
     first = sweep(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
@@ -136,8 +139,9 @@ def test_it_lists_dose_changes_and_appointments_in_the_plan_calendar(
     from trialplanner.plans import services
 
     with_profile(young_patient)
-    plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START,
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
+    plan = services.plan_create(
+        patient=young_patient, indication=indication, user=clinician, start_date=START, tablet_strength_mg=Decimal(10)
+    )
     services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons={})
     plan.refresh_from_db()
     client.force_login(clinician)
@@ -146,8 +150,9 @@ def test_it_lists_dose_changes_and_appointments_in_the_plan_calendar(
     assert "Amitriptyline: 20 mg each night (2 × 10 mg tablets)" in summaries
     assert "Appointment: First review" in summaries
     uids = {str(e["uid"]) for e in cal.walk("VEVENT")}
-    revised = services.plan_revise(plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START,
-                                   target_mg=Decimal(30))  # fmt: skip
+    revised = services.plan_revise(
+        plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START, target_mg=Decimal(30)
+    )
     services.plan_activate(plan=revised, user=clinician, lock_version=revised.lock_version, reasons={})
     cal2 = Calendar.from_ical(client.get(reverse("reminders:plan_ics", args=[revised.uuid])).content)
     step2 = next(e for e in cal2.walk("VEVENT") if str(e["uid"]).endswith("-step-2@trialplanner"))
@@ -174,9 +179,10 @@ def test_it_audits_creating_replacing_and_revoking_a_feed(client, clinician):
     client.post(reverse("reminders:feed_revoke"))
     client.post(reverse("reminders:feed_revoke"))  # nothing left to revoke: no event
     details = list(
-        AuditEvent.objects.filter(action="security", object_type="calendar_feed").order_by("id").values_list(
-            "user__username", "detail")
-    )  # fmt: skip
+        AuditEvent.objects.filter(action="security", object_type="calendar_feed")
+        .order_by("id")
+        .values_list("user__username", "detail")
+    )
     assert details == [
         ("alice", "calendar feed created"),
         ("alice", "calendar feed replaced"),
@@ -212,8 +218,9 @@ def test_it_offers_a_calendar_file_only_for_the_active_plan(
         draft = services.plan_revise(plan=plan, user=clinician, lock_version=plan.lock_version, start_date=START)
         services.plan_activate(plan=draft, user=clinician, lock_version=draft.lock_version, reasons={})
     elif status == "stopped":
-        services.plan_stop(plan=plan, user=clinician, lock_version=plan.lock_version, reason="Side effects",
-                           stop_date=START)  # fmt: skip
+        services.plan_stop(
+            plan=plan, user=clinician, lock_version=plan.lock_version, reason="Side effects", stop_date=START
+        )
     elif status == "entered_in_error":
         services.plan_mark_entered_in_error(plan=plan, user=clinician, lock_version=plan.lock_version, reason="Wrong")
     plan.refresh_from_db()

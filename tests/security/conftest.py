@@ -11,10 +11,16 @@ from trialplanner.reminders.models import CalendarFeed
 def world(clinician, colleague, lead, outsider, patient, indication, with_profile, django_user_model):
     """One clinic's patient with a risk profile, an active plan with follow-ups, and a calendar feed."""
     profile = with_profile(patient)
-    plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=date(2026, 12, 1),
-                                tablet_strength_mg=Decimal(10))  # fmt: skip
-    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version,
-                           reasons={"older-age": "ok", "baseline-ecg": "ok"})  # fmt: skip
+    plan = services.plan_create(
+        patient=patient,
+        indication=indication,
+        user=clinician,
+        start_date=date(2026, 12, 1),
+        tablet_strength_mg=Decimal(10),
+    )
+    services.plan_activate(
+        plan=plan, user=clinician, lock_version=plan.lock_version, reasons={"older-age": "ok", "baseline-ecg": "ok"}
+    )
     plan.refresh_from_db()
     return {
         "users": {

@@ -76,17 +76,45 @@ hostile = st.one_of(
     st.text(max_size=50),
     st.text(min_size=2000, max_size=6000, alphabet="aé€\U0001f600"),
     st.sampled_from(DEEP_JSON),
-    st.sampled_from(["\x00", "a\x00b", "-1", "0", "99999999999999999999", "1e309", "NaN", "-0.0", "3.5", "[]", "{}",
-                     "true", "2026-02-30", "1969-12-31T23:59:59", *FAR_DATES,
-                     "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "http://169.254.169.254/",
-                     "00000000-0000-0000-0000-000000000000", "%00", "\u202e", " "]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "-1",
+            "0",
+            "99999999999999999999",
+            "1e309",
+            "NaN",
+            "-0.0",
+            "3.5",
+            "[]",
+            "{}",
+            "true",
+            "2026-02-30",
+            "1969-12-31T23:59:59",
+            *FAR_DATES,
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "../../etc/passwd",
+            "http://169.254.169.254/",
+            "00000000-0000-0000-0000-000000000000",
+            "%00",
+            "\u202e",
+            " ",
+        ]
+    ),
     # Unicode digits (int() reads most of them; "²" passes str.isdigit() but not int()).
     st.sampled_from(["²", "0²", "١٢", "１２", "٢٠٢٦-١٢-٠١", "２０２６-12-01", "߂", "𝟏𝟐"]),
     # Control and bidi characters, alone and inside ordinary text.
-    st.builds("{}{}{}".format, st.text(max_size=5),
-              st.sampled_from(["\r\n", "\n", "\t", "\x1b[2J", "\x7f", "\x85", "\u2028", "\u202a", "\u202e", "\u2066",
-                               "\u2069", "\x0b"]), st.text(max_size=5)),
-)  # fmt: skip
+    st.builds(
+        "{}{}{}".format,
+        st.text(max_size=5),
+        st.sampled_from(
+            ["\r\n", "\n", "\t", "\x1b[2J", "\x7f", "\x85", "\u2028", "\u202a", "\u202e", "\u2066", "\u2069", "\x0b"]
+        ),
+        st.text(max_size=5),
+    ),
+)
 # Date fields get an extreme date more often than the mix above would give them.
 date_value = st.one_of(st.sampled_from(FAR_DATES), hostile)
 fuzz = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
@@ -190,9 +218,12 @@ def _jwt_segment(text):
 
 bearer_token = st.one_of(
     hostile,
-    st.builds(lambda h, c: f"{_jwt_segment(h)}.{_jwt_segment(c)}.c2ln", st.one_of(hostile, st.sampled_from(DEEP_JSON)),
-              st.one_of(hostile, st.sampled_from(DEEP_JSON))),
-)  # fmt: skip
+    st.builds(
+        lambda h, c: f"{_jwt_segment(h)}.{_jwt_segment(c)}.c2ln",
+        st.one_of(hostile, st.sampled_from(DEEP_JSON)),
+        st.one_of(hostile, st.sampled_from(DEEP_JSON)),
+    ),
+)
 
 
 @pytest.mark.parametrize("path", CDS_ROUTES)
@@ -227,31 +258,53 @@ def test_it_handles_the_regressions_found_by_the_fuzzer(world):
 # --- preview_plan ---------------------------------------------------------------------------------
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False, allow_infinity=False), hostile,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    hostile,
     st.sampled_from(["2026-12-01", "migraine-prophylaxis", "female", "none", "phenelzine", "poor"]),
-)  # fmt: skip
-json_value = st.recursive(json_leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                          st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=20)  # fmt: skip
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
 plan_request = st.fixed_dictionaries(
     {},
     optional={
         "indication": st.one_of(st.just("migraine-prophylaxis"), json_value),
         "start_date": st.one_of(st.just("2026-12-01"), st.sampled_from(FAR_DATES), json_value),
-        "patient": st.one_of(st.fixed_dictionaries({"age": st.one_of(st.integers(0, 130), json_value),
-                                                    "sex": st.one_of(st.just("male"), json_value)},
-                                                   optional={"frail": json_value, "alcohol": json_value}), json_value),
+        "patient": st.one_of(
+            st.fixed_dictionaries(
+                {"age": st.one_of(st.integers(0, 130), json_value), "sex": st.one_of(st.just("male"), json_value)},
+                optional={"frail": json_value, "alcohol": json_value},
+            ),
+            json_value,
+        ),
         "conditions": json_value,
-        "medications": st.one_of(st.lists(st.one_of(hostile, st.fixed_dictionaries(
-            {"name": st.one_of(st.just("phenelzine"), hostile),
-             "stopped_on": st.one_of(st.none(), st.sampled_from(FAR_DATES), hostile)})),
-            max_size=3), json_value),
+        "medications": st.one_of(
+            st.lists(
+                st.one_of(
+                    hostile,
+                    st.fixed_dictionaries(
+                        {
+                            "name": st.one_of(st.just("phenelzine"), hostile),
+                            "stopped_on": st.one_of(st.none(), st.sampled_from(FAR_DATES), hostile),
+                        }
+                    ),
+                ),
+                max_size=3,
+            ),
+            json_value,
+        ),
         "qtc_ms": json_value,
         "cyp2d6": json_value,
-        "options": st.one_of(st.fixed_dictionaries({}, optional={"target_mg": json_value, "strength_mg": json_value}),
-                             json_value),
+        "options": st.one_of(
+            st.fixed_dictionaries({}, optional={"target_mg": json_value, "strength_mg": json_value}), json_value
+        ),
     },
-)  # fmt: skip
+)
 raw_request = st.one_of(
     plan_request.map(json.dumps),
     st.integers(1, 60_000).map(lambda n: "[" * n + "]" * n),

@@ -26,10 +26,19 @@ pytestmark = pytest.mark.django_db
 
 def test_it_passes_check_deploy_with_production_settings():
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(SECRET_KEY="p" * 20 + "-production-secret-key-for-check-0123456789", ALLOWED_HOSTS="trials.example.org",
-               DJANGO_SETTINGS_MODULE="trialplanner.settings")  # fmt: skip
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    env.update(
+        SECRET_KEY="p" * 20 + "-production-secret-key-for-check-0123456789",
+        ALLOWED_HOSTS="trials.example.org",
+        DJANGO_SETTINGS_MODULE="trialplanner.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 

@@ -54,9 +54,14 @@ def test_it_shows_the_first_page_for_odd_cursors(client, world, name, param, raw
 
 @pytest.mark.parametrize(
     "field, value, code",
-    [("display_name", "Pat\r\nExample", "control"), ("display_name", "Pat\u202eelpmaxE", "bidi"),
-     ("display_name", "Pat\u2066x\u2069", "bidi"), ("mrn", "MRN\t1", "control"), ("mrn", "MR\x1fN", "control")],
-)  # fmt: skip
+    [
+        ("display_name", "Pat\r\nExample", "control"),
+        ("display_name", "Pat\u202eelpmaxE", "bidi"),
+        ("display_name", "Pat\u2066x\u2069", "bidi"),
+        ("mrn", "MRN\t1", "control"),
+        ("mrn", "MR\x1fN", "control"),
+    ],
+)
 def test_it_refuses_control_and_bidi_characters_in_names_and_mrns(client, clinician, patient, field, value, code):
     client.force_login(clinician)
     response = client.post(reverse("patients:patient_edit", args=[patient.uuid]), patient_data(**{field: value}))
@@ -66,8 +71,15 @@ def test_it_refuses_control_and_bidi_characters_in_names_and_mrns(client, clinic
     assert patient.display_name == "Pat Example" and patient.mrn == "MRN-1"
 
 
-@pytest.mark.parametrize("born, error", [("1899-12-31", "early_birth"), ("1900-01-01", "too_old"),
-                                         ("0001-01-01", "early_birth"), ("2999-01-01", "future_birth")])  # fmt: skip
+@pytest.mark.parametrize(
+    "born, error",
+    [
+        ("1899-12-31", "early_birth"),
+        ("1900-01-01", "too_old"),
+        ("0001-01-01", "early_birth"),
+        ("2999-01-01", "future_birth"),
+    ],
+)
 def test_it_takes_dates_of_birth_from_1900_to_today(client, clinician, patient, born, error):
     client.force_login(clinician)
     response = client.post(reverse("patients:patient_edit", args=[patient.uuid]), patient_data(date_of_birth=born))
@@ -89,10 +101,16 @@ def test_it_keeps_line_breaks_in_notes_but_not_other_controls(client, clinician,
 def test_it_keeps_a_stop_reason_to_one_line(client, clinician, world):
     client.force_login(clinician)
     plan = world["plan"]
-    response = client.post(reverse("plans:plan_stop", args=[plan.uuid]),
-                           {"lock_version": plan.lock_version, "stop_reason": "other", "reason": "first\nsecond",
-                            "stop_date": "2026-12-20"},
-                           follow=True)  # fmt: skip
+    response = client.post(
+        reverse("plans:plan_stop", args=[plan.uuid]),
+        {
+            "lock_version": plan.lock_version,
+            "stop_reason": "other",
+            "reason": "first\nsecond",
+            "stop_date": "2026-12-20",
+        },
+        follow=True,
+    )
     plan.refresh_from_db()
     assert plan.status == "active" and inputs.MESSAGES["control"] in response.content.decode()
 

@@ -31,16 +31,20 @@ class PasswordReentryMixin:
 
 def password_field():
     return forms.CharField(
-        label="Your password", strip=False, max_length=4096,
+        label="Your password",
+        strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )  # fmt: skip
+    )
 
 
 def code_field():
     return forms.CharField(
-        label="6-digit code from your authenticator app", max_length=6, min_length=6,
+        label="6-digit code from your authenticator app",
+        max_length=6,
+        min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )  # fmt: skip
+    )
 
 
 class EnrolForm(PasswordReentryMixin, HardenedFormMixin, forms.Form):
@@ -68,9 +72,10 @@ class VerifyForm(HardenedFormMixin, forms.Form):
 
     error_messages = {"invalid": "Enter the 6 digits from your app, or a recovery code like abcde-fghjk."}
     token = forms.CharField(
-        label="Code from your authenticator app (or a recovery code)", max_length=40,
+        label="Code from your authenticator app (or a recovery code)",
+        max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
-    )  # fmt: skip
+    )
 
     def clean_token(self):
         from trialplanner.accounts.models import CODE_ALPHABET, CODE_LENGTH, normalise_code
@@ -112,7 +117,9 @@ class AuditedPasswordResetForm(PasswordResetForm):
         from trialplanner.audit.services import audit_log
 
         user = context["user"]
-        audit_log(AuditEvent.Action.SECURITY, user, object_type="password", user=user,
-                  detail="password reset e-mail sent")  # fmt: skip
-        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
-                          html_email_template_name)  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY, user, object_type="password", user=user, detail="password reset e-mail sent"
+        )
+        super().send_mail(
+            subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name
+        )

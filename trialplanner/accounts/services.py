@@ -46,8 +46,13 @@ def two_factor_enrol(*, user, key_hex: str, last_t: int) -> tuple[TOTPDevice, li
     replaced = TOTPDevice.objects.filter(user=user).delete()[0] > 0
     device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, key=key_hex, confirmed=True, last_t=last_t)
     codes = _new_recovery_codes(user)
-    audit_log(AuditEvent.Action.SECURITY, user, object_type="two_factor", user=user,
-              detail="authenticator replaced" if replaced else "authenticator enrolled")  # fmt: skip
+    audit_log(
+        AuditEvent.Action.SECURITY,
+        user,
+        object_type="two_factor",
+        user=user,
+        detail="authenticator replaced" if replaced else "authenticator enrolled",
+    )
     return device, codes
 
 
@@ -55,8 +60,9 @@ def two_factor_enrol(*, user, key_hex: str, last_t: int) -> tuple[TOTPDevice, li
 def recovery_codes_regenerate(*, user) -> list[str]:
     """Replace all of a user's recovery codes; earlier ones stop working."""
     codes = _new_recovery_codes(user)
-    audit_log(AuditEvent.Action.SECURITY, user, object_type="recovery_code", user=user,
-              detail="recovery codes replaced")  # fmt: skip
+    audit_log(
+        AuditEvent.Action.SECURITY, user, object_type="recovery_code", user=user, detail="recovery codes replaced"
+    )
     return codes
 
 
@@ -78,8 +84,9 @@ def two_factor_reset_by_lead(*, member, lead, clinic) -> bool:
     """
     if not lead_may_reset(member=member, lead=lead, clinic=clinic):
         raise PermissionError("This member's two-factor sign-in cannot be reset by this lead.")
-    return two_factor_remove(user=member, actor=lead, clinic=clinic,
-                             detail=f"authenticator of {member.get_username()} reset by clinic lead")  # fmt: skip
+    return two_factor_remove(
+        user=member, actor=lead, clinic=clinic, detail=f"authenticator of {member.get_username()} reset by clinic lead"
+    )
 
 
 def lead_may_reset(*, member, lead, clinic) -> bool:
@@ -100,6 +107,11 @@ def recovery_code_use(*, user, code: str) -> RecoveryCodeSet | None:
         device = RecoveryCodeSet.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is None or not device.verify_token(code):
             return None
-        audit_log(AuditEvent.Action.SECURITY, user, object_type="recovery_code", user=user,
-                  detail=f"recovery code used, {device.remaining()} left")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY,
+            user,
+            object_type="recovery_code",
+            user=user,
+            detail=f"recovery code used, {device.remaining()} left",
+        )
     return device

@@ -13,5 +13,10 @@ def audit_failed_login(sender, credentials, request=None, **kwargs):
     username = str((credentials or {}).get("username") or "").replace("\x00", "")[:150]
     user = get_user_model().objects.filter(username=username).first() if username else None
     # An unknown name is not stored: people type passwords into the user-name field.
-    audit_log(AuditEvent.Action.SECURITY, user, object_type="login", user=user,
-              detail="failed log-in" if user else "failed log-in for an unknown user name")  # fmt: skip
+    audit_log(
+        AuditEvent.Action.SECURITY,
+        user,
+        object_type="login",
+        user=user,
+        detail="failed log-in" if user else "failed log-in for an unknown user name",
+    )

@@ -47,8 +47,13 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        audit_log(AuditEvent.Action.SECURITY, form.get_user(), object_type="login", user=form.get_user(),
-                  detail="logged in with password")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY,
+            form.get_user(),
+            object_type="login",
+            user=form.get_user(),
+            detail="logged in with password",
+        )
         return response
 
 
@@ -140,8 +145,9 @@ def two_factor_verify(request):
         if form.kind == "recovery":
             device = services.recovery_code_use(user=request.user, code=token)
         else:
-            device = next((d for d in TOTPDevice.objects.filter(user=request.user, confirmed=True)
-                           if d.verify_token(token)), None)  # fmt: skip
+            device = next(
+                (d for d in TOTPDevice.objects.filter(user=request.user, confirmed=True) if d.verify_token(token)), None
+            )
         if device is not None:
             request.session.cycle_key()
             otp_login(request, device)
@@ -150,8 +156,13 @@ def two_factor_verify(request):
                 notify.security_notice(request.user, what="a recovery code was used to sign in")
             return redirect(next_url)
         # A right password with wrong codes is how a stolen password shows itself.
-        audit_log(AuditEvent.Action.SECURITY, request.user, object_type="two_factor", user=request.user,
-                  detail="wrong recovery code" if form.kind == "recovery" else "wrong two-factor code")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY,
+            request.user,
+            object_type="two_factor",
+            user=request.user,
+            detail="wrong recovery code" if form.kind == "recovery" else "wrong two-factor code",
+        )
         form.add_error("token", "That code did not match. Try the newest code in your app.")
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
@@ -210,8 +221,11 @@ def member_two_factor_reset(request, clinic_uuid):
         member = form.cleaned_data["member"]
         services.two_factor_reset_by_lead(member=member, lead=request.user, clinic=clinic)
         notify.security_notice(member, what="two-factor sign-in was reset", by=request.user, clinic=clinic)
-        messages.success(request, f"Two-factor sign-in of {member.get_full_name() or member.get_username()} was "
-                         "reset; they set it up again at their next log-in. They have been e-mailed.")  # fmt: skip
+        messages.success(
+            request,
+            f"Two-factor sign-in of {member.get_full_name() or member.get_username()} was "
+            "reset; they set it up again at their next log-in. They have been e-mailed.",
+        )
         return redirect(clinic)
     ctx = {"clinic": clinic, "form": form, "members": members, "eligible": eligible}
     return render(request, "accounts/member_two_factor_reset.html", ctx)
@@ -226,8 +240,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        audit_log(AuditEvent.Action.SECURITY, self.request.user, object_type="password", user=self.request.user,
-                  detail="password changed")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY,
+            self.request.user,
+            object_type="password",
+            user=self.request.user,
+            detail="password changed",
+        )
         notify.security_notice(self.request.user, what="your password was changed")
         messages.success(self.request, "Password changed. Your other sessions have been signed out.")
         return response
@@ -252,7 +271,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        audit_log(AuditEvent.Action.SECURITY, self.user, object_type="password", user=self.user,
-                  detail="password reset by e-mail link")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.SECURITY,
+            self.user,
+            object_type="password",
+            user=self.user,
+            detail="password reset by e-mail link",
+        )
         notify.security_notice(self.user, what="your password was reset")
         return response

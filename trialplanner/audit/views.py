@@ -67,8 +67,12 @@ def audit_csv(request):
         for e in events[:EXPORT_LIMIT]
     ]  # fmt: skip
     for clinic in clinics:
-        audit_log(AuditEvent.Action.PRINT, clinic=clinic, object_type="audit_export",
-                  detail=f"audit CSV, {len(rows)} event{'' if len(rows) == 1 else 's'}, {_describe(form)}")  # fmt: skip
+        audit_log(
+            AuditEvent.Action.PRINT,
+            clinic=clinic,
+            object_type="audit_export",
+            detail=f"audit CSV, {len(rows)} event{'' if len(rows) == 1 else 's'}, {_describe(form)}",
+        )
     header = ["When (UTC)", "User", "Action", "Clinic", "Record type", "Record id", "Patient", "MRN", "Detail", "IP",
               "Request id"]  # fmt: skip
     return csv_response(f"audit-{timezone.now():%Y%m%d-%H%M%S}.csv", header, rows)

@@ -84,8 +84,9 @@ class CatalogEditorAdminMixin(CatalogEditorPermissionMixin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         obj = form.instance
-        audit_catalog_change(user=request.user, obj=obj, before=getattr(request, "_catalog_before", None),
-                             after=snapshot(obj))  # fmt: skip
+        audit_catalog_change(
+            user=request.user, obj=obj, before=getattr(request, "_catalog_before", None), after=snapshot(obj)
+        )
 
     def save_formset(self, request, form, formset, change):
         befores = {}

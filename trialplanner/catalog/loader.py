@@ -430,9 +430,13 @@ class _Loader:
                 **self.cited(row),
             }
             self.save(
-                "published_outcomes", m.PublishedOutcome, {"slug": row["slug"]}, values, where,
+                "published_outcomes",
+                m.PublishedOutcome,
+                {"slug": row["slug"]},
+                values,
+                where,
                 self.source_objects(where, row),
-            )  # fmt: skip
+            )
             seen.add(row["slug"])
         self.note_missing("published_outcomes", m.PublishedOutcome.objects.exclude(slug__in=seen))
 

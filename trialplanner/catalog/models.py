@@ -235,9 +235,13 @@ class PublishedOutcome(CitedModel):
     indication = models.ForeignKey("Indication", on_delete=models.PROTECT, related_name="published_outcomes")
     definition = models.CharField(max_length=200, help_text="The response definition in words, as published.")
     measure = models.ForeignKey(
-        OutcomeMeasure, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        OutcomeMeasure,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The catalog measure the figure used, if it is one.",
-    )  # fmt: skip
+    )
     response_rule = models.CharField(max_length=20, choices=OutcomeMeasure.ResponseRule.choices, blank=True)
     response_threshold = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
     timepoint = models.CharField(max_length=80, help_text="When response was judged, e.g. 'trials of 4-12 weeks'.")
@@ -332,10 +336,11 @@ class MonitoringItem(CitedModel):
     indications = models.ManyToManyField(Indication, blank=True, related_name="monitoring_items")
     display_order = models.PositiveSmallIntegerField(default=0)
     validity_days = models.PositiveSmallIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="A result on file from this many days before a plan starts or re-plans counts as done, "
         "so the check is not asked again. Empty: always asked.",
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ["display_order", "name"]

@@ -84,9 +84,17 @@ class Refusal:
 def _card(rules: RuleBook, code: str, subjects: Iterable[str]) -> Card:
     rule = rules.rule(code)
     return Card(
-        code=rule.code, indicator=rule.indicator, action=rule.action, title=rule.title, summary=rule.summary,
-        detail=rule.detail, sources=rule.sources, effects=Effects(), subjects=tuple(subjects), order=rule.order,
-    )  # fmt: skip
+        code=rule.code,
+        indicator=rule.indicator,
+        action=rule.action,
+        title=rule.title,
+        summary=rule.summary,
+        detail=rule.detail,
+        sources=rule.sources,
+        effects=Effects(),
+        subjects=tuple(subjects),
+        order=rule.order,
+    )
 
 
 def _finding(
@@ -171,21 +179,52 @@ def _sodium(f: VisitFindings, rules: RuleBook) -> list[Finding]:
 def _symptoms(f: VisitFindings, rules: RuleBook) -> list[Finding]:
     found: list[Finding] = []
     if f.cardiac_symptoms:
-        found.append(_finding(rules, "visit-cardiac-symptoms", ["new palpitations, fainting or chest pain"],
-                              ["cardiac_symptoms"], Booking((SAME_DAY_ECG,), 0), (Decision.HOLD,)))  # fmt: skip
+        found.append(
+            _finding(
+                rules,
+                "visit-cardiac-symptoms",
+                ["new palpitations, fainting or chest pain"],
+                ["cardiac_symptoms"],
+                Booking((SAME_DAY_ECG,), 0),
+                (Decision.HOLD,),
+            )
+        )
     if f.serotonin_symptoms:
-        found.append(_finding(rules, "visit-serotonin-toxicity", ["serotonin toxicity symptoms"],
-                              ["serotonin_symptoms"], Booking((URGENT_SEROTONIN,), 0), STOP_NOW))  # fmt: skip
+        found.append(
+            _finding(
+                rules,
+                "visit-serotonin-toxicity",
+                ["serotonin toxicity symptoms"],
+                ["serotonin_symptoms"],
+                Booking((URGENT_SEROTONIN,), 0),
+                STOP_NOW,
+            )
+        )
     harms = [(name, field) for name, field, present in (
         ("urinary retention", "urinary_retention", f.urinary_retention), ("confusion", "confusion", f.confusion),
         ("a fall since the last visit", "fall", f.fall)) if present]  # fmt: skip
     if harms:
-        found.append(_finding(rules, "visit-anticholinergic-harm", [n for n, _ in harms], [x for _, x in harms],
-                              Booking((ANTICHOLINERGIC_REVIEW,)), (Decision.STEP_DOWN, Decision.STOP)))  # fmt: skip
+        found.append(
+            _finding(
+                rules,
+                "visit-anticholinergic-harm",
+                [n for n, _ in harms],
+                [x for _, x in harms],
+                Booking((ANTICHOLINERGIC_REVIEW,)),
+                (Decision.STEP_DOWN, Decision.STOP),
+            )
+        )
     if f.self_harm_thoughts:
-        found.append(_finding(rules, "visit-self-harm-thoughts", ["thoughts of self-harm or suicide"],
-                              ["self_harm_thoughts"], Booking((MENTAL_HEALTH,), 0),
-                              (Decision.HOLD, Decision.STOP)))  # fmt: skip
+        found.append(
+            _finding(
+                rules,
+                "visit-self-harm-thoughts",
+                ["thoughts of self-harm or suicide"],
+                ["self_harm_thoughts"],
+                Booking((MENTAL_HEALTH,), 0),
+                (Decision.HOLD, Decision.STOP),
+            )
+        )
     return found
 
 

@@ -47,9 +47,12 @@ def judge_response(measure: MeasureFacts, baseline: Decimal, current: Decimal) -
     if improvement < 0:
         text = f"{measure.short_name} is worse than at baseline by {(-improvement).normalize():f} points."
     return ResponseJudgement(
-        change=improvement, percent=percent, responded=responded, text=text,
+        change=improvement,
+        percent=percent,
+        responded=responded,
+        text=text,
         summary=_summary(measure, improvement, percent, responded, rule),
-    )  # fmt: skip
+    )
 
 
 def _summary(measure: MeasureFacts, improvement: Decimal, percent: Decimal | None, responded: bool, rule: str) -> str:

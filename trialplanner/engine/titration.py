@@ -252,10 +252,16 @@ def _build(
         assessment = replace(assessment, baseline_checks=())
     judged = response_judged and len(doses) == 1
     followups = _followups(
-        assessment, rules, start_date, end_date, start_date + timedelta(days=first_review_days),
-        target_date if len(doses) > 1 else None, None if judged else response_date, first_extra,
+        assessment,
+        rules,
+        start_date,
+        end_date,
+        start_date + timedelta(days=first_review_days),
+        target_date if len(doses) > 1 else None,
+        None if judged else response_date,
+        first_extra,
         review_change=not (judged and options.hold is False and not first_extra),
-    )  # fmt: skip
+    )
     return PlanDraft(
         start_date=start_date,
         end_date=end_date,
@@ -363,9 +369,12 @@ def _followups(
     at_target_in_first = target_date is not None and target_date <= first_review
     if review_change:
         visits.append(
-            FollowUp(first_review, FollowUpKind.FIRST_REVIEW,
-                     _review_keys(assessment, *first_extra, repeat_ecg if at_target_in_first else None))
-        )  # fmt: skip
+            FollowUp(
+                first_review,
+                FollowUpKind.FIRST_REVIEW,
+                _review_keys(assessment, *first_extra, repeat_ecg if at_target_in_first else None),
+            )
+        )
     if target_date is not None and not at_target_in_first:
         visits.append(FollowUp(target_date, FollowUpKind.AT_TARGET, _review_keys(assessment, repeat_ecg)))
     if response_date is not None:
@@ -381,9 +390,14 @@ def _followups(
 # Two visits due the same day become one, named for the one that matters most: judging the
 # response outranks a review at target, which outranks a first review.
 MERGE_PRECEDENCE = (
-    FollowUpKind.BASELINE, FollowUpKind.RESPONSE, FollowUpKind.AT_TARGET, FollowUpKind.FIRST_REVIEW,
-    FollowUpKind.RECHECK, FollowUpKind.TAPER_REVIEW, FollowUpKind.PERIODIC,
-)  # fmt: skip
+    FollowUpKind.BASELINE,
+    FollowUpKind.RESPONSE,
+    FollowUpKind.AT_TARGET,
+    FollowUpKind.FIRST_REVIEW,
+    FollowUpKind.RECHECK,
+    FollowUpKind.TAPER_REVIEW,
+    FollowUpKind.PERIODIC,
+)
 
 
 def _merge_same_day(visits: Iterable[FollowUp]) -> tuple[FollowUp, ...]:
@@ -436,9 +450,15 @@ def build_taper(
     for number, dose in enumerate(doses[:-1], start=1):
         first = start_date + timedelta(days=days * (number - 1))
         steps.append(
-            Step(number, first, first + timedelta(days=days - 1), dose,
-                 dispense(dose, strengths, tablet_strength_mg, liquid_below(rules)), StepKind.TAPER)
-        )  # fmt: skip
+            Step(
+                number,
+                first,
+                first + timedelta(days=days - 1),
+                dose,
+                dispense(dose, strengths, tablet_strength_mg, liquid_below(rules)),
+                StepKind.TAPER,
+            )
+        )
     stop_date = steps[-1].end + timedelta(days=1) if steps else start_date
     steps.append(Step(len(steps) + 1, stop_date, stop_date, Decimal(0), Dispense(), StepKind.STOP))
     reason = "treated for less than" if short_course else "treated for at least"
@@ -534,13 +554,26 @@ def replan(
             raise EngineInputError("decision", "no rise while a finding holds the dose; review it first")
         _check_earliest_start(assessment, on)
         start = min(protocol.ceiling_mg, (current_mg // step) * step + step)
-        return _build(protocol, assessment, on, replace(options, from_mg=start, target_mg=max(target_mg, start)),
-                      rules, course_start=course_start)  # fmt: skip
+        return _build(
+            protocol,
+            assessment,
+            on,
+            replace(options, from_mg=start, target_mg=max(target_mg, start)),
+            rules,
+            course_start=course_start,
+        )
     if decision is Decision.CONTINUE:
         target = max(target_mg, current_mg)
         _check_earliest_start(assessment, on)
-        return _build(protocol, assessment, on, replace(options, from_mg=current_mg, target_mg=target), rules,
-                      response_judged=response_judged, course_start=course_start)  # fmt: skip
+        return _build(
+            protocol,
+            assessment,
+            on,
+            replace(options, from_mg=current_mg, target_mg=target),
+            rules,
+            response_judged=response_judged,
+            course_start=course_start,
+        )
     if decision is Decision.HOLD:
         return _build(
             protocol,
@@ -555,5 +588,11 @@ def replan(
     below = one_step_below(current_mg, step, protocol.frail_start_mg)
     if below <= 0:
         raise EngineInputError("decision", f"{mg(current_mg)} is already the lowest dose; choose stop instead")
-    return _build(protocol, assessment, on, replace(options, from_mg=below, target_mg=below, hold=True), rules,
-                  course_start=course_start)  # fmt: skip
+    return _build(
+        protocol,
+        assessment,
+        on,
+        replace(options, from_mg=below, target_mg=below, hold=True),
+        rules,
+        course_start=course_start,
+    )

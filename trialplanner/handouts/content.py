@@ -147,18 +147,42 @@ def weekly_rows(plan, steps):
         horizon = min(horizon, dosing[-1].start_date + timedelta(days=SETTLED_WEEKS * WEEK))
     for step in steps:
         if step.kind == "stop":
-            rows.append({"start": step.start_date, "end": None, "dose_mg": step.dose_mg, "how": each_night(step),
-                         "ongoing": False, "stop": True})  # fmt: skip
+            rows.append(
+                {
+                    "start": step.start_date,
+                    "end": None,
+                    "dose_mg": step.dose_mg,
+                    "how": each_night(step),
+                    "ongoing": False,
+                    "stop": True,
+                }
+            )
             continue
         day = step.start_date
         while day <= step.end_date:
             if day >= horizon and step.end_date > horizon:
-                rows.append({"start": day, "end": None, "dose_mg": step.dose_mg, "how": each_night(step),
-                             "ongoing": True, "stop": False})  # fmt: skip
+                rows.append(
+                    {
+                        "start": day,
+                        "end": None,
+                        "dose_mg": step.dose_mg,
+                        "how": each_night(step),
+                        "ongoing": True,
+                        "stop": False,
+                    }
+                )
                 break
             end = min(day + timedelta(days=WEEK - 1), step.end_date)
-            rows.append({"start": day, "end": end, "dose_mg": step.dose_mg, "how": each_night(step),
-                         "ongoing": False, "stop": False})  # fmt: skip
+            rows.append(
+                {
+                    "start": day,
+                    "end": end,
+                    "dose_mg": step.dose_mg,
+                    "how": each_night(step),
+                    "ongoing": False,
+                    "stop": False,
+                }
+            )
             day = end + timedelta(days=1)
     for number, row in enumerate(rows, start=1):
         row["week"] = number

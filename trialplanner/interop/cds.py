@@ -163,8 +163,10 @@ def _detail(card) -> str:
     lines = [card.detail]
     if card.sources:
         lines.append("")
-        lines.append("**Sources:** " + "; ".join(f"{s.label}" + (f" ({s.identifier})" if s.identifier else "")
-                                                 for s in card.sources))  # fmt: skip
+        lines.append(
+            "**Sources:** "
+            + "; ".join(f"{s.label}" + (f" ({s.identifier})" if s.identifier else "") for s in card.sources)
+        )
     return "\n".join(lines)
 
 

@@ -75,8 +75,12 @@ def discovery(request):
     caller = _caller(request)
     if caller is None:
         return _error(401, "a valid CDS Hooks JWT is required")
-    audit_log(AuditEvent.Action.VIEW, object_type="cds_discovery", clinic=caller.client.clinic,
-              detail=f"discovery by {caller.client.name}")  # fmt: skip
+    audit_log(
+        AuditEvent.Action.VIEW,
+        object_type="cds_discovery",
+        clinic=caller.client.clinic,
+        detail=f"discovery by {caller.client.name}",
+    )
     return JsonResponse(cds.discovery(_base_url(request)))
 
 
@@ -130,10 +134,15 @@ def feedback(request, service_id):
     with transaction.atomic():
         for item in items:
             when = parse_datetime(str(item.pop("outcome_at") or "")) or timezone.now()
-            CdsFeedback.objects.create(client=caller.client, service=service_id, card=cards[item["card_uuid"]],
-                                       outcome_at=when, **item)  # fmt: skip
-        audit_log(AuditEvent.Action.CREATE, object_type="cds_feedback", clinic=caller.client.clinic,
-                  detail=f"{service_id} feedback by {caller.client.name}: {len(items)} items")  # fmt: skip
+            CdsFeedback.objects.create(
+                client=caller.client, service=service_id, card=cards[item["card_uuid"]], outcome_at=when, **item
+            )
+        audit_log(
+            AuditEvent.Action.CREATE,
+            object_type="cds_feedback",
+            clinic=caller.client.clinic,
+            detail=f"{service_id} feedback by {caller.client.name}: {len(items)} items",
+        )
     return JsonResponse({})
 
 

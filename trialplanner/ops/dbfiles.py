@@ -202,8 +202,12 @@ def restore_sqlite(backup: Path, target: Path, *, now: datetime | None = None) -
     problems = integrity_problems(target)
     counts = row_counts(target)
     if problems or counts != manifest["row_counts"]:
-        raise RestoreError(f"the restored {target} does not check out ({problems[:1] or 'row counts differ'}); "
-                           f"the previous database is kept beside it")  # fmt: skip
-    steps.append(f"PRAGMA integrity_check: ok; row counts match the manifest ({sum(counts.values())} rows "
-                 f"in {len(counts)} tables)")  # fmt: skip
+        raise RestoreError(
+            f"the restored {target} does not check out ({problems[:1] or 'row counts differ'}); "
+            f"the previous database is kept beside it"
+        )
+    steps.append(
+        f"PRAGMA integrity_check: ok; row counts match the manifest ({sum(counts.values())} rows "
+        f"in {len(counts)} tables)"
+    )
     return steps

@@ -114,8 +114,13 @@ def seed_demo():
         patient = Patient.objects.get(clinic=clinic, mrn=mrn)
         if not patient.plans.exists():
             today = clinic_today(clinic)
-            plan = _demo_plan(patient, users[0], Indication.objects.get(slug=slug), today - timedelta(days=days_ago),
-                              baseline_score=Decimal(baseline))  # fmt: skip
+            plan = _demo_plan(
+                patient,
+                users[0],
+                Indication.objects.get(slug=slug),
+                today - timedelta(days=days_ago),
+                baseline_score=Decimal(baseline),
+            )
             _demo_history(plan, users[0], visits, stop, today)
     return clinic, users
 
@@ -128,16 +133,29 @@ def _demo_history(plan, user, visits, stop, today):
         if followup is None:
             break
         services.followup_record_visit(
-            followup=followup, user=user, visit_date=followup.due_date, outcome_score=Decimal(score),
-            side_effects=side_effects, side_effects_other="", adherence=adherence, qtc_ms=None, decision="continue",
+            followup=followup,
+            user=user,
+            visit_date=followup.due_date,
+            outcome_score=Decimal(score),
+            side_effects=side_effects,
+            side_effects_other="",
+            adherence=adherence,
+            qtc_ms=None,
+            decision="continue",
             notes="Demo visit.",
-        )  # fmt: skip
+        )
         last = followup.due_date
     if stop is not None:
         plan = Plan.objects.get(series=plan.series, status=Plan.Status.ACTIVE)
         reason, details = stop
-        services.plan_stop(plan=plan, user=user, lock_version=plan.lock_version, reason=details,
-                           stop_date=min(last + timedelta(days=1), today), stop_reason=reason)  # fmt: skip
+        services.plan_stop(
+            plan=plan,
+            user=user,
+            lock_version=plan.lock_version,
+            reason=details,
+            stop_date=min(last + timedelta(days=1), today),
+            stop_reason=reason,
+        )
 
 
 def _demo_plan(patient, user, indication, start, baseline_score=None):

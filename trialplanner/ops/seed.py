@@ -73,11 +73,16 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
         last = min(first + BATCH, start_index + patients)
         batch = list(range(first, last))
         people = Patient.objects.bulk_create(
-            Patient(clinic=clinic, display_name=f"Load Patient {i:05d}", mrn=f"L{i:06d}",
-                    date_of_birth=date(1940 + i % 60, 1 + i % 12, 1 + i % 28), sex=("female", "male")[i % 2],
-                    created_by=user)
+            Patient(
+                clinic=clinic,
+                display_name=f"Load Patient {i:05d}",
+                mrn=f"L{i:06d}",
+                date_of_birth=date(1940 + i % 60, 1 + i % 12, 1 + i % 28),
+                sex=("female", "male")[i % 2],
+                created_by=user,
+            )
             for i in batch
-        )  # fmt: skip
+        )
         people = list(Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in people]).order_by("mrn"))
         RiskProfile.objects.bulk_create(RiskProfile(patient=p, version=1, created_by=user) for p in people)
         plans = []
@@ -86,39 +91,82 @@ def seed_load(patients: int, seed: int = 2026, today: date | None = None) -> dic
             indication, draft, assessment = drafts[rng.randrange(len(drafts))]
             shift = timedelta(days=rng.randrange(-40, 40))
             shifts.append((draft, shift))
-            plans.append(Plan(
-                patient=patient, indication=indication, kind=Plan.Kind.TITRATION, status=Plan.Status.ACTIVE,
-                start_date=draft.start_date + shift, end_date=draft.end_date + shift, start_mg=draft.start_mg,
-                target_mg=draft.target_mg, ceiling_mg=draft.ceiling_mg, days_per_step=draft.days_per_step,
-                supply_limit_days=draft.supply_limit_days, target_date=draft.target_date + shift,
-                response_date=draft.response_date + shift, protocol_snapshot={}, engine_input={"seeded": True},
-                cards=[services.card_json(c) for c in assessment.cards],
-                adjustments=[services.adjustment_json(a) for a in draft.adjustments], monitoring=list(draft.monitoring),
-                clinician=user, created_by=user, activated_by=user, activated_at=timezone.now(),
-                baseline_score=BASELINES[len(plans) % len(BASELINES)],
-            ))  # fmt: skip
+            plans.append(
+                Plan(
+                    patient=patient,
+                    indication=indication,
+                    kind=Plan.Kind.TITRATION,
+                    status=Plan.Status.ACTIVE,
+                    start_date=draft.start_date + shift,
+                    end_date=draft.end_date + shift,
+                    start_mg=draft.start_mg,
+                    target_mg=draft.target_mg,
+                    ceiling_mg=draft.ceiling_mg,
+                    days_per_step=draft.days_per_step,
+                    supply_limit_days=draft.supply_limit_days,
+                    target_date=draft.target_date + shift,
+                    response_date=draft.response_date + shift,
+                    protocol_snapshot={},
+                    engine_input={"seeded": True},
+                    cards=[services.card_json(c) for c in assessment.cards],
+                    adjustments=[services.adjustment_json(a) for a in draft.adjustments],
+                    monitoring=list(draft.monitoring),
+                    clinician=user,
+                    created_by=user,
+                    activated_by=user,
+                    activated_at=timezone.now(),
+                    baseline_score=BASELINES[len(plans) % len(BASELINES)],
+                )
+            )
         Plan.objects.bulk_create(plans)
         plans = list(Plan.objects.filter(patient__in=people).order_by("patient__mrn"))
         steps, followups = [], []
         for plan, (draft, shift) in zip(plans, shifts, strict=True):
             for s in draft.steps:
-                steps.append(Step(plan=plan, number=s.number, kind=s.kind.value, start_date=s.start + shift,
-                                  end_date=s.end + shift, dose_mg=s.dose_mg,
-                                  tablets=[{"strength_mg": f"{t.strength_mg.normalize():f}", "count": t.count}
-                                           for t in s.tablets], liquid_ml=s.liquid_ml))  # fmt: skip
+                steps.append(
+                    Step(
+                        plan=plan,
+                        number=s.number,
+                        kind=s.kind.value,
+                        start_date=s.start + shift,
+                        end_date=s.end + shift,
+                        dose_mg=s.dose_mg,
+                        tablets=[
+                            {"strength_mg": f"{t.strength_mg.normalize():f}", "count": t.count} for t in s.tablets
+                        ],
+                        liquid_ml=s.liquid_ml,
+                    )
+                )
             for f in draft.followups:
-                followups.append(FollowUp(plan=plan, clinic=clinic, due_date=f.due + shift, kind=f.kind.value,
-                                          assess=list(f.assess), worklist_date=f.due + shift))  # fmt: skip
+                followups.append(
+                    FollowUp(
+                        plan=plan,
+                        clinic=clinic,
+                        due_date=f.due + shift,
+                        kind=f.kind.value,
+                        assess=list(f.assess),
+                        worklist_date=f.due + shift,
+                    )
+                )
         Step.objects.bulk_create(steps, batch_size=BATCH)
         FollowUp.objects.bulk_create(followups, batch_size=BATCH)
         # One past follow-up in three has been seen: a visit that continued the plan.
         done = list(FollowUp.objects.filter(plan__in=plans, due_date__lt=today).order_by("id")[: len(plans) // 3])
         FollowUp.objects.filter(pk__in=[f.pk for f in done]).update(status=FollowUp.Status.DONE, worklist_date=None)
         Visit.objects.bulk_create(
-            Visit(followup=f, plan_id=f.plan_id, visit_date=f.due_date, dose_mg=10, outcome_score=rng.randrange(0, 10),
-                  adherence="all", decision="continue", recorded_by=user, side_effects=[])
+            Visit(
+                followup=f,
+                plan_id=f.plan_id,
+                visit_date=f.due_date,
+                dose_mg=10,
+                outcome_score=rng.randrange(0, 10),
+                adherence="all",
+                decision="continue",
+                recorded_by=user,
+                side_effects=[],
+            )
             for f in done
-        )  # fmt: skip
+        )
         series = [plan.series for plan in plans]  # the outcome review's rows, as the services keep them
         for first_trial in range(0, len(series), outcomes.BATCH):
             outcomes.refresh_trials(series[first_trial : first_trial + outcomes.BATCH])

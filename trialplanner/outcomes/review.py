@@ -217,7 +217,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
             labels.get(reason, "Not recorded (stopped at a visit)"),
             count,
             started,
-        )  # fmt: skip
+        )
         for reason, count in sorted(stops.items(), key=lambda item: -item[1])
     ]
     days_to_target, days_to_response = (
@@ -249,10 +249,13 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     ]
     labels = dict(Visit.SideEffect.choices)
     review.side_effects = sorted(
-        [Figure(f"side_effect_{key}", labels[key], n, seen) for key, n in zip(Visit.SideEffect.values, effects,
-                                                                              strict=True) if n],
+        [
+            Figure(f"side_effect_{key}", labels[key], n, seen)
+            for key, n in zip(Visit.SideEffect.values, effects, strict=True)
+            if n
+        ],
         key=lambda f: -f.count,
-    )  # fmt: skip
+    )
     review.warnings, review.reasons = _warnings(indication, cohort, started)
     review.followups = _followups(indication, cohort, today, late_days, stored_followups)
     review.responded = review.figures[4]

@@ -56,13 +56,24 @@ def refresh_trials(series, late_days=None) -> int:
     for sid, clinic, indication, started, target_on, baseline, judged, responded, response_on, stopped, reason in facts:
         sid = field.to_python(sid)
         keys = sorted(effects.get(sid, ()))
-        rows.append(TrialOutcome(
-            series=sid, clinic_id=clinic, indication_id=indication, started=_date(started), target_on=_date(target_on),
-            has_baseline=bool(baseline), judged=bool(judged), responded=bool(responded),
-            response_on=_date(response_on), stopped=bool(stopped), stop_reason=reason or "",
-            had_visit=sid in seen, side_effects=f",{','.join(keys)}," if keys else "",
-            **followup_counts(followups.get(sid, ()), todays[clinic], late_days),
-        ))  # fmt: skip
+        rows.append(
+            TrialOutcome(
+                series=sid,
+                clinic_id=clinic,
+                indication_id=indication,
+                started=_date(started),
+                target_on=_date(target_on),
+                has_baseline=bool(baseline),
+                judged=bool(judged),
+                responded=bool(responded),
+                response_on=_date(response_on),
+                stopped=bool(stopped),
+                stop_reason=reason or "",
+                had_visit=sid in seen,
+                side_effects=f",{','.join(keys)}," if keys else "",
+                **followup_counts(followups.get(sid, ()), todays[clinic], late_days),
+            )
+        )
     TrialOutcome.objects.filter(series__in=series).delete()
     TrialOutcome.objects.bulk_create(rows)
     return len(rows)

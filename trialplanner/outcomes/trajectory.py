@@ -119,16 +119,24 @@ def trajectory(plan, today=None) -> Trajectory:
                 response_level=engine.response_level(facts, baseline),
                 measure_name=measure.short_name,
                 higher_is_worse=measure.higher_is_worse,
-            )  # fmt: skip
+            )
         )
         if drawn
         else None
     )
     return Trajectory(
-        plan=plan, measure=measure, baseline=baseline, status=_status(facts, baseline, visits),
-        threshold_text=threshold_text(measure), judgement_day=judgement_day, chart=chart, spans=spans,
-        visits=list(reversed(visits)), acknowledgements=acks, today=today,
-    )  # fmt: skip
+        plan=plan,
+        measure=measure,
+        baseline=baseline,
+        status=_status(facts, baseline, visits),
+        threshold_text=threshold_text(measure),
+        judgement_day=judgement_day,
+        chart=chart,
+        spans=spans,
+        visits=list(reversed(visits)),
+        acknowledgements=acks,
+        today=today,
+    )
 
 
 def finding_labels(visit):

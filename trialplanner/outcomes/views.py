@@ -22,15 +22,18 @@ def _review(request):
     by_slug = {i.slug: i for i in indications}
     today = clinic_today(memberships[0].clinic)
     form = ReviewFilterForm(
-        request.GET or None, clinics=[(key, c.name) for key, c in clinics.items()],
-        indications=[(i.slug, i.name) for i in indications], today=today,
-    )  # fmt: skip
+        request.GET or None,
+        clinics=[(key, c.name) for key, c in clinics.items()],
+        indications=[(i.slug, i.name) for i in indications],
+        today=today,
+    )
     chosen = form.chosen()
     clinic = clinics.get(str(chosen["clinic"]), memberships[0].clinic)
     today = clinic_today(clinic)
     indication = by_slug.get(chosen.get("indication") or "")
-    result = rv.clinic_review(clinic=clinic, indication=indication, start=chosen["start"], end=chosen["end"],
-                              today=today)  # fmt: skip
+    result = rv.clinic_review(
+        clinic=clinic, indication=indication, start=chosen["start"], end=chosen["end"], today=today
+    )
     return form, result
 
 
@@ -44,8 +47,9 @@ def outcome_review(request):
 
 def outcome_review_csv(request):
     form, result = _review(request)
-    audit_log(AuditEvent.Action.PRINT, clinic=result.clinic, object_type="outcome_review",
-              detail="CSV: " + _detail(result))  # fmt: skip
+    audit_log(
+        AuditEvent.Action.PRINT, clinic=result.clinic, object_type="outcome_review", detail="CSV: " + _detail(result)
+    )
     header = ["Section", "Figure", "Count", "Denominator", "Percent"]
     preamble = [
         ["Clinic", result.clinic.name, "", "", ""],

@@ -123,9 +123,11 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
         help_text="Tick every condition the patient has or has had.",
     )
     qtc_ms = forms.IntegerField(
-        label="Latest QTc (ms)", required=False, validators=_range(*QTC_RANGE, "a QTc in ms"),
+        label="Latest QTc (ms)",
+        required=False,
+        validators=_range(*QTC_RANGE, "a QTc in ms"),
         help_text="Corrected QT interval from the most recent ECG.",
-    )  # fmt: skip
+    )
     heart_rate = forms.IntegerField(
         label="Heart rate (beats/min)", required=False, validators=_range(*HEART_RATE_RANGE, "a heart rate")
     )
@@ -142,19 +144,28 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
         label="Standing diastolic (mmHg)", required=False, validators=_range(*BP_RANGE, "a pressure in mmHg")
     )
     potassium = forms.DecimalField(
-        label="Potassium (mmol/L)", required=False, max_digits=4, decimal_places=1,
+        label="Potassium (mmol/L)",
+        required=False,
+        max_digits=4,
+        decimal_places=1,
         validators=_range(*POTASSIUM_RANGE, "a potassium"),
-    )  # fmt: skip
+    )
     magnesium = forms.DecimalField(
-        label="Magnesium (mmol/L)", required=False, max_digits=4, decimal_places=2,
+        label="Magnesium (mmol/L)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
         validators=_range(*MAGNESIUM_RANGE, "a magnesium"),
-    )  # fmt: skip
+    )
     sodium = forms.IntegerField(label="Sodium (mmol/L)", required=False, validators=_range(*SODIUM_RANGE, "a sodium"))
     weight_kg = forms.DecimalField(
-        label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+        label="Weight (kg)",
+        required=False,
+        max_digits=5,
+        decimal_places=1,
         validators=_range(*WEIGHT_RANGE, "a weight"),
         help_text="Used for the self-harm supply limit (mg per kg).",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = RiskProfile
@@ -189,17 +200,31 @@ class RiskProfileForm(HardenedFormMixin, forms.ModelForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            Fieldset("The person", Row(Column("frail"), Column("falls")),
-                     Row(Column("pregnant"), Column("breastfeeding")),
-                     Row(Column("alcohol"), Column("self_harm_last_12_months"))),
+            Fieldset(
+                "The person",
+                Row(Column("frail"), Column("falls")),
+                Row(Column("pregnant"), Column("breastfeeding")),
+                Row(Column("alcohol"), Column("self_harm_last_12_months")),
+            ),
             Fieldset("Pharmacogenomics", Row(Column("cyp2d6"), Column("cyp2c19"))),
-            Fieldset("ECG and observations", Row(Column("qtc_ms"), Column("ecg_date"), Column("heart_rate")),
-                     Row(Column("bp_lying_systolic"), Column("bp_lying_diastolic"), Column("bp_standing_systolic"),
-                         Column("bp_standing_diastolic"), Column("bp_date")), Row(Column("weight_kg"))),
-            Fieldset("Blood tests (if known)", Row(Column("potassium"), Column("magnesium"), Column("sodium"),
-                                                   Column("bloods_date"))),
+            Fieldset(
+                "ECG and observations",
+                Row(Column("qtc_ms"), Column("ecg_date"), Column("heart_rate")),
+                Row(
+                    Column("bp_lying_systolic"),
+                    Column("bp_lying_diastolic"),
+                    Column("bp_standing_systolic"),
+                    Column("bp_standing_diastolic"),
+                    Column("bp_date"),
+                ),
+                Row(Column("weight_kg")),
+            ),
+            Fieldset(
+                "Blood tests (if known)",
+                Row(Column("potassium"), Column("magnesium"), Column("sodium"), Column("bloods_date")),
+            ),
             Fieldset("Notes", "notes"),
-        )  # fmt: skip
+        )
 
     def condition_groups(self):
         """The condition checkboxes grouped as the catalog groups them."""
@@ -275,23 +300,30 @@ class MedicationForm(HardenedFormMixin, forms.Form):
     }
 
     name = forms.CharField(
-        max_length=120, required=False, label="Medicine and dose as written",
+        max_length=120,
+        required=False,
+        label="Medicine and dose as written",
         widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off", "data-medicine-name": ""}),
-    )  # fmt: skip
+    )
     confirmed_as = forms.CharField(
-        max_length=100, required=False, label="Confirmed as",
+        max_length=100,
+        required=False,
+        label="Confirmed as",
         help_text="Only for a name the catalog did not recognise: the catalog medicine you confirm it is.",
         widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
-    )  # fmt: skip
+    )
     this_course = forms.BooleanField(
-        required=False, label="This course",
+        required=False,
+        label="This course",
         help_text="Tick if this amitriptyline line is the course being planned here, not a second course.",
-    )  # fmt: skip
+    )
     started_on = forms.DateField(required=False, label="Started", widget=DateInput())
     stopped_on = forms.DateField(
-        required=False, label="Stopped (last dose)", widget=DateInput(),
+        required=False,
+        label="Stopped (last dose)",
+        widget=DateInput(),
         help_text="Only for recently stopped medicines, e.g. an MAOI.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, today, rules=None, **kwargs):
         """`today`: the patient's clinic's today (clinictime.clinic_today)."""

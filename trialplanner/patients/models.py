@@ -19,9 +19,11 @@ class Clinic(models.Model):
     address = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, choices=time_zone_choices, default="Europe/London")
     dispensing_interval_days = models.PositiveSmallIntegerField(
-        "Dispensing interval (days)", choices=[(28, "28 days"), (30, "30 days")], default=28,
+        "Dispensing interval (days)",
+        choices=[(28, "28 days"), (30, "30 days")],
+        default=28,
         help_text="How many nights one prescription covers; plans show quantities per interval.",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -154,9 +156,10 @@ class RiskProfile(models.Model):
     bp_date = models.DateField("Blood pressure date", null=True, blank=True)
     weight_kg = models.DecimalField("Weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
     medicines_none = models.BooleanField(
-        "Medicines reviewed: none", default=False,
+        "Medicines reviewed: none",
+        default=False,
         help_text="The patient was asked and takes no medicines (unticked with no medicines: not asked).",
-    )  # fmt: skip
+    )
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -82,8 +82,12 @@ def checks_on_file(profile: RiskProfile | None) -> dict[str, date]:
             done[risk.ELECTROLYTES] = profile.bloods_date
         if profile.sodium is not None:
             done[risk.SODIUM] = profile.bloods_date
-    bp = (profile.bp_lying_systolic, profile.bp_lying_diastolic, profile.bp_standing_systolic,
-          profile.bp_standing_diastolic)  # fmt: skip
+    bp = (
+        profile.bp_lying_systolic,
+        profile.bp_lying_diastolic,
+        profile.bp_standing_systolic,
+        profile.bp_standing_diastolic,
+    )
     if profile.bp_date and all(v is not None for v in bp):
         done[risk.LYING_STANDING_BP] = profile.bp_date
     return done
@@ -94,10 +98,13 @@ def profile_findings(patient, profile: RiskProfile | None) -> tuple[engine.Findi
     if profile is None:
         return ()
     measured = engine.VisitFindings(
-        sex=Sex(patient.sex), sodium=profile.sodium, bp_lying_systolic=profile.bp_lying_systolic,
-        bp_lying_diastolic=profile.bp_lying_diastolic, bp_standing_systolic=profile.bp_standing_systolic,
+        sex=Sex(patient.sex),
+        sodium=profile.sodium,
+        bp_lying_systolic=profile.bp_lying_systolic,
+        bp_lying_diastolic=profile.bp_lying_diastolic,
+        bp_standing_systolic=profile.bp_standing_systolic,
         bp_standing_diastolic=profile.bp_standing_diastolic,
-    )  # fmt: skip
+    )
     return engine.assess_findings(measured, catalog.rulebook())
 
 

@@ -25,9 +25,12 @@ def patient_list(request):
         patients = patients.filter(Q(display_name__icontains=query) | Q(mrn__icontains=query))
     days = clinic_days(request.user, timezone.now())
     page = selectors.patient_page(
-        patients, after=request.GET.get("after"), before=request.GET.get("before"), size=PATIENTS_PER_PAGE,
+        patients,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PATIENTS_PER_PAGE,
         columns=lambda rows: plan_selectors.with_patient_list_columns(rows, days),
-    )  # fmt: skip
+    )
     for patient in page.rows:
         patient.age = patient.age_on(days[patient.clinic_id])
         patient.next_visit_overdue = patient.next_visit is not None and patient.next_visit < days[patient.clinic_id]

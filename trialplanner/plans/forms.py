@@ -41,8 +41,10 @@ def add_engine_error(form, exc):
     if isinstance(exc, PlanBlocked):
         titles = "; ".join(card.title for card in exc.cards)
         if "decision" in form.fields:  # at a visit: only the rise is refused, a safer decision is not
-            form.add_error("decision", f"No continuing or rising while a critical finding stands: {titles}. "
-                                       "Choose hold, step down or stop.")  # fmt: skip
+            form.add_error(
+                "decision",
+                f"No continuing or rising while a critical finding stands: {titles}. Choose hold, step down or stop.",
+            )
         else:
             form.add_error(None, f"The plan is blocked by critical findings: {titles}.")
     elif isinstance(exc, EngineInputError) and ENGINE_FIELDS.get(exc.field) in form.fields:
@@ -75,18 +77,23 @@ class PlanForm(HardenedFormMixin, forms.Form):
 
     start_date = forms.DateField(widget=DateInput(), help_text="The first night of the first dose.")
     target_mg = forms.TypedChoiceField(
-        label="Planned target (mg at night)", coerce=Decimal,
+        label="Planned target (mg at night)",
+        coerce=Decimal,
         help_text="Titration stops here; the patient stops rising earlier if a lower dose helps.",
-    )  # fmt: skip
+    )
     tablet_strength_mg = forms.TypedChoiceField(
-        label="Tablet strength", coerce=Decimal,
+        label="Tablet strength",
+        coerce=Decimal,
         help_text="Preferred strength. Each step uses one strength in the fewest whole tablets (50 mg is one "
         "50 mg tablet); doses below 10 mg are given as liquid.",
-    )  # fmt: skip
+    )
     days_per_step = forms.IntegerField(
-        label="Days per step", required=False, min_value=1, max_value=90,
+        label="Days per step",
+        required=False,
+        min_value=1,
+        max_value=90,
         help_text="Leave empty for the minimum the protocol and the findings allow.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, protocol, today, measure=None, **kwargs):
         """`today`: the patient's clinic's today (clinictime.clinic_today). With `measure` (a new
@@ -95,10 +102,13 @@ class PlanForm(HardenedFormMixin, forms.Form):
         self.measure = measure
         if measure is not None:
             self.fields["baseline_score"] = forms.DecimalField(
-                required=False, max_digits=6, decimal_places=1, label=f"Baseline {measure.short_name}",
+                required=False,
+                max_digits=6,
+                decimal_places=1,
+                label=f"Baseline {measure.short_name}",
                 help_text=_scale_text(measure) + " Before the first dose; leave empty to record it at the baseline "
                 "visit. Response is judged against it.",
-            )  # fmt: skip
+            )
         self.today = today
         self.fields["target_mg"].choices = target_choices(protocol)
         self.fields["target_mg"].initial = f"{protocol.default_target_mg.normalize():f}"
@@ -159,13 +169,18 @@ class StopForm(ReasonForm):
     }
 
     stop_reason = forms.ChoiceField(
-        choices=Plan.StopReason.choices, widget=forms.RadioSelect, label="Why is the trial stopped?",
+        choices=Plan.StopReason.choices,
+        widget=forms.RadioSelect,
+        label="Why is the trial stopped?",
         error_messages={"required": "Choose why the trial is stopped."},
-    )  # fmt: skip
+    )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label="Details",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        label="Details",
         help_text="Which side effect or finding, or what the patient decided. Required for Other.",
-    )  # fmt: skip
+    )
     stop_date = forms.DateField(widget=DateInput(), label="First day of the taper")
 
     field_order = ["stop_reason", "reason", "stop_date", "lock_version"]
@@ -219,14 +234,18 @@ class ActivateForm(HardenedFormMixin, forms.Form):
             label = f"Reason to go ahead despite: {card.title}"
             if options:
                 self.fields[f"preset_{card.code}"] = forms.ChoiceField(
-                    label=label, required=False, widget=forms.RadioSelect,
+                    label=label,
+                    required=False,
+                    widget=forms.RadioSelect,
                     choices=[*((p.key, p.text) for p in options), (OWN_WORDS, self.own_words_label)],
-                )  # fmt: skip
+                )
             self.fields[f"reason_{card.code}"] = forms.CharField(
-                label="Details, or your own reason" if options else label, required=False, max_length=2000,
+                label="Details, or your own reason" if options else label,
+                required=False,
+                max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text="Added after the reason chosen above." if options else "",
-            )  # fmt: skip
+            )
 
     def card_fields(self):
         """(card, its reason fields) in card order, so each card's reason sits under it."""
@@ -295,74 +314,130 @@ class VisitForm(HardenedFormMixin, forms.Form):
     visit_date = forms.DateField(widget=DateInput())
     outcome_score = forms.DecimalField(required=False, max_digits=6, decimal_places=1)
     side_effects = forms.MultipleChoiceField(
-        choices=Visit.SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        choices=Visit.SideEffect.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         label="Side effects reported",
-    )  # fmt: skip
+    )
     side_effects_other = forms.CharField(max_length=200, required=False, label="Other side effect")
     adherence = forms.ChoiceField(choices=Visit.Adherence.choices, widget=forms.RadioSelect, initial="all")
     # Asked at every visit (reference A.3; S4 S47).
     mood = forms.ChoiceField(choices=Visit.Mood.choices, widget=forms.RadioSelect, label="Mood since the last visit")
     self_harm_thoughts = forms.TypedChoiceField(
-        choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
         label="Thoughts of self-harm or suicide since the last visit?",
         error_messages={"required": "Ask about thoughts of self-harm or suicide at every visit; record the answer."},
-    )  # fmt: skip
+    )
     # Measurements: each optional, range-checked against plausible values (typos), not clinical thresholds.
-    bp_lying_systolic = forms.IntegerField(label="Lying systolic (mmHg)", required=False,
-                                           validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
-    bp_lying_diastolic = forms.IntegerField(label="Lying diastolic (mmHg)", required=False,
-                                            validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
+    bp_lying_systolic = forms.IntegerField(
+        label="Lying systolic (mmHg)", required=False, validators=_int_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    bp_lying_diastolic = forms.IntegerField(
+        label="Lying diastolic (mmHg)", required=False, validators=_int_range(*BP_RANGE, "a pressure in mmHg")
+    )
     bp_standing_systolic = forms.IntegerField(
-        label="Standing systolic (mmHg)", required=False, validators=_int_range(*BP_RANGE, "a pressure in mmHg"),
+        label="Standing systolic (mmHg)",
+        required=False,
+        validators=_int_range(*BP_RANGE, "a pressure in mmHg"),
         help_text="Within 3 minutes of standing.",
-    )  # fmt: skip
-    bp_standing_diastolic = forms.IntegerField(label="Standing diastolic (mmHg)", required=False,
-                                               validators=_int_range(*BP_RANGE, "a pressure in mmHg"))  # fmt: skip
-    heart_rate = forms.IntegerField(label="Heart rate (beats/min)", required=False,
-                                    validators=_int_range(*HEART_RATE_RANGE, "a heart rate"))  # fmt: skip
-    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
-                                   validators=_int_range(*WEIGHT_RANGE, "a weight in kg"))  # fmt: skip
-    sodium = forms.IntegerField(label="Sodium (mmol/L)", required=False,
-                                validators=_int_range(*SODIUM_RANGE, "a sodium"))  # fmt: skip
-    potassium = forms.DecimalField(label="Potassium (mmol/L)", required=False, max_digits=4, decimal_places=1,
-                                   validators=_int_range(*POTASSIUM_RANGE, "a potassium"))  # fmt: skip
-    magnesium = forms.DecimalField(label="Magnesium (mmol/L)", required=False, max_digits=4, decimal_places=2,
-                                   validators=_int_range(*MAGNESIUM_RANGE, "a magnesium"))  # fmt: skip
-    glucose_mmol = forms.DecimalField(label="Blood glucose (mmol/L)", required=False, max_digits=4, decimal_places=1,
-                                      validators=_int_range(*GLUCOSE_RANGE, "a glucose"))  # fmt: skip
+    )
+    bp_standing_diastolic = forms.IntegerField(
+        label="Standing diastolic (mmHg)", required=False, validators=_int_range(*BP_RANGE, "a pressure in mmHg")
+    )
+    heart_rate = forms.IntegerField(
+        label="Heart rate (beats/min)", required=False, validators=_int_range(*HEART_RATE_RANGE, "a heart rate")
+    )
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)",
+        required=False,
+        max_digits=5,
+        decimal_places=1,
+        validators=_int_range(*WEIGHT_RANGE, "a weight in kg"),
+    )
+    sodium = forms.IntegerField(
+        label="Sodium (mmol/L)", required=False, validators=_int_range(*SODIUM_RANGE, "a sodium")
+    )
+    potassium = forms.DecimalField(
+        label="Potassium (mmol/L)",
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        validators=_int_range(*POTASSIUM_RANGE, "a potassium"),
+    )
+    magnesium = forms.DecimalField(
+        label="Magnesium (mmol/L)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        validators=_int_range(*MAGNESIUM_RANGE, "a magnesium"),
+    )
+    glucose_mmol = forms.DecimalField(
+        label="Blood glucose (mmol/L)",
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        validators=_int_range(*GLUCOSE_RANGE, "a glucose"),
+    )
     qtc_ms = forms.IntegerField(
-        label="QTc from a new ECG (ms)", required=False, validators=_int_range(*QTC_RANGE, "a QTc"),
+        label="QTc from a new ECG (ms)",
+        required=False,
+        validators=_int_range(*QTC_RANGE, "a QTc"),
         help_text="Only if an ECG was done: it updates the risk profile and the safety check.",
-    )  # fmt: skip
-    ecg_date = forms.DateField(label="ECG date", required=False, widget=DateInput(),
-                               help_text="Leave empty if the ECG was done today.")  # fmt: skip
+    )
+    ecg_date = forms.DateField(
+        label="ECG date", required=False, widget=DateInput(), help_text="Leave empty if the ECG was done today."
+    )
     fall = forms.BooleanField(required=False, label="A fall since the last visit")
     confusion = forms.BooleanField(required=False, label="New confusion")
     urinary_retention = forms.BooleanField(required=False, label="Urinary retention (cannot pass urine fully)")
     cardiac_symptoms = forms.BooleanField(required=False, label="New palpitations, fainting or chest pain")
     hyponatraemia_symptoms = forms.BooleanField(required=False, label="Nausea or headache (low sodium symptoms)")
     serotonin_symptoms = forms.BooleanField(
-        required=False, label="Serotonin toxicity symptoms",
+        required=False,
+        label="Serotonin toxicity symptoms",
         help_text="Agitation, tremor, clonus, raised temperature or sweating.",
-    )  # fmt: skip
+    )
     decision = forms.ChoiceField(choices=Visit.Decision.choices, widget=forms.RadioSelect)
     # The same structured reasons as the plan's stop form, so the outcomes review counts visit stops too.
     stop_reason = forms.ChoiceField(
-        choices=Plan.StopReason.choices, widget=forms.RadioSelect, required=False,
+        choices=Plan.StopReason.choices,
+        widget=forms.RadioSelect,
+        required=False,
         label="If stopping (taper off): why is the trial stopped?",
         help_text="Required when the decision is to stop. Stop now is recorded as a finding at a visit.",
-    )  # fmt: skip
+    )
     stop_details = forms.CharField(
-        max_length=2000, required=False, label="Stop details",
+        max_length=2000,
+        required=False,
+        label="Stop details",
         help_text="Which side effect or finding, or what the patient decided. Required for Other.",
-    )  # fmt: skip
+    )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
 
-    MEASUREMENTS = ("bp_lying_systolic", "bp_lying_diastolic", "bp_standing_systolic", "bp_standing_diastolic",
-                    "heart_rate", "weight_kg", "sodium", "potassium", "magnesium", "glucose_mmol", "qtc_ms",
-                    "ecg_date")  # fmt: skip
-    SYMPTOMS = ("fall", "confusion", "urinary_retention", "cardiac_symptoms", "hyponatraemia_symptoms",
-                "serotonin_symptoms")  # fmt: skip
+    MEASUREMENTS = (
+        "bp_lying_systolic",
+        "bp_lying_diastolic",
+        "bp_standing_systolic",
+        "bp_standing_diastolic",
+        "heart_rate",
+        "weight_kg",
+        "sodium",
+        "potassium",
+        "magnesium",
+        "glucose_mmol",
+        "qtc_ms",
+        "ecg_date",
+    )
+    SYMPTOMS = (
+        "fall",
+        "confusion",
+        "urinary_retention",
+        "cardiac_symptoms",
+        "hyponatraemia_symptoms",
+        "serotonin_symptoms",
+    )
 
     def __init__(self, *args, plan, measure, today, has_diabetes=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -478,13 +553,15 @@ class BookForm(HardenedFormMixin, forms.Form):
     """Book a follow-up's appointment: a day and, optionally, a time. The window is the service's rule."""
 
     day = forms.DateField(
-        widget=DateInput(), label="Appointment date",
+        widget=DateInput(),
+        label="Appointment date",
         help_text=f"Today or up to {dates.BOOK_AHEAD_DAYS} days ahead, in the clinic's time zone.",
-    )  # fmt: skip
+    )
     time = ClockTimeField(
-        required=False, label="Time (optional)",
+        required=False,
+        label="Time (optional)",
         help_text="24-hour clock, HH:MM. Leave empty for an all-day appointment.",
-    )  # fmt: skip
+    )
     sequence = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
     def __init__(self, *args, today, **kwargs):
@@ -494,9 +571,13 @@ class BookForm(HardenedFormMixin, forms.Form):
             min=today.isoformat(), max=dates.days_from(today, dates.BOOK_AHEAD_DAYS).isoformat()
         )
         self.fields["time"].widget.attrs.update(
-            inputmode="numeric", placeholder="HH:MM", autocomplete="off", size=5, maxlength=5,
+            inputmode="numeric",
+            placeholder="HH:MM",
+            autocomplete="off",
+            size=5,
+            maxlength=5,
             pattern="[0-9]{1,2}:[0-9]{2}",
-        )  # fmt: skip
+        )
 
 
 class WorklistFilterForm(HardenedFormMixin, forms.Form):

@@ -41,10 +41,14 @@ class Plan(models.Model):
     version = models.PositiveIntegerField(default=1)
     previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     built_from = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The active version this one was built from (none for a new plan): a draft may be "
         "activated only while that version is still the current one.",
-    )  # fmt: skip
+    )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="plans")
     indication = models.ForeignKey("catalog.Indication", on_delete=models.PROTECT, related_name="+")
     risk_profile = models.ForeignKey(
@@ -72,9 +76,11 @@ class Plan(models.Model):
     monitoring = models.JSONField(default=list)
     lock_version = models.PositiveIntegerField(default=0)
     clinician = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans_responsible",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="plans_responsible",
         help_text="The responsible clinician: gets the reminders and the calendar entries.",
-    )  # fmt: skip
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     activated_by = models.ForeignKey(
@@ -90,9 +96,12 @@ class Plan(models.Model):
         max_length=20, choices=StopReason.choices, blank=True, help_text="Why the trial was stopped (stopped only)."
     )
     baseline_score = models.DecimalField(
-        max_digits=6, decimal_places=1, null=True, blank=True,
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
         help_text="Outcome score before the first dose, on the indication's measure; carried to every version.",
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ["-created_at", "-version"]
@@ -423,9 +432,10 @@ class Acknowledgement(models.Model):
     card_code = models.SlugField(max_length=60)
     card_summary = models.CharField(max_length=140)
     subjects = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="What the finding was about (medicines, conditions, values), as the card named them.",
-    )  # fmt: skip
+    )
     reason = models.TextField()
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     acknowledged_at = models.DateTimeField(auto_now_add=True)

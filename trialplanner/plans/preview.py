@@ -271,9 +271,12 @@ def preview(text: str) -> dict:
     rules = catalog.rulebook()
     try:
         assessment = engine.assess_risk(
-            profile, catalog.indication_facts(indication), catalog.protocol_facts(indication.protocol), rules,
+            profile,
+            catalog.indication_facts(indication),
+            catalog.protocol_facts(indication.protocol),
+            rules,
             start_date,
-        )  # fmt: skip
+        )
         # Reference A.3 applied to the sodium and blood pressure supplied, as on a risk profile.
         measured = engine.VisitFindings(sex=profile.sex, sodium=sodium, **pressures)
         assessment = with_profile_findings(assessment, engine.assess_findings(measured, rules))
@@ -281,9 +284,12 @@ def preview(text: str) -> dict:
         draft = None
         if not assessment.blocked:
             draft = engine.build_plan(
-                catalog.protocol_facts(indication.protocol), assessment, start_date,
-                services.plan_options(**options), rules,
-            )  # fmt: skip
+                catalog.protocol_facts(indication.protocol),
+                assessment,
+                start_date,
+                services.plan_options(**options),
+                rules,
+            )
     except engine.EngineInputError as exc:
         raise RequestError(ENGINE_FIELD_NAMES.get(exc.field, exc.field), exc.message) from None
     return {**services.draft_json(assessment, draft), "ignored_fields": ignored}

@@ -158,7 +158,7 @@ def baseline_score(plan):
     return (
         Visit.objects.filter(
             plan__series=plan.series, followup__kind=FollowUp.Kind.BASELINE, outcome_score__isnull=False
-        )  # fmt: skip
+        )
         .order_by("visit_date", "id")
         .values_list("outcome_score", flat=True)
         .first()
@@ -174,9 +174,11 @@ def with_patient_list_columns(patients, days):
     active = Plan.objects.filter(patient_id=OuterRef("pk"), status=Plan.Status.ACTIVE).order_by()
     today = Case(*[When(clinic_id=c, then=Value(d)) for c, d in days.items()], output_field=DateField())
     tonight = Step.objects.filter(
-        plan__patient_id=OuterRef("pk"), plan__status=Plan.Status.ACTIVE,
-        start_date__lte=OuterRef("list_today"), end_date__gte=OuterRef("list_today"),
-    ).order_by("number")  # fmt: skip
+        plan__patient_id=OuterRef("pk"),
+        plan__status=Plan.Status.ACTIVE,
+        start_date__lte=OuterRef("list_today"),
+        end_date__gte=OuterRef("list_today"),
+    ).order_by("number")
     # worklist_date is set only on open follow-ups of an active plan (see FollowUp.fill_worklist_fields).
     upcoming = FollowUp.objects.filter(plan__patient_id=OuterRef("pk"), worklist_date__isnull=False)
     return patients.annotate(

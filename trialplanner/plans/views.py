@@ -115,8 +115,9 @@ def _render_plan(request, plan, forms, status=200):
         "today": today,
         "open_statuses": FollowUp.OPEN,
     }
-    ctx["next_review"] = min((f for f in ctx["followups"] if f.status in FollowUp.OPEN),
-                             key=lambda f: f.effective_date, default=None)  # fmt: skip
+    ctx["next_review"] = min(
+        (f for f in ctx["followups"] if f.status in FollowUp.OPEN), key=lambda f: f.effective_date, default=None
+    )
     stale = selectors.stale_draft(plan)
     if stale is not None:
         ctx["stale"] = stale  # shown with a link to the current version instead of the activate form
@@ -175,10 +176,13 @@ def plan_stop(request, plan_uuid):
     if form.is_valid():
         try:
             taper = services.plan_stop(
-                plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"],
-                reason=form.cleaned_data["reason"], stop_date=form.cleaned_data["stop_date"],
+                plan=plan,
+                user=request.user,
+                lock_version=form.cleaned_data["lock_version"],
+                reason=form.cleaned_data["reason"],
+                stop_date=form.cleaned_data["stop_date"],
                 stop_reason=form.cleaned_data["stop_reason"],
-            )  # fmt: skip
+            )
         except (services.PlanError, EngineError) as exc:
             return _action_failed(request, plan, exc, {"stop": form})
         messages.success(request, "Plan stopped. The taper below is now the active plan." if taper else "Plan stopped.")
@@ -193,9 +197,11 @@ def plan_mark_error(request, plan_uuid):
     if form.is_valid():
         try:
             services.plan_mark_entered_in_error(
-                plan=plan, user=request.user, lock_version=form.cleaned_data["lock_version"],
+                plan=plan,
+                user=request.user,
+                lock_version=form.cleaned_data["lock_version"],
                 reason=form.cleaned_data["reason"],
-            )  # fmt: skip
+            )
         except services.PlanError as exc:
             return _action_failed(request, plan, exc, {"error": form})
         messages.success(request, "Marked as entered in error. It stays on record.")
@@ -248,9 +254,14 @@ def worklist(request):
     filters = WorklistFilterForm(request.GET or None, choices=wl.filter_choices(request.user))
     chosen = filters.cleaned_data if filters.is_valid() else {}
     page = wl.page(
-        request.user, timezone.now(), clinician=chosen.get("clinician"), indication=chosen.get("indication"),
-        kind=chosen.get("kind") or None, after=request.GET.get("after"), before=request.GET.get("before"),
-    )  # fmt: skip
+        request.user,
+        timezone.now(),
+        clinician=chosen.get("clinician"),
+        indication=chosen.get("indication"),
+        kind=chosen.get("kind") or None,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
     where = f"page from {page.previous_cursor}" if page.previous_cursor else "first page"
     audit_log(AuditEvent.Action.VIEW, object_type="worklist", detail=where)
     query = request.GET.copy()
@@ -286,8 +297,11 @@ def followup_visit(request, followup_uuid):
             if visit.response_text:
                 messages.info(request, visit.response_text)
             if new_plan is not None and new_plan.status == Plan.Status.DRAFT:
-                messages.warning(request, "Visit recorded. The new version needs reasons for new warnings before it "
-                                          "is activated; the current plan stays active until then.")  # fmt: skip
+                messages.warning(
+                    request,
+                    "Visit recorded. The new version needs reasons for new warnings before it "
+                    "is activated; the current plan stays active until then.",
+                )
             else:
                 messages.success(request, "Visit recorded and the plan updated.")
             return redirect(new_plan or plan)
@@ -364,8 +378,12 @@ def _followup_status(request, followup_uuid, action):
         return redirect(followup)
     try:
         if action == "snooze":
-            services.followup_snooze(followup=followup, user=request.user, reason=form.cleaned_data["reason"],
-                                     today=clinic_today(followup.plan.patient.clinic))  # fmt: skip
+            services.followup_snooze(
+                followup=followup,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                today=clinic_today(followup.plan.patient.clinic),
+            )
             messages.success(request, f"{followup.plan.patient.display_name}: call later, back on the list in 7 days.")
         else:
             services.followup_mark_missed(followup=followup, user=request.user, reason=form.cleaned_data["reason"])

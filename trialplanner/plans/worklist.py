@@ -150,15 +150,29 @@ def _rows(rows, days, limit, *, backwards=False):
          indication, username, first_name, last_name,
          booked_day, booked_time) in reversed(found) if backwards else found:  # fmt: skip
         today = days[clinic_id]
-        result.append(Row(
-            uuid=str(uuid), effective=day, group=group_of(day, today), days_overdue=(today - day).days,
-            snoozed=status == FollowUp.Status.SNOOZED, status_note=note, kind=kind, patient_name=name, mrn=mrn,
-            phone=phone, dose_mg=dose,
-            patient_url=patient_url(patient_uuid), plan_url=plan_url(plan_uuid),
-            plan_label=f"Taper: {indication}" if plan_kind == "taper" else indication,
-            clinician_name=f"{first_name} {last_name}".strip() or username, visit_url=visit_url(uuid),
-            book_url=f"{book_url(uuid)}?from=worklist", time=booked_time, booked=booked_day is not None,
-        ))  # fmt: skip
+        result.append(
+            Row(
+                uuid=str(uuid),
+                effective=day,
+                group=group_of(day, today),
+                days_overdue=(today - day).days,
+                snoozed=status == FollowUp.Status.SNOOZED,
+                status_note=note,
+                kind=kind,
+                patient_name=name,
+                mrn=mrn,
+                phone=phone,
+                dose_mg=dose,
+                patient_url=patient_url(patient_uuid),
+                plan_url=plan_url(plan_uuid),
+                plan_label=f"Taper: {indication}" if plan_kind == "taper" else indication,
+                clinician_name=f"{first_name} {last_name}".strip() or username,
+                visit_url=visit_url(uuid),
+                book_url=f"{book_url(uuid)}?from=worklist",
+                time=booked_time,
+                booked=booked_day is not None,
+            )
+        )
     return result
 
 
@@ -347,9 +361,12 @@ def filter_choices(user):
     """(clinicians, indications) for the worklist filters: [(username, name)], [(slug, name)]."""
     clinic_ids = [m.clinic_id for m in patient_access.memberships_for(user)]
     clinicians = (
-        get_user_model().objects.filter(memberships__clinic__in=clinic_ids).distinct()
-        .order_by("last_name", "first_name", "username").values_list("username", "first_name", "last_name")
-    )  # fmt: skip
+        get_user_model()
+        .objects.filter(memberships__clinic__in=clinic_ids)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+        .values_list("username", "first_name", "last_name")
+    )
     indications = Indication.objects.order_by("display_order", "name").values_list("slug", "name")
     return [(u, f"{first} {last}".strip() or u) for u, first, last in clinicians], list(indications)
 

@@ -43,9 +43,12 @@ def send_digests(now, day=None) -> SweepResult:
     """Send each clinician with due or overdue follow-ups one digest for their clinic's today (or
     `day`); safe to re-run: the ledger holds one row per clinician and day."""
     result = SweepResult()
-    users = get_user_model().objects.filter(
-        is_active=True, plans_responsible__status=Plan.Status.ACTIVE
-    ).exclude(email="").distinct()  # fmt: skip
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, plans_responsible__status=Plan.Status.ACTIVE)
+        .exclude(email="")
+        .distinct()
+    )
     for user in users.order_by("id"):
         user_day = day or clinician_today(user, now)
         rows = due_for(user, now)

@@ -17,8 +17,13 @@ def feed_create(*, user) -> CalendarFeed:
     """Give the user a new secret feed address; any earlier one stops working."""
     replaced = _revoke_live(user)
     feed = CalendarFeed.objects.create(user=user)
-    audit_log(AuditEvent.Action.SECURITY, feed, object_type="calendar_feed", user=user,
-              detail="calendar feed replaced" if replaced else "calendar feed created")  # fmt: skip
+    audit_log(
+        AuditEvent.Action.SECURITY,
+        feed,
+        object_type="calendar_feed",
+        user=user,
+        detail="calendar feed replaced" if replaced else "calendar feed created",
+    )
     return feed
 
 

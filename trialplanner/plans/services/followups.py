@@ -115,7 +115,10 @@ def followup_book(*, followup, user, day, time=None, sequence=None) -> FollowUp:
     followup.save(update_fields=fields)
     at = time.strftime("%H:%M") if time is not None else "all day"
     audit_log(
-        AuditEvent.Action.UPDATE, followup, patient=followup.plan.patient, user=user,
+        AuditEvent.Action.UPDATE,
+        followup,
+        patient=followup.plan.patient,
+        user=user,
         detail=f"follow-up booked for {day.isoformat()} {at} (was {was.isoformat()})",
-    )  # fmt: skip
+    )
     return followup

@@ -29,9 +29,17 @@ def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet
         catalog.protocol_facts(indication.protocol), assessment, start_date, options, catalog.rulebook()
     )
     return _save(
-        patient=patient, indication=indication, user=user, draft=draft, assessment=assessment, profile=profile,
-        options=options, kind=Plan.Kind.TITRATION, start_date=start_date, baseline_score=baseline_score,
-    )  # fmt: skip
+        patient=patient,
+        indication=indication,
+        user=user,
+        draft=draft,
+        assessment=assessment,
+        profile=profile,
+        options=options,
+        kind=Plan.Kind.TITRATION,
+        start_date=start_date,
+        baseline_score=baseline_score,
+    )
 
 
 @transaction.atomic
@@ -102,10 +110,19 @@ def plan_revise(*, plan, user, lock_version, start_date, target_mg=None, tablet_
         _end(plan, user, Plan.Status.REVISED, "Replaced by a revised draft.")
         _close_followups(plan, user)
     return _save(
-        patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=assessment,
-        profile=profile, options=options, kind=Plan.Kind.TITRATION, series=plan.series, previous=plan,
-        start_date=start_date, built_from=plan if plan.status == Plan.Status.ACTIVE else plan.built_from,
-    )  # fmt: skip
+        patient=plan.patient,
+        indication=plan.indication,
+        user=user,
+        draft=draft,
+        assessment=assessment,
+        profile=profile,
+        options=options,
+        kind=Plan.Kind.TITRATION,
+        series=plan.series,
+        previous=plan,
+        start_date=start_date,
+        built_from=plan if plan.status == Plan.Status.ACTIVE else plan.built_from,
+    )
 
 
 @transaction.atomic
@@ -129,13 +146,24 @@ def plan_stop(*, plan, user, lock_version, reason, stop_date, stop_reason=Plan.S
     taper = None
     if current > 0:
         options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
-        draft = engine.build_taper(current, weeks, stop_date, catalog.rulebook(), options.strengths,
-                                   options.tablet_strength_mg)  # fmt: skip
+        draft = engine.build_taper(
+            current, weeks, stop_date, catalog.rulebook(), options.strengths, options.tablet_strength_mg
+        )
         taper = _save(
-            patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None,
-            profile=plan.risk_profile, options=options, kind=Plan.Kind.TAPER, series=plan.series, previous=plan,
-            status=Plan.Status.ACTIVE, start_date=stop_date, built_from=plan,
-        )  # fmt: skip
+            patient=plan.patient,
+            indication=plan.indication,
+            user=user,
+            draft=draft,
+            assessment=None,
+            profile=plan.risk_profile,
+            options=options,
+            kind=Plan.Kind.TAPER,
+            series=plan.series,
+            previous=plan,
+            status=Plan.Status.ACTIVE,
+            start_date=stop_date,
+            built_from=plan,
+        )
     outcomes.refresh_trials([plan.series])  # stopped, and why
     return taper
 

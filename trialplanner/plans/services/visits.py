@@ -21,12 +21,28 @@ from trialplanner.plans.services.followups import _require_open, _set_followup_s
 from trialplanner.plans.services.records import _close_followups, _end, _lock, _lock_patient, _save
 
 # Visit fields copied into the new risk-profile version when recorded.
-PROFILE_VALUES = ("heart_rate", "bp_lying_systolic", "bp_lying_diastolic", "bp_standing_systolic",
-                  "bp_standing_diastolic", "potassium", "magnesium", "sodium", "weight_kg")  # fmt: skip
+PROFILE_VALUES = (
+    "heart_rate",
+    "bp_lying_systolic",
+    "bp_lying_diastolic",
+    "bp_standing_systolic",
+    "bp_standing_diastolic",
+    "potassium",
+    "magnesium",
+    "sodium",
+    "weight_kg",
+)
 
 
-FINDING_FLAGS = ("fall", "confusion", "urinary_retention", "cardiac_symptoms", "hyponatraemia_symptoms",
-                 "serotonin_symptoms", "self_harm_thoughts")  # fmt: skip
+FINDING_FLAGS = (
+    "fall",
+    "confusion",
+    "urinary_retention",
+    "cardiac_symptoms",
+    "hyponatraemia_symptoms",
+    "serotonin_symptoms",
+    "self_harm_thoughts",
+)
 
 
 BP_FIELDS = PROFILE_VALUES[1:5]
@@ -66,8 +82,9 @@ def _profile_from_visit(patient, user, visit_date, values):
     if new_condition:
         conditions.append(Condition.objects.get(slug=URINARY_RETENTION_CONDITION))
     fields.update(updates)
-    return risk_profile_create(patient=patient, user=user, fields=fields, conditions=conditions,
-                               medications=medications)  # fmt: skip
+    return risk_profile_create(
+        patient=patient, user=user, fields=fields, conditions=conditions, medications=medications
+    )
 
 
 def visit_findings(patient, profile, values) -> tuple[engine.Finding, ...]:
@@ -149,23 +166,47 @@ def followup_record_visit(*, followup, user, visit_date, decision, outcome_score
     elif plan.kind != Plan.Kind.TITRATION:
         stop_step = plan.steps.order_by("-number").first()
         if stop_step is None or visit_date >= stop_step.start_date:
-            _end(plan, user, Plan.Status.COMPLETED, "Taper completed." if plan.kind == Plan.Kind.TAPER else
-                 "Review after stopping done.")  # fmt: skip
+            _end(
+                plan,
+                user,
+                Plan.Status.COMPLETED,
+                "Taper completed." if plan.kind == Plan.Kind.TAPER else "Review after stopping done.",
+            )
             _close_followups(plan, user)
     else:
-        new_plan = _replan(plan, user, decision, current_mg, visit_date, findings, answered=followup,
-                           stop_reason=stop_reason if stopping else "", stop_details=stop_details.strip())  # fmt: skip
+        new_plan = _replan(
+            plan,
+            user,
+            decision,
+            current_mg,
+            visit_date,
+            findings,
+            answered=followup,
+            stop_reason=stop_reason if stopping else "",
+            stop_details=stop_details.strip(),
+        )
 
     visit = Visit.objects.create(
-        followup=followup, plan=plan, new_plan=new_plan, visit_date=visit_date, dose_mg=current_mg,
-        outcome_score=outcome_score, response_text=judgement.text if judgement else "",
-        side_effects=list(side_effects), side_effects_other=side_effects_other.strip(), adherence=adherence,
-        decision=decision.value, notes=notes.strip(), recorded_by=user, glucose_mmol=glucose_mmol, mood=mood,
+        followup=followup,
+        plan=plan,
+        new_plan=new_plan,
+        visit_date=visit_date,
+        dose_mg=current_mg,
+        outcome_score=outcome_score,
+        response_text=judgement.text if judgement else "",
+        side_effects=list(side_effects),
+        side_effects_other=side_effects_other.strip(),
+        adherence=adherence,
+        decision=decision.value,
+        notes=notes.strip(),
+        recorded_by=user,
+        glucose_mmol=glucose_mmol,
+        mood=mood,
         findings=[card_json(f.card) for f in findings],
-        **{k: v for k, v in values.items() if k not in FINDING_FLAGS}, **{k: bool(values[k]) for k in FINDING_FLAGS
-                                                                            if k != "self_harm_thoughts"},
+        **{k: v for k, v in values.items() if k not in FINDING_FLAGS},
+        **{k: bool(values[k]) for k in FINDING_FLAGS if k != "self_harm_thoughts"},
         self_harm_thoughts=self_harm_thoughts,
-    )  # fmt: skip
+    )
     audit_log(AuditEvent.Action.CREATE, visit, patient=patient, user=user, detail=f"decision {decision.value}")
     _set_followup_status(followup, user, FollowUp.Status.DONE)
     outcomes.refresh_trials([plan.series])  # scores, side effects, a judgement, a stop, a follow-up seen
@@ -182,10 +223,20 @@ def _stop_now(plan, user, current_mg, visit_date, findings, profile):
     _close_followups(plan, user)
     options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
     return _save(
-        patient=plan.patient, indication=plan.indication, user=user, draft=draft, assessment=None, profile=profile,
-        options=options, kind=Plan.Kind.STOP_NOW, series=plan.series, previous=plan, status=Plan.Status.ACTIVE,
-        start_date=visit_date, built_from=plan,
-    )  # fmt: skip
+        patient=plan.patient,
+        indication=plan.indication,
+        user=user,
+        draft=draft,
+        assessment=None,
+        profile=profile,
+        options=options,
+        kind=Plan.Kind.STOP_NOW,
+        series=plan.series,
+        previous=plan,
+        status=Plan.Status.ACTIVE,
+        start_date=visit_date,
+        built_from=plan,
+    )
 
 
 JUDGING_VISITS = (FollowUp.Kind.RESPONSE, FollowUp.Kind.PERIODIC)
@@ -202,16 +253,24 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
     options = plan_options(tablet_strength_mg=plan.tablet_strength_mg)
     first_start = Plan.objects.filter(series=plan.series).order_by("version").values_list("start_date", flat=True)[0]
     draft = engine.replan(
-        decision, current_mg=current_mg, target_mg=plan.target_mg,
-        protocol=catalog.protocol_facts(plan.indication.protocol), assessment=assessment, on=visit_date,
-        options=options, rules=catalog.rulebook(), weeks_on_drug=(visit_date - first_start).days // 7,
-        response_judged=judged, course_start=first_start,
-    )  # fmt: skip
+        decision,
+        current_mg=current_mg,
+        target_mg=plan.target_mg,
+        protocol=catalog.protocol_facts(plan.indication.protocol),
+        assessment=assessment,
+        on=visit_date,
+        options=options,
+        rules=catalog.rulebook(),
+        weeks_on_drug=(visit_date - first_start).days // 7,
+        response_judged=judged,
+        course_start=first_start,
+    )
     kind = Plan.Kind.TAPER if decision is engine.Decision.STOP else Plan.Kind.TITRATION
     if kind == Plan.Kind.TAPER:
         # The supply limits of the course still apply while it tapers.
-        draft = replace(draft, supply_limit_days=assessment.supply_limit_days,
-                        supply_limit_mg=assessment.supply_limit_mg)  # fmt: skip
+        draft = replace(
+            draft, supply_limit_days=assessment.supply_limit_days, supply_limit_mg=assessment.supply_limit_mg
+        )
     draft = engine.findings.book(draft, findings, visit_date)
     # A reason given before carries over only to the same finding (same card code and same
     # subjects): a new medicine under an old code needs its own reason. A rise with a new
@@ -225,22 +284,42 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
         reason = f"Re-planned at the visit on {visit_date.isoformat()}: {decision.value.replace('_', ' ')}."
         if kind == Plan.Kind.TAPER and stop_details:
             reason += f" {stop_details}"
-        _end(plan, user, Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED, reason,
-             stop_reason if kind == Plan.Kind.TAPER else "")  # fmt: skip
+        _end(
+            plan,
+            user,
+            Plan.Status.STOPPED if kind == Plan.Kind.TAPER else Plan.Status.REVISED,
+            reason,
+            stop_reason if kind == Plan.Kind.TAPER else "",
+        )
         _close_followups(plan, user)
     new_plan = _save(
-        patient=plan.patient, indication=plan.indication, user=user, draft=draft,
-        assessment=None if kind == Plan.Kind.TAPER else assessment, profile=profile, options=options, kind=kind,
-        series=plan.series, previous=plan, status=Plan.Status.ACTIVE if activate_now else Plan.Status.DRAFT,
-        start_date=visit_date, built_from=plan,
-    )  # fmt: skip
+        patient=plan.patient,
+        indication=plan.indication,
+        user=user,
+        draft=draft,
+        assessment=None if kind == Plan.Kind.TAPER else assessment,
+        profile=profile,
+        options=options,
+        kind=kind,
+        series=plan.series,
+        previous=plan,
+        status=Plan.Status.ACTIVE if activate_now else Plan.Status.DRAFT,
+        start_date=visit_date,
+        built_from=plan,
+    )
     if activate_now and kind == Plan.Kind.TITRATION:
         Acknowledgement.objects.bulk_create(
-            Acknowledgement(plan=new_plan, card_code=a.card_code, card_summary=a.card_summary, subjects=a.subjects,
-                            reason=a.reason, acknowledged_by=a.acknowledged_by)
+            Acknowledgement(
+                plan=new_plan,
+                card_code=a.card_code,
+                card_summary=a.card_summary,
+                subjects=a.subjects,
+                reason=a.reason,
+                acknowledged_by=a.acknowledged_by,
+            )
             for a in (acknowledged.get(finding_key(c.code, c.subjects)) for c in assessment.warning_cards)
             if a is not None
-        )  # fmt: skip
+        )
     return new_plan
 
 

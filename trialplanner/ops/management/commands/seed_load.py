@@ -22,8 +22,10 @@ class Command(BaseCommand):
         counts = seed_load(patients, seed)
         vacuum_analyze()
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {counts['patients']} patients, {counts['plans']} plans, {counts['steps']} steps, "
-            f"{counts['followups']} follow-ups, {counts['visits']} visits in {elapsed:.1f} s "
-            f"(user 'load', password {LOAD_PASSWORD})"
-        ))  # fmt: skip
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {counts['patients']} patients, {counts['plans']} plans, {counts['steps']} steps, "
+                f"{counts['followups']} follow-ups, {counts['visits']} visits in {elapsed:.1f} s "
+                f"(user 'load', password {LOAD_PASSWORD})"
+            )
+        )
