@@ -77,7 +77,7 @@ def test_it_reports_cards_washouts_and_unknown_medicines(tmp_path):
         ({"options": {"target_mg": 100}}, "options.target_mg"),
         ({"start_date": "2026-13-45"}, "start_date"),
         ({"medications": [{"name": "phenelzine", "stopped_on": "yesterday"}]}, "medications[0].stopped_on"),
-        ({"conditions": ["lycanthropy"]}, "conditions"),
+        ({"conditions": ["lycanthropy"]}, "conditions[0]"),
         ({"cyp2d6": "turbo"}, "cyp2d6"),
         ({"cyp2d6": "rapid"}, "cyp2d6"),
         ({"cyp2c19": "slow"}, "cyp2c19"),
@@ -272,3 +272,36 @@ def test_it_blocks_a_qtc_rise_of_more_than_60_ms_from_the_previous_ecg(tmp_path)
     result = run(tmp_path, request(qtc_ms=465, previous_qtc_ms=400))
     assert result["blocked"] is True
     assert [c["code"] for c in result["cards"] if c["indicator"] == "critical"] == ["qtc-critical"]
+
+
+@pytest.mark.parametrize(
+    "entered, slug",
+    [("Migraine prophylaxis", "migraine-prophylaxis"), ("migraine", "migraine-prophylaxis"),
+     ("IBS", "irritable-bowel-syndrome"), ("neuropathic pain", "peripheral-neuropathic-pain"),
+     ("Postherpetic_Neuralgia", "postherpetic-neuralgia")],
+)  # fmt: skip
+def test_it_reads_an_indication_written_by_its_name_or_a_plain_word(tmp_path, capsys, entered, slug):
+    result = run(tmp_path, request(indication=entered))
+    assert result["steps"]
+    if entered in ("migraine", "IBS", "neuropathic pain"):  # not the slug in another spelling: reported
+        assert any(slug in r for r in result["read_as"])
+        assert f"read as {slug}" in capsys.readouterr().err
+    else:
+        assert result["read_as"] == []
+
+
+@pytest.mark.parametrize(
+    "entered, slug",
+    [("Heart failure", "heart-failure"), ("epilepsy", "epilepsy"), ("HEART_BLOCK", "heart-block"),
+     ("myocardial infarction", "recent-mi")],
+)  # fmt: skip
+def test_it_reads_a_condition_written_by_its_name(tmp_path, entered, slug):
+    by_name = run(tmp_path, request(conditions=[entered]))
+    by_slug = run(tmp_path, request(conditions=[slug]))
+    assert [c["code"] for c in by_name["cards"]] == [c["code"] for c in by_slug["cards"]]
+
+
+@pytest.mark.parametrize("entered", ["bipolar", "liver", "gout"])
+def test_it_refuses_a_condition_that_fits_several_or_none_naming_the_choices(tmp_path, entered):
+    with pytest.raises(CommandError, match=r"^conditions\[0\]: unknown"):
+        run(tmp_path, request(conditions=[entered]))

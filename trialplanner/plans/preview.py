@@ -4,12 +4,13 @@ No database writes: the catalog is read, the engine builds, the result is printe
 """
 
 import json
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from trialplanner import engine
 from trialplanner.catalog import selectors as catalog
-from trialplanner.catalog.models import Indication
+from trialplanner.catalog.models import Condition, Indication
 from trialplanner.engine.checks import without_checks_on_file
 from trialplanner.engine.risk import BASELINE_ECG, ELECTROLYTES, LYING_STANDING_BP, SODIUM
 from trialplanner.engine.types import PHENOTYPES_BY_GENE, Alcohol, Phenotype, Sex
@@ -78,6 +79,38 @@ def _choice(field, raw, enum, allow_none=False):
         raise RequestError(field, f"must be one of {allowed}{' or null' if allow_none else ''}") from None
 
 
+NOT_WORDS = {"a", "an", "and", "incl", "of", "or", "the", "with"}
+
+
+def _words(text):
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in NOT_WORDS}
+
+
+def read_as(field, entered, names, notes):
+    """The catalog slug an entry names: the slug itself (any case, spaces or underscores), the
+    catalog name, its initials ("IBS"), or the one entry whose words hold every word given
+    ("migraine", "heart failure"). Anything else, or a word that fits several, is refused naming
+    the choices; a reading other than the slug itself is reported in `notes` (the response's
+    `read_as`).
+    """
+    if not isinstance(entered, str) or not entered.strip():
+        raise RequestError(field, f"must be one of {', '.join(names)}")
+    text = entered.strip()
+    slug = re.sub(r"[\s_]+", "-", text.lower())
+    if slug in names:
+        return slug
+    given = _words(text)
+    exact = [s for s, name in names.items() if given in (_words(name), _words(re.sub(r"\(.*?\)", "", name)))]
+    initials = [s for s in names if len(text) > 1 and text.lower() == "".join(w[0] for w in s.split("-"))]
+    within = [s for s, name in names.items() if given and given <= (_words(name) | _words(s))]
+    for found in (exact, initials, within):
+        if len(found) == 1:
+            notes.append(f"{field}: {text!r} read as {found[0]}")
+            return found[0]
+    choices = ", ".join((exact or initials or within) or names)
+    raise RequestError(field, f"unknown {text!r}; use one of {choices}")
+
+
 def _unknown_keys(field, given, allowed, ignored):
     """Record each key the request format does not have (as `field.key`) in `ignored`."""
     prefix = f"{field}." if field else ""
@@ -116,9 +149,10 @@ def _text(field, raw):
 
 
 def parse(text: str):
-    """Return (indication, start_date, profile, options, measured, ignored) from a JSON request.
+    """Return (indication, start_date, profile, options, measured, (ignored, readings)) from a JSON request.
 
-    `ignored` lists the fields the request format does not have (reported, never silently dropped).
+    `ignored` lists the fields the request format does not have (reported, never silently dropped);
+    `readings` how an indication or condition not given as its slug was read.
     """
     check_size(text)
     try:
@@ -137,11 +171,10 @@ def parse(text: str):
         # A patient field written at the top level ("self_harm_last_12_months": true) is read as one.
         patient = {**{k: request[k] for k in PATIENT_KEYS if k in request}, **patient}
     _unknown_keys("", request, REQUEST_KEYS | PATIENT_KEYS, ignored)
-    slug = request.get("indication")
+    names = dict(Indication.objects.values_list("slug", "name"))
+    readings = []
+    slug = read_as("indication", request.get("indication"), names, readings)
     indication = catalog.indication_by_slug(slug)
-    if indication is None:
-        known = ", ".join(Indication.objects.values_list("slug", flat=True))
-        raise RequestError("indication", f"unknown indication {slug!r}; use one of {known}")
     start_date = _date("start_date", request.get("start_date"))
     if not dates.PREVIEW_EARLIEST <= start_date <= dates.PREVIEW_LATEST:
         raise RequestError(
@@ -169,7 +202,10 @@ def parse(text: str):
     conditions = request.get("conditions", [])
     if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
         raise RequestError("conditions", "must be a list of condition slugs")
-    fields["conditions"] = frozenset(_text(f"conditions[{i}]", c) for i, c in enumerate(conditions))
+    known = dict(Condition.objects.values_list("slug", "name"))
+    fields["conditions"] = frozenset(
+        read_as(f"conditions[{i}]", _text(f"conditions[{i}]", c), known, readings) for i, c in enumerate(conditions)
+    )
     fields["medications"] = tuple(_medications(request.get("medications", []), ignored))
     qtc = request.get("qtc_ms")
     if qtc is not None and (isinstance(qtc, bool) or not isinstance(qtc, int)):
@@ -194,7 +230,7 @@ def parse(text: str):
     if raw_options.get("strength_mg") is not None:
         options["tablet_strength_mg"] = _decimal("options.strength_mg", raw_options["strength_mg"])
     measured = _measured(request, start_date, ignored)
-    return indication, start_date, engine.PatientProfile(**fields), options, measured, ignored
+    return indication, start_date, engine.PatientProfile(**fields), options, measured, (ignored, readings)
 
 
 def _measured(request, start_date, ignored):
@@ -267,7 +303,7 @@ ENGINE_FIELD_NAMES = {
 
 def preview(text: str) -> dict:
     """Build the plan described by a JSON request and return the response as a dict."""
-    indication, start_date, profile, options, (sodium, pressures, on_file), ignored = parse(text)
+    indication, start_date, profile, options, (sodium, pressures, on_file), (ignored, readings) = parse(text)
     rules = catalog.rulebook()
     try:
         assessment = engine.assess_risk(
@@ -292,4 +328,4 @@ def preview(text: str) -> dict:
             )
     except engine.EngineInputError as exc:
         raise RequestError(ENGINE_FIELD_NAMES.get(exc.field, exc.field), exc.message) from None
-    return {**services.draft_json(assessment, draft), "ignored_fields": ignored}
+    return {**services.draft_json(assessment, draft), "ignored_fields": ignored, "read_as": readings}

@@ -36,6 +36,8 @@ class Command(BaseCommand):
         except Exception as exc:
             # Whatever else goes wrong, one line naming the failure, never a traceback.
             raise CommandError(f"request: could not be previewed ({type(exc).__name__}); check its values") from None
+        for reading in result["read_as"]:
+            self.stderr.write(f"note: {reading}")
         for field in result["ignored_fields"]:
             self.stderr.write(f"warning: {field}: not a field of a plan request; ignored (see docs/plan-request.md)")
         self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False))
