@@ -42,6 +42,11 @@ class TrialOutcome(models.Model):
     followups_as_of = models.DateField()
     followups_valid_until = models.DateField(null=True, blank=True, help_text="Empty: the counts never change.")
     followups_late_days = models.PositiveIntegerField()
+    warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Acknowledged warnings: [[card code, preset reason's key or '' for own words]].",
+    )
 
     class Meta:
         indexes = [
@@ -57,3 +62,58 @@ class TrialOutcome(models.Model):
 
     def __str__(self):
         return f"trial {self.series} started {self.started}"
+
+
+class TrialTally(models.Model):
+    """The outcome rows of one clinic's trials of one indication that started on one day, or in one month, summed.
+
+    The review reads one tally per month of its period, and one per day of the part-months at
+    its edges, instead of one row per trial: what it reads does not grow with the patients.
+    `counts` is flat, {name: number of trials}: "trials", "reached", "baseline", "judged",
+    "responded", "responded_any", "visited", "fu:<due|on_time|late|overdue|missed>" (follow-ups),
+    "stop:<reason>", "effect:<side effect>", "warning:<card code>", "reason:<code>\\x1f<preset key>";
+    zeros are left out. The days to target and to the first
+    response (for the medians) are dense lists, `target_days` and `response_days`: their length
+    is bounded by how long a trial lasts, not by how many trials there are. Like the trial rows,
+    the counts hold from `as_of` up to the day before `valid_until` (a target is reached, a
+    follow-up falls due or becomes late); outside that the review counts the tally's trials from
+    their rows. `outcomes.tally` keeps it: each write adds
+    the trial's new row and takes away its old one; the nightly command rebuilds those that ran out.
+    """
+
+    class Span(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
+    indication = models.ForeignKey("catalog.Indication", on_delete=models.PROTECT, related_name="+")
+    span = models.CharField(max_length=5, choices=Span.choices)
+    first_day = models.DateField(help_text="The day, or the first day of the month, the trials started.")
+    counts = models.JSONField(default=dict, blank=True)
+    target_days = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="How many trials reached the target after each number of days: [first, n, n, ...].",
+    )
+    response_days = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="How many first met the response threshold after each number of days, as above.",
+    )
+    as_of = models.DateField()
+    valid_until = models.DateField(null=True, blank=True, help_text="Empty: the counts never change.")
+    late_days = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # One tally per bucket; it is also the index the review reads a period by.
+            models.UniqueConstraint(fields=["clinic", "span", "first_day", "indication"], name="trial_tally_bucket"),
+            models.CheckConstraint(condition=models.Q(span__in=["day", "month"]), name="trial_tally_span_valid"),
+        ]
+        indexes = [
+            # The tallies that ran out (rebuilt nightly).
+            models.Index(fields=["clinic", "valid_until"], name="trial_tally_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.span} tally from {self.first_day}"

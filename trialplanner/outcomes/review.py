@@ -2,8 +2,9 @@
 
 A trial is a plan series (every version of one plan). It counts for a period when the first of
 its versions that was in force (activated, not entered in error) starts in the period. Every
-figure is a count with its denominator, aggregated in SQL: the number of queries and the rows
-they return do not grow with the number of patients (medians come from a histogram of days).
+figure is a count with its denominator, summed from the tallies of the period's start months and
+of the days at its edges (`outcomes.tally`): the number of queries and of rows read does not grow
+with the number of patients (medians come from a histogram of days).
 
 Definitions, as shown on the page:
 - reached target: a target-dose step began while its version was in force, on or before today;
@@ -16,25 +17,30 @@ Definitions, as shown on the page:
   still open that long after it; missed: marked as not attended.
 """
 
-# ruff: noqa: S608 - the SQL below interpolates only table names from model metadata and fixed
-# fragments of this module; every value is passed as a query parameter.
-
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
-from django.db import connection
+from django.db.models import Q
 
 from trialplanner.catalog.models import (
     Indication,
     OutcomeMeasure,
     PublishedOutcome,
+    ReasonPreset,
+    Rule,
     RuleParameter,
 )
-from trialplanner.outcomes.models import TrialOutcome
+from trialplanner.outcomes import services as outcome_services
+from trialplanner.outcomes import tally
+from trialplanner.outcomes.models import TrialOutcome, TrialTally
 from trialplanner.outcomes.trajectory import threshold_text
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit
+from trialplanner.plans.models import Plan, Visit
 
+OWN_WORDS = "In the clinician's own words"
 SMALL_CELL = 5  # counts from 1 to 4 patients are suppressed in exports (disclosure control)
 
 
@@ -75,71 +81,6 @@ class Review:
     responded: Figure | None = None
 
 
-def _t(model):
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _days(later, earlier):
-    """SQL for the whole days from `earlier` to `later` (both DATE columns)."""
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
-def _json_text(column):
-    return f"CAST({column} AS TEXT)" if connection.vendor == "postgresql" else column
-
-
-def _cohort(indication):
-    """The WHERE clause picking the review's trials from `TrialOutcome` (alias o), and its parameters."""
-    extra = " AND o.indication_id = %s" if indication is not None else ""
-    return f"o.clinic_id = %s AND o.started >= %s AND o.started <= %s{extra}"
-
-
-def _cohort_params(clinic, indication, start, end):
-    return [clinic.pk, start, end, *([indication.pk] if indication is not None else [])]
-
-
-FOLLOWUP_COUNTS = ("due", "on_time", "late", "overdue", "missed")
-_FRESH = (
-    "o.followups_late_days = %s AND o.followups_as_of <= %s"
-    " AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"
-)
-
-
-def _facts_query(indication):
-    """One scan of the period's trial rows, grouped by what the figures tell apart.
-
-    Each row: indication, days to target (if reached by today), days to first response,
-    stopped, stop reason, has baseline, judged, responded, how many trials, how many had a
-    visit, how many reported each side effect, and the stored follow-up counts of the trials
-    whose counts hold today. The groups are few (indications x distinct day counts x flags),
-    so Python adds them up into every figure.
-    """
-    o = _t(TrialOutcome)
-    flag = "CASE WHEN o.{0} THEN 1 ELSE 0 END AS {0}".format
-    effects = ", ".join(f"CASE WHEN o.side_effects LIKE %s THEN 1 ELSE 0 END AS e{n}" for n in range(_EFFECTS))
-    followups = ", ".join(f"o.followups_{name} AS f{n}" for n, name in enumerate(FOLLOWUP_COUNTS))
-    sums = ", ".join([*(f"SUM(e{n})" for n in range(_EFFECTS)), *(f"SUM(fresh * f{n})" for n in range(5))])
-    keys = "indication_id, target_days, response_days, stopped, stop_reason, has_baseline, judged, responded"
-    return f"""
-    SELECT {keys}, COUNT(*), SUM(had_visit), {sums} FROM (
-      SELECT o.indication_id,
-        CASE WHEN o.target_on <= %s THEN {_days("o.target_on", "o.started")} END AS target_days,
-        {_days("o.response_on", "o.started")} AS response_days,
-        {flag("stopped")}, o.stop_reason, {flag("has_baseline")}, {flag("judged")}, {flag("responded")},
-        {flag("had_visit")}, {effects}, CASE WHEN {_FRESH} THEN 1 ELSE 0 END AS fresh, {followups}
-      FROM {o} o WHERE {_cohort(indication)}
-    ) trials GROUP BY {keys}"""
-
-
-_EFFECTS = len(Visit.SideEffect.values)
-
-
-def _facts_params(cohort, today, late_days):
-    return [today, *(f"%,{key},%" for key in Visit.SideEffect.values), late_days, today, today, *cohort]
-
-
 def median(histogram: dict[int, int]) -> Decimal | None:
     """The median of values given as {value: how many}; None when empty."""
     total = sum(histogram.values())
@@ -156,108 +97,100 @@ def median(histogram: dict[int, int]) -> Decimal | None:
     return Decimal(sum(found)) / len(found)
 
 
-def _rows(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _counts(clinic, indication, start, end, today, late_days):
+    """The period's counts (all trials, and by indication) and its histograms of days ({"target":
+    {days: n}, "response": ...}): from the tallies that hold today, and from the trial rows of
+    those that ran out (counted as `tally.contribution` counts them)."""
+    tallies = TrialTally.objects.filter(clinic=clinic).filter(tally.period_filter(start, end))
+    if indication is not None:
+        tallies = tallies.filter(indication=indication)
+    by_indication, histograms, ran_out = {}, {name: {} for name in tally.HISTOGRAMS}, []
+    for kept in tallies.only("indication_id", "span", "first_day", *tally.STORED):
+        if tally.holds(kept, today, late_days):
+            by_indication.setdefault(kept.indication_id, Counter()).update(kept.counts)
+            tally.add_dense(histograms["target"], kept.target_days)
+            tally.add_dense(histograms["response"], kept.response_days)
+        else:
+            first, last = tally.covers(kept)
+            ran_out.append(Q(indication_id=kept.indication_id, started__gte=first, started__lte=last))
+    rows = list(TrialOutcome.objects.filter(clinic=clinic).filter(reduce(or_, ran_out))) if ran_out else []
+    stale = [row.series for row in rows if not tally.followups_hold(row, today, late_days)]
+    live = outcome_services.followups_of(stale) if stale else {}
+    for row in rows:
+        followups = None
+        if not tally.followups_hold(row, today, late_days):
+            followups = outcome_services.followup_counts(live.get(row.series, ()), today, late_days)
+        counts = tally.contribution(row, today, late_days, followups).counts
+        for key in [key for key in counts if key.partition(":")[0] in histograms]:
+            name, _, days = key.partition(":")
+            histograms[name][int(days)] = histograms[name].get(int(days), 0) + counts.pop(key)
+        by_indication.setdefault(row.indication_id, Counter()).update(counts)
+    total = Counter()
+    for counts in by_indication.values():
+        total.update(counts)
+    return total, histograms, by_indication
+
+
+def _named(counts, prefix):
+    """{name: n} of the counts named `prefix` + name."""
+    return {key.removeprefix(prefix): n for key, n in counts.items() if key.startswith(prefix) and n}
 
 
 def clinic_review(*, clinic, indication, start: date, end: date, today: date) -> Review:
     """Every figure of the review for `clinic`'s trials started from `start` to `end` (inclusive)."""
     late_days = int(RuleParameter.objects.get(key="followup_late_days").value)
-    review = Review(
-        clinic=clinic,
-        indication=indication,
-        start=start,
-        end=end,
-        today=today,
-        late_days=late_days,
-    )
-    cohort = _cohort_params(clinic, indication, start, end)
-
-    histograms = {"target_days": {}, "response_days": {}}
-    stops, by_indication, effects = {}, {}, [0] * (_EFFECTS + len(FOLLOWUP_COUNTS))
-    totals = [0] * 7  # started, reached, judged, responded, with a baseline, ever responded, with a visit
-    for group in _rows(_facts_query(indication), _facts_params(cohort, today, late_days)):
-        pk, target_days, response_days, stopped, reason, baseline, judged, responded, n, visited = group[:10]
-        counts = [n, n if target_days is not None else 0, n * judged, n * responded, n * baseline,
-                  n if response_days is not None else 0, int(visited or 0)]  # fmt: skip
-        for numbers in (totals, by_indication.setdefault(pk, [0] * 7)):
-            numbers[:] = [a + b for a, b in zip(numbers, counts, strict=True)]
-        if target_days is not None:
-            histograms["target_days"][int(target_days)] = histograms["target_days"].get(int(target_days), 0) + n
-        if response_days is not None:
-            days = int(response_days)
-            histograms["response_days"][days] = histograms["response_days"].get(days, 0) + n
-        if stopped:
-            stops[reason or ""] = stops.get(reason or "", 0) + n
-        effects = [a + int(b or 0) for a, b in zip(effects, group[10:], strict=True)]
-    per_indication = list(by_indication.items())
-    effects, stored_followups = effects[:_EFFECTS], effects[_EFFECTS:]
-    started, reached, judged, responded, with_baseline, ever_responded, seen = totals
+    review = Review(clinic=clinic, indication=indication, start=start, end=end, today=today, late_days=late_days)
+    c, histograms, per_indication = _counts(clinic, indication, start, end, today, late_days)
+    started, reached, seen = c["trials"], c["reached"], c["visited"]
+    judged, responded, ever_responded = c["judged"], c["responded"], c["responded_any"]
+    stops = _named(c, "stop:")
     review.started = started
     review.figures = [
         Figure("started", "Trials started", started),
         Figure("reached_target", "Reached the planned target dose", reached, started),
-        Figure("baseline", "Had a baseline score", with_baseline, started),
+        Figure("baseline", "Had a baseline score", c["baseline"], started),
         Figure("judged", "Scored at the judgement visit (with a baseline)", judged, started),
         Figure("responded", "Responded at the judgement visit", responded, judged),
-        Figure(
-            "responded_any",
-            "Met the response threshold at any visit",
-            ever_responded,
-            started,
-        ),
+        Figure("responded_any", "Met the response threshold at any visit", ever_responded, started),
         Figure("stopped", "Stopped", sum(stops.values()), started),
     ]
     labels = dict(Plan.StopReason.choices)
     review.stops = [
-        Figure(
-            f"stop_{reason or 'not_recorded'}",
-            labels.get(reason, "Not recorded (stopped at a visit)"),
-            count,
-            started,
-        )
-        for reason, count in sorted(stops.items(), key=lambda item: -item[1])
+        Figure(f"stop_{reason or 'not_recorded'}", labels.get(reason, "Not recorded (stopped at a visit)"), n, started)
+        for reason, n in sorted(stops.items(), key=lambda item: -item[1])
     ]
-    days_to_target, days_to_response = (
-        median(histograms["target_days"]),
-        median(histograms["response_days"]),
-    )
+    days_to_target, days_to_response = median(histograms["target"]), median(histograms["response"])
     review.medians = [
-        Figure(
-            "median_days_to_target",
-            "Median days from the first dose to the target dose",
-            None if days_to_target is None else int(days_to_target),
-            reached,
-        ),  # fmt: skip
-        Figure(
-            "median_days_to_response",
-            "Median days from the first dose to the first response",
-            None if days_to_response is None else int(days_to_response),
-            ever_responded,
-        ),  # fmt: skip
-    ]
+        Figure("median_days_to_target", "Median days from the first dose to the target dose",
+               None if days_to_target is None else int(days_to_target), reached),
+        Figure("median_days_to_response", "Median days from the first dose to the first response",
+               None if days_to_response is None else int(days_to_response), ever_responded),
+    ]  # fmt: skip
     names = dict(Indication.objects.values_list("id", "name"))
     review.by_indication = [
         (
             names.get(pk, "?"),
-            Figure(f"indication_{pk}_responded", "Responded", numbers[3], numbers[2]),
-            numbers[0],
+            Figure(f"indication_{pk}_responded", "Responded", n["responded"], n["judged"]),
+            n["trials"],
         )
-        for pk, numbers in sorted(per_indication, key=lambda item: names.get(item[0], ""))
+        for pk, n in sorted(per_indication.items(), key=lambda item: names.get(item[0], ""))
+        if n["trials"]
     ]
     labels = dict(Visit.SideEffect.choices)
+    effects = _named(c, "effect:")
     review.side_effects = sorted(
-        [
-            Figure(f"side_effect_{key}", labels[key], n, seen)
-            for key, n in zip(Visit.SideEffect.values, effects, strict=True)
-            if n
-        ],
+        [Figure(f"side_effect_{key}", labels[key], effects[key], seen) for key in Visit.SideEffect.values
+         if effects.get(key)],
         key=lambda f: -f.count,
-    )
-    review.warnings, review.reasons = _warnings(indication, cohort, started)
-    review.followups = _followups(indication, cohort, today, late_days, stored_followups)
+    )  # fmt: skip
+    review.warnings, review.reasons = _warnings(c, started)
+    review.followups = [
+        Figure("followups_due", "Follow-ups due up to today", due := c["fu:due"]),
+        Figure("followups_on_time", f"Seen within {late_days} days of the due date", c["fu:on_time"], due),
+        Figure("followups_late", f"Seen more than {late_days} days late", c["fu:late"], due),
+        Figure("followups_overdue", f"Not yet seen, more than {late_days} days overdue", c["fu:overdue"], due),
+        Figure("followups_missed", "Marked as missed", c["fu:missed"], due),
+    ]
     review.responded = review.figures[4]
     if indication is not None:
         review.comparisons = _comparisons(indication)
@@ -265,67 +198,16 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     return review
 
 
-def _in_cohort(indication):
-    return f"p.series IN (SELECT o.series FROM {_t(TrialOutcome)} o WHERE {_cohort(indication)})"
-
-
-def _warnings(indication, cohort, started):
-    sql = f"""
-    SELECT a.card_code, MIN(a.card_summary), COUNT(DISTINCT p.series)
-    FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE {_in_cohort(indication)}
-    GROUP BY a.card_code ORDER BY 3 DESC, 1 LIMIT 10"""
-    warnings = [Figure(f"warning_{code}", summary, n, started) for code, summary, n in _rows(sql, cohort)]
-    sql = f"""
-    SELECT a.card_code, a.reason, COUNT(DISTINCT p.series)
-    FROM {_t(Acknowledgement)} a JOIN {_t(Plan)} p ON p.id = a.plan_id
-    WHERE {_in_cohort(indication)}
-    GROUP BY a.card_code, a.reason ORDER BY 3 DESC, 1, 2 LIMIT 15"""
-    summaries = {f.key.removeprefix("warning_"): f.label for f in warnings}
-    reasons = [(summaries.get(code, code), reason, n) for code, reason, n in _rows(sql, cohort)]
-    return warnings, reasons
-
-
-def _expired(indication):
-    """The period's trials whose stored follow-up counts do not hold today, each branch an index range."""
-    o, where = _t(TrialOutcome), _cohort(indication)
-    return f"""
-      SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days = %s AND o.followups_valid_until <= %s
-      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days < %s
-      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_late_days > %s
-      UNION ALL SELECT o.series FROM {o} o WHERE {where} AND o.followups_as_of > %s AND o.followups_late_days = %s
-        AND (o.followups_valid_until IS NULL OR o.followups_valid_until > %s)"""
-
-
-def _followups(indication, cohort, today, late_days, stored):
-    """The follow-ups of the period's trials that fell due up to today (cancelled ones left out).
-
-    Stored per trial (`TrialOutcome.followups_*`) while they hold; counted here, live, for the
-    trials whose counts ran out since their row was written (none after the nightly refresh).
-    """
-    late_seen = _days("v.visit_date", "f.due_date")
-    late_open = "(CAST(%s AS DATE) - f.due_date)" if connection.vendor == "postgresql" else _days("%s", "f.due_date")
-    sql = f"""
-    SELECT COUNT(*),
-      SUM(CASE WHEN f.status = 'done' AND {late_seen} <= %s THEN 1 ELSE 0 END),
-      SUM(CASE WHEN f.status = 'done' AND {late_seen} > %s THEN 1 ELSE 0 END),
-      SUM(CASE WHEN f.status IN ('due', 'snoozed') AND {late_open} > %s THEN 1 ELSE 0 END),
-      SUM(CASE WHEN f.status = 'missed' THEN 1 ELSE 0 END)
-    FROM {_t(FollowUp)} f JOIN {_t(Plan)} p ON p.id = f.plan_id
-      LEFT JOIN {_t(Visit)} v ON v.followup_id = f.id
-    WHERE p.series IN ({_expired(indication)}) AND f.due_date <= %s AND f.status <> 'cancelled'
-      AND p.status <> 'entered_in_error'"""
-    expired = [*cohort, late_days, today, *cohort, late_days, *cohort, late_days, *cohort, today, late_days, today]
-    params = [late_days, late_days, today, late_days, *expired, today]
-    live = (int(n or 0) for n in _rows(sql, params)[0])
-    due, on_time, late_seen_n, late_open_n, missed = (a + int(b or 0) for a, b in zip(live, stored, strict=True))
-    return [
-        Figure("followups_due", "Follow-ups due up to today", due),
-        Figure("followups_on_time", f"Seen within {late_days} days of the due date", on_time, due),
-        Figure("followups_late", f"Seen more than {late_days} days late", late_seen_n, due),
-        Figure("followups_overdue", f"Not yet seen, more than {late_days} days overdue", late_open_n, due),
-        Figure("followups_missed", "Marked as missed", missed, due),
-    ]
+def _warnings(counts, started):
+    """The ten warnings acknowledged in most trials, labelled with the catalog rule's summary, and the
+    fifteen commonest (warning, reason) pairs, a reason being a preset or the clinician's own words."""
+    codes = sorted(_named(counts, "warning:").items(), key=lambda item: (-item[1], item[0]))[:10]
+    summaries = dict(Rule.objects.filter(code__in=[code for code, _ in codes]).values_list("code", "summary"))
+    warnings = [Figure(f"warning_{code}", summaries.get(code, code), n, started) for code, n in codes]
+    pairs = [(*key.split(tally.SEP, 1), n) for key, n in _named(counts, "reason:").items()]
+    presets = dict(ReasonPreset.objects.filter(key__in={preset for _, preset, _ in pairs}).values_list("key", "text"))
+    pairs.sort(key=lambda p: (-p[2], p[0], presets.get(p[1], OWN_WORDS)))
+    return warnings, [(summaries.get(code, code), presets.get(key, OWN_WORDS), n) for code, key, n in pairs[:15]]
 
 
 def _comparisons(indication):

@@ -15,11 +15,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from trialplanner.catalog import selectors as catalog
+from trialplanner.catalog.models import ReasonPreset
 from trialplanner.clinictime import clinic_today
+from trialplanner.outcomes import tally
 from trialplanner.outcomes.facts import trial_facts_sql
-from trialplanner.outcomes.models import TrialOutcome
+from trialplanner.outcomes.models import TrialOutcome, TrialTally
 from trialplanner.patients.models import Clinic
-from trialplanner.plans.models import FollowUp, Plan, Visit
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit
 
 BATCH = 500  # trials per statement when rebuilding
 
@@ -44,14 +46,19 @@ def refresh_trials(series, late_days=None) -> int:
         seen.add(key)
         effects.setdefault(key, set()).update(chosen or ())
     late_days = late_days_now() if late_days is None else late_days
-    todays = {c.pk: clinic_today(c) for c in Clinic.objects.filter(pk__in={row[1] for row in facts})}
-    followups = {}
-    for key, due, status, seen_on in (
-        FollowUp.objects.filter(plan__series__in=series).exclude(status=FollowUp.Status.CANCELLED)
-        .exclude(plan__status=Plan.Status.ENTERED_IN_ERROR).values_list("plan__series", "due_date", "status",
-                                                                         "visit__visit_date")
-    ):  # fmt: skip
-        followups.setdefault(key, []).append((due, status, seen_on))
+    old = list(TrialOutcome.objects.filter(series__in=series))
+    clinics = {row[1] for row in facts} | {row.clinic_id for row in old}
+    todays = {c.pk: clinic_today(c) for c in Clinic.objects.filter(pk__in=clinics)}
+    followups = followups_of(series)
+    acknowledged = list(
+        Acknowledgement.objects.filter(plan__series__in=series)
+        .values_list("plan__series", "card_code", "reason")
+        .distinct()
+    )
+    presets = list(ReasonPreset.objects.values_list("key", "text")) if acknowledged else []
+    warnings = {}
+    for key, code, reason in acknowledged:
+        warnings.setdefault(key, set()).add((code, tally.reason_group(reason, presets)))
     field, rows = Plan._meta.get_field("series"), []
     for sid, clinic, indication, started, target_on, baseline, judged, responded, response_on, stopped, reason in facts:
         sid = field.to_python(sid)
@@ -72,11 +79,25 @@ def refresh_trials(series, late_days=None) -> int:
                 had_visit=sid in seen,
                 side_effects=f",{','.join(keys)}," if keys else "",
                 **followup_counts(followups.get(sid, ()), todays[clinic], late_days),
+                warnings=sorted(list(w) for w in warnings.get(sid, ())),
             )
         )
     TrialOutcome.objects.filter(series__in=series).delete()
     TrialOutcome.objects.bulk_create(rows)
+    tally.apply(old, rows, todays, late_days)
     return len(rows)
+
+
+def followups_of(series) -> dict:
+    """{series: [(due date, status, visit date or None)]}: the follow-ups the review counts, of these trials."""
+    found = {}
+    for key, due, status, seen_on in (
+        FollowUp.objects.filter(plan__series__in=series).exclude(status=FollowUp.Status.CANCELLED)
+        .exclude(plan__status=Plan.Status.ENTERED_IN_ERROR).values_list("plan__series", "due_date", "status",
+                                                                         "visit__visit_date")
+    ):  # fmt: skip
+        found.setdefault(key, []).append((due, status, seen_on))
+    return found
 
 
 def late_days_now() -> int:
@@ -135,7 +156,37 @@ def refresh_expired() -> int:
         every = list(expired.values_list("series", flat=True))
         for first in range(0, len(every), BATCH):
             done += refresh_trials(every[first : first + BATCH], late_days)
+        rebuild_tallies(clinic, today, late_days)
     return done
+
+
+def rebuild_tallies(clinic, today, late_days, everything=False) -> int:
+    """Sum again, from the trial rows, the clinic's tallies that ran out (or all of them); returns how many.
+
+    The tallies are locked first, so a write under way either lands before the sums are read or
+    moves its trial from the rebuilt sums after."""
+    query = TrialTally.objects.filter(clinic=clinic).order_by("span", "first_day", "indication_id")
+    stale = [t for t in query.select_for_update() if everything or not tally.holds(t, today, late_days)]
+    if not stale:
+        return 0
+    keys = {(t.clinic_id, t.indication_id, t.span, t.first_day): t for t in stale}
+    wanted = Q(pk__in=[])
+    for t in stale:
+        first, last = tally.covers(t)
+        wanted |= Q(indication_id=t.indication_id, started__gte=first, started__lte=last)
+    rows = TrialOutcome.objects.filter(clinic=clinic).filter(wanted)
+    sums = {
+        (t.clinic_id, t.indication_id, t.span, t.first_day): t
+        for t in tally.rebuild(rows, {clinic.pk: today}, late_days)
+    }
+    for key, kept in keys.items():
+        summed = sums.get(key)
+        kept.counts = summed.counts if summed else {}
+        kept.target_days, kept.response_days = (summed.target_days, summed.response_days) if summed else ([], [])
+        kept.as_of, kept.late_days = today, late_days
+        kept.valid_until = summed.valid_until if summed else None
+    TrialTally.objects.bulk_update(stale, tally.STORED, batch_size=BATCH)
+    return len(stale)
 
 
 @transaction.atomic
@@ -143,6 +194,7 @@ def refresh_all(batch=BATCH) -> int:
     """Rebuild every trial's row, `batch` trials at a time; returns the number of rows."""
     every = list(Plan.objects.filter(activated_at__isnull=False).values_list("series", flat=True).distinct())
     TrialOutcome.objects.all().delete()  # a trial whose every version was entered in error has none
+    TrialTally.objects.all().delete()  # summed again from the rows as they are written
     if not every:  # nothing to count (a new database: the catalog may not be loaded yet)
         return 0
     done, late_days = 0, late_days_now()

@@ -1,17 +1,12 @@
-"""Fill the outcome rows of every trial already on record (the services keep them from now on)."""
+"""Filled the outcome rows of every trial on record; 0004 does it now, with the tallies that came later.
+
+It called the current code (`refresh_all`), which now also writes `TrialTally`, a table this
+migration runs before, so it is kept empty: 0004 rebuilds every row and tally."""
 
 from django.db import migrations
-
-
-def backfill(apps, schema_editor):
-    # The rows are derived by the same SQL the services run (outcomes.review.trial_facts_sql),
-    # over raw tables, so the current code is the definition here too.
-    from trialplanner.outcomes.services import refresh_all
-
-    refresh_all()
 
 
 class Migration(migrations.Migration):
     dependencies = [("outcomes", "0001_trial_outcome"), ("plans", "0010_choice_constraints")]
 
-    operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]
