@@ -30,9 +30,10 @@ HANDOUT_PDF_QUERIES = 11  # no navigation
 # acknowledgements), the old version ended and its follow-ups closed in one UPDATE each, the new
 # version with its steps and its follow-ups each in one bulk INSERT, the visit, the follow-up
 # marked done, whether the course's response was judged before, one audit INSERT per change, and
-# the trial's outcome row rewritten (its facts, its visits' side effects, its follow-ups, its
-# clinic's today, DELETE, INSERT). Nothing here loops over rows.
-VISIT_POST_QUERIES = 66
+# the trial's outcome row rewritten (its facts, its visits' side effects, its old row, its
+# clinic's today, its follow-ups, its acknowledgements, DELETE, INSERT) and its start day's and
+# month's tallies moved (locked, updated). Nothing here loops over rows.
+VISIT_POST_QUERIES = 70
 # Revising: the lock, the risk check (profile, rule book), the old version revised, the new
 # draft with steps and follow-ups each in one bulk INSERT, one audit INSERT per change.
 REVISE_POST_QUERIES = 38
