@@ -108,7 +108,7 @@ class TrialTally(models.Model):
         constraints = [
             # One tally per bucket; it is also the index the review reads a period by.
             models.UniqueConstraint(fields=["clinic", "span", "first_day", "indication"], name="trial_tally_bucket"),
-            models.CheckConstraint(condition=models.Q(span__in=["day", "month"]), name="trial_tally_span_valid"),
+            models.CheckConstraint(condition=models.Q(span__in=["day", "month"]), name="trialtally_span_choice"),
         ]
         indexes = [
             # The tallies that ran out (rebuilt nightly).

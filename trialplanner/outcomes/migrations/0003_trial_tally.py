@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['clinic', 'valid_until'], name='trial_tally_expiry_idx')],
-                'constraints': [models.UniqueConstraint(fields=('clinic', 'span', 'first_day', 'indication'), name='trial_tally_bucket'), models.CheckConstraint(condition=models.Q(('span__in', ['day', 'month'])), name='trial_tally_span_valid')],
+                'constraints': [models.UniqueConstraint(fields=('clinic', 'span', 'first_day', 'indication'), name='trial_tally_bucket'), models.CheckConstraint(condition=models.Q(('span__in', ['day', 'month'])), name='trialtally_span_choice')],
             },
         ),
     ]
