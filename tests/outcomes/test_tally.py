@@ -224,3 +224,9 @@ def test_it_stores_a_histogram_of_days_densely_and_reads_it_back(histogram):
     tally.add_dense(read, kept)
     tally.add_dense(read, kept)
     assert read == {days: 2 * n for days, n in histogram.items()}
+    shifted = tally.dense({days - 30: n for days, n in histogram.items()})
+    assert tally.merge_dense([kept, [], shifted, kept]) == {
+        days: histogram.get(days, 0) * 2 + histogram.get(days + 30, 0)
+        for days in {*histogram, *(d - 30 for d in histogram)}
+        if histogram.get(days, 0) * 2 + histogram.get(days + 30, 0)
+    }

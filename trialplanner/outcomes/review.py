@@ -104,15 +104,16 @@ def _counts(clinic, indication, start, end, today, late_days):
     tallies = TrialTally.objects.filter(clinic=clinic).filter(tally.period_filter(start, end))
     if indication is not None:
         tallies = tallies.filter(indication=indication)
-    by_indication, histograms, ran_out = {}, {name: {} for name in tally.HISTOGRAMS}, []
-    for kept in tallies.only("indication_id", "span", "first_day", *tally.STORED):
+    dense, ran_out = {name: [] for name in tally.HISTOGRAMS}, []
+    by_indication = tally.summed_counts(tallies.filter(tally.holding(today, late_days)))
+    for kept in tallies.only("indication_id", "span", "first_day", *tally.STORED).defer("counts"):
         if tally.holds(kept, today, late_days):
-            by_indication.setdefault(kept.indication_id, Counter()).update(kept.counts)
-            tally.add_dense(histograms["target"], kept.target_days)
-            tally.add_dense(histograms["response"], kept.response_days)
+            dense["target"].append(kept.target_days)
+            dense["response"].append(kept.response_days)
         else:
             first, last = tally.covers(kept)
             ran_out.append(Q(indication_id=kept.indication_id, started__gte=first, started__lte=last))
+    histograms = {name: tally.merge_dense(lists) for name, lists in dense.items()}
     rows = list(TrialOutcome.objects.filter(clinic=clinic).filter(reduce(or_, ran_out))) if ran_out else []
     stale = [row.series for row in rows if not tally.followups_hold(row, today, late_days)]
     live = outcome_services.followups_of(stale) if stale else {}
