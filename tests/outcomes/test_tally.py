@@ -230,3 +230,17 @@ def test_it_stores_a_histogram_of_days_densely_and_reads_it_back(histogram):
         for days in {*histogram, *(d - 30 for d in histogram)}
         if histogram.get(days, 0) * 2 + histogram.get(days + 30, 0)
     }
+
+
+@pytest.mark.django_db
+def test_it_shows_reasons_by_preset_and_own_words_together_on_the_page(spread_trials, client, clinician):
+    from django.urls import reverse
+
+    with time_machine.travel(TODAY, tick=False):
+        client.force_login(clinician)
+        page = client.get(reverse("outcomes:outcome_review"), {"start": "2026-08-01", "end": "2026-09-30"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"“{preset('older-age')}” (3)" in html.replace("&#x27;", "'")
+    assert f"<em>{rv.OWN_WORDS}</em> (1)" in html.replace("&#x27;", "'")
+    assert "Low dose, agreed with the patient" not in html  # free text stays on its plan, not in the review

@@ -41,7 +41,7 @@ def outcome_review(request):
     form, result = _review(request)
     audit_log(AuditEvent.Action.VIEW, clinic=result.clinic, object_type="outcome_review", detail=_detail(result))
     query = request.GET.urlencode()
-    ctx = {"form": form, "review": result, "query": query, "small_cell": rv.SMALL_CELL}
+    ctx = {"form": form, "review": result, "query": query, "small_cell": rv.SMALL_CELL, "own_words": rv.OWN_WORDS}
     return render(request, "outcomes/review.html", ctx)
 
 
