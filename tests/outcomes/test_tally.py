@@ -244,3 +244,36 @@ def test_it_shows_reasons_by_preset_and_own_words_together_on_the_page(spread_tr
     assert f"“{preset('older-age')}” (3)" in html.replace("&#x27;", "'")
     assert f"<em>{rv.OWN_WORDS}</em> (1)" in html.replace("&#x27;", "'")
     assert "Low dose, agreed with the patient" not in html  # free text stays on its plan, not in the review
+
+
+@pytest.mark.django_db
+def test_it_locks_and_rebuilds_more_tallies_than_one_sqlite_expression_holds(catalog, clinic):
+    """1,200 buckets (a late_days change makes every tally of a big clinic run out at once)."""
+    indications = list(Indication.objects.values_list("pk", flat=True)[:2])
+    first = date(2025, 1, 1)
+    TrialTally.objects.bulk_create(
+        TrialTally(clinic=clinic, indication_id=indications[n % 2], span="day",
+                   first_day=first + timedelta(days=n // 2), counts={"trials": 1}, as_of=first, late_days=1)
+        for n in range(1200)
+    )  # fmt: skip
+    keys = [(t.clinic_id, t.indication_id, t.span, t.first_day) for t in TrialTally.objects.all()]
+    assert len(tally._locked(keys)) == 1200
+    late_days = outcomes.late_days_now()
+    assert outcomes.rebuild_tallies(clinic, TODAY, late_days) == 1200  # counted with another late_days
+    assert not TrialTally.objects.exclude(counts={}).exists()  # no trial rows behind them
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
+def test_it_lets_the_nightly_rebuild_and_visits_run_at_once(transactional_db, catalog, clinic, clinician):
+    """The nightly command locks the clinic's tallies in the writers' order: no deadlock, no lost count."""
+    with time_machine.travel(TODAY, tick=False):
+        plans = [trial(clinic, clinician, n, baseline=Decimal(8), start=START + timedelta(days=n)) for n in range(3)]
+    TrialTally.objects.update(valid_until=TODAY)  # every tally ran out: the nightly rebuild has work
+    with time_machine.travel(datetime.combine(TODAY, time(12)), tick=False):
+
+        def record(plan):
+            return lambda: visit(plan, clinician, "first-review", Decimal(3))
+
+        results = run_together(outcomes.refresh_expired, *(record(plan) for plan in plans))
+    assert [outcome for outcome, _ in results] == ["ok"] * 4, results
+    assert_tallies_are_sums_of_rows(TODAY)

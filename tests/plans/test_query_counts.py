@@ -32,8 +32,8 @@ HANDOUT_PDF_QUERIES = 11  # no navigation
 # marked done, whether the course's response was judged before, one audit INSERT per change, and
 # the trial's outcome row rewritten (its facts, its visits' side effects, its old row, its
 # clinic's today, its follow-ups, its acknowledgements, DELETE, INSERT) and its start day's and
-# month's tallies moved (locked, updated). Nothing here loops over rows.
-VISIT_POST_QUERIES = 70
+# month's tallies moved (created if new, locked, updated). Nothing here loops over rows.
+VISIT_POST_QUERIES = 71
 # Revising: the lock, the risk check (profile, rule book), the old version revised, the new
 # draft with steps and follow-ups each in one bulk INSERT, one audit INSERT per change.
 REVISE_POST_QUERIES = 38

@@ -21,8 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import reduce
-from operator import or_
 
 from django.db.models import Q
 
@@ -104,17 +102,20 @@ def _counts(clinic, indication, start, end, today, late_days):
     tallies = TrialTally.objects.filter(clinic=clinic).filter(tally.period_filter(start, end))
     if indication is not None:
         tallies = tallies.filter(indication=indication)
-    dense, ran_out = {name: [] for name in tally.HISTOGRAMS}, []
-    by_indication = tally.summed_counts(tallies.filter(tally.holding(today, late_days)))
+    dense, ran_out, holding = {name: [] for name in tally.HISTOGRAMS}, [], []
     for kept in tallies.only("indication_id", "span", "first_day", *tally.STORED).defer("counts"):
         if tally.holds(kept, today, late_days):
+            holding.append(kept.pk)
             dense["target"].append(kept.target_days)
             dense["response"].append(kept.response_days)
         else:
             first, last = tally.covers(kept)
             ran_out.append(Q(indication_id=kept.indication_id, started__gte=first, started__lte=last))
+    # The counts of exactly the tallies found holding above: a rebuild committing in between
+    # cannot make a bucket count twice or not at all.
+    by_indication = tally.summed_counts(TrialTally.objects.filter(pk__in=holding)) if holding else {}
     histograms = {name: tally.merge_dense(lists) for name, lists in dense.items()}
-    rows = list(TrialOutcome.objects.filter(clinic=clinic).filter(reduce(or_, ran_out))) if ran_out else []
+    rows = [row for chunk in tally.any_of(ran_out) for row in TrialOutcome.objects.filter(clinic=clinic).filter(chunk)]
     stale = [row.series for row in rows if not tally.followups_hold(row, today, late_days)]
     live = outcome_services.followups_of(stale) if stale else {}
     for row in rows:

@@ -142,43 +142,50 @@ def _date(value):
     return value
 
 
-@transaction.atomic
 def refresh_expired() -> int:
-    """Rewrite the rows whose follow-up counts ran out (run nightly: `manage.py refresh_trial_outcomes`)."""
+    """Rewrite the rows whose follow-up counts ran out, then the tallies that ran out (run nightly:
+    `manage.py refresh_trial_outcomes`), one clinic per transaction."""
     if not TrialOutcome.objects.exists():
         return 0
     late_days, done = late_days_now(), 0
-    for clinic in Clinic.objects.all():
-        today = clinic_today(clinic)
-        expired = TrialOutcome.objects.filter(clinic=clinic).filter(
-            Q(followups_valid_until__lte=today) | Q(followups_as_of__gt=today) | ~Q(followups_late_days=late_days)
-        )
-        every = list(expired.values_list("series", flat=True))
-        for first in range(0, len(every), BATCH):
-            done += refresh_trials(every[first : first + BATCH], late_days)
-        rebuild_tallies(clinic, today, late_days)
+    for clinic in Clinic.objects.order_by("pk"):
+        with transaction.atomic():
+            today = clinic_today(clinic)
+            # Every tally of the clinic is locked first, in the writers' order: a visit being
+            # recorded finishes first or waits for this clinic's rebuild, never both ways at once.
+            list(TrialTally.objects.filter(clinic=clinic).order_by(*LOCK_FIELDS).select_for_update())
+            expired = TrialOutcome.objects.filter(clinic=clinic).filter(
+                Q(followups_valid_until__lte=today) | Q(followups_as_of__gt=today) | ~Q(followups_late_days=late_days)
+            )
+            every = list(expired.values_list("series", flat=True))
+            for first in range(0, len(every), BATCH):
+                done += refresh_trials(every[first : first + BATCH], late_days)
+            rebuild_tallies(clinic, today, late_days)
     return done
+
+
+LOCK_FIELDS = ("clinic_id", "span", "first_day", "indication_id")  # as tally.lock_order
 
 
 def rebuild_tallies(clinic, today, late_days, everything=False) -> int:
     """Sum again, from the trial rows, the clinic's tallies that ran out (or all of them); returns how many.
 
-    The tallies are locked first, so a write under way either lands before the sums are read or
-    moves its trial from the rebuilt sums after."""
-    query = TrialTally.objects.filter(clinic=clinic).order_by("span", "first_day", "indication_id")
-    stale = [t for t in query.select_for_update() if everything or not tally.holds(t, today, late_days)]
+    The tallies are locked first (in the writers' order), so a write under way either lands
+    before the sums are read or moves its trial from the rebuilt sums after."""
+    query = TrialTally.objects.filter(clinic=clinic).order_by(*LOCK_FIELDS).select_for_update()
+    stale = [t for t in query if everything or not tally.holds(t, today, late_days)]
     if not stale:
         return 0
     keys = {(t.clinic_id, t.indication_id, t.span, t.first_day): t for t in stale}
-    wanted = Q(pk__in=[])
-    for t in stale:
-        first, last = tally.covers(t)
-        wanted |= Q(indication_id=t.indication_id, started__gte=first, started__lte=last)
-    rows = TrialOutcome.objects.filter(clinic=clinic).filter(wanted)
-    sums = {
-        (t.clinic_id, t.indication_id, t.span, t.first_day): t
-        for t in tally.rebuild(rows, {clinic.pk: today}, late_days)
-    }
+    ranges = [Q(indication_id=t.indication_id, started__gte=tally.covers(t)[0], started__lte=tally.covers(t)[1])
+              for t in stale]  # fmt: skip
+    sums = {}
+    for chunk in tally.any_of(ranges):  # each month's or day's rows come whole with its own range
+        rows = TrialOutcome.objects.filter(clinic=clinic).filter(chunk)
+        for t in tally.rebuild(rows, {clinic.pk: today}, late_days):
+            key = (t.clinic_id, t.indication_id, t.span, t.first_day)
+            if key in keys and key not in sums:
+                sums[key] = t
     for key, kept in keys.items():
         summed = sums.get(key)
         kept.counts = summed.counts if summed else {}

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from operator import add
+from functools import reduce
+from operator import add, or_
 
 from django.db import connection
 from django.db.models import Q
@@ -187,15 +188,15 @@ def apply(old: Iterable[TrialOutcome], new: Iterable[TrialOutcome], todays: dict
                 deltas.setdefault(key, Part(Counter(), today, None)).add(part, sign)
     if not deltas:
         return
+    # Every bucket is created first if need be (in lock order, before any lock is held), then all are
+    # locked in that one order: two writers, or a writer and the nightly rebuild, never wait on each
+    # other in a circle.
+    TrialTally.objects.bulk_create(
+        [TrialTally(clinic_id=c, indication_id=i, span=s, first_day=d, counts={}, as_of=deltas[(c, i, s, d)].as_of,
+                    valid_until=None, late_days=late_days) for c, i, s, d in sorted(deltas, key=lock_order)],
+        ignore_conflicts=True,
+    )  # fmt: skip
     found = _locked(deltas)
-    missing = [key for key in deltas if key not in found]
-    if missing:
-        TrialTally.objects.bulk_create(
-            [TrialTally(clinic_id=c, indication_id=i, span=s, first_day=d, counts={}, as_of=deltas[(c, i, s, d)].as_of,
-                        valid_until=None, late_days=late_days) for c, i, s, d in missing],
-            ignore_conflicts=True,
-        )  # fmt: skip
-        found.update(_locked({key: deltas[key] for key in missing}))
     changed = []
     for key, delta in deltas.items():
         tally = found[key]
@@ -210,13 +211,26 @@ def apply(old: Iterable[TrialOutcome], new: Iterable[TrialOutcome], todays: dict
     TrialTally.objects.bulk_update(changed, STORED)
 
 
+def lock_order(key: tuple) -> tuple:
+    """The one order tallies are locked in: clinic, span, first day, indication."""
+    clinic, indication, span, first_day = key
+    return clinic, span, first_day, indication
+
+
+def any_of(conditions: list[Q], size: int = 200) -> Iterable[Q]:
+    """The conditions OR-ed in chunks: SQLite refuses an expression of about 1,000 terms."""
+    for first in range(0, len(conditions), size):
+        yield reduce(or_, conditions[first : first + size])
+
+
 def _locked(keys) -> dict:
-    """The existing tallies of these buckets, locked for the rest of the transaction, in one order."""
-    wanted = Q()
-    for clinic, indication, span, first_day in keys:
-        wanted |= Q(clinic_id=clinic, indication_id=indication, span=span, first_day=first_day)
-    query = TrialTally.objects.filter(wanted).order_by("clinic_id", "span", "first_day", "indication_id")
-    return {(t.clinic_id, t.indication_id, t.span, t.first_day): t for t in query.select_for_update()}
+    """The tallies of these buckets, locked for the rest of the transaction, in one order."""
+    found = {}
+    wanted = [Q(clinic_id=c, indication_id=i, span=s, first_day=d) for c, i, s, d in sorted(keys, key=lock_order)]
+    for chunk in any_of(wanted):
+        query = TrialTally.objects.filter(chunk).order_by("clinic_id", "span", "first_day", "indication_id")
+        found.update({(t.clinic_id, t.indication_id, t.span, t.first_day): t for t in query.select_for_update()})
+    return found
 
 
 def rebuild(rows: Iterable[TrialOutcome], todays: dict, late_days: int) -> list[TrialTally]:
