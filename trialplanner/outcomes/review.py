@@ -116,16 +116,16 @@ def _counts(clinic, indication, start, end, today, late_days):
     by_indication = tally.summed_counts(TrialTally.objects.filter(pk__in=holding)) if holding else {}
     histograms = {name: tally.merge_dense(lists) for name, lists in dense.items()}
     rows = [row for chunk in tally.any_of(ran_out) for row in TrialOutcome.objects.filter(clinic=clinic).filter(chunk)]
-    stale = [row.series for row in rows if not tally.followups_hold(row, today, late_days)]
+    stale = {row.series for row in rows if not tally.followups_hold(row, today, late_days)}
     live = outcome_services.followups_of(stale) if stale else {}
     for row in rows:
         followups = None
-        if not tally.followups_hold(row, today, late_days):
+        if row.series in stale:
             followups = outcome_services.followup_counts(live.get(row.series, ()), today, late_days)
-        counts = tally.contribution(row, today, late_days, followups).counts
-        for key in [key for key in counts if key.partition(":")[0] in histograms]:
-            name, _, days = key.partition(":")
-            histograms[name][int(days)] = histograms[name].get(int(days), 0) + counts.pop(key)
+        counts, days = tally.split(tally.contribution(row, today, late_days, followups).counts)
+        for name, histogram in days.items():
+            for day, n in histogram.items():
+                histograms[name][day] = histograms[name].get(day, 0) + n
         by_indication.setdefault(row.indication_id, Counter()).update(counts)
     total = Counter()
     for counts in by_indication.values():

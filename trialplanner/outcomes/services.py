@@ -177,8 +177,7 @@ def rebuild_tallies(clinic, today, late_days, everything=False) -> int:
     if not stale:
         return 0
     keys = {(t.clinic_id, t.indication_id, t.span, t.first_day): t for t in stale}
-    ranges = [Q(indication_id=t.indication_id, started__gte=tally.covers(t)[0], started__lte=tally.covers(t)[1])
-              for t in stale]  # fmt: skip
+    ranges = [Q(indication_id=t.indication_id, started__range=tally.covers(t)) for t in stale]
     sums = {}
     for chunk in tally.any_of(ranges):  # each month's or day's rows come whole with its own range
         rows = TrialOutcome.objects.filter(clinic=clinic).filter(chunk)

@@ -147,9 +147,9 @@ def stored(tally: TrialTally) -> Counter:
     return counts
 
 
-def store(tally: TrialTally, counts: Counter) -> None:
-    """Set a tally's fields from flat counts (zeros left out)."""
-    histograms = {name: {} for name in HISTOGRAMS}
+def split(counts: Counter) -> tuple[dict, dict[str, dict[int, int]]]:
+    """Flat counts as (the counts without the histograms, {"target": {days: n}, "response": ...}), zeros left out."""
+    histograms: dict[str, dict[int, int]] = {name: {} for name in HISTOGRAMS}
     flat = {}
     for key, n in sorted(counts.items()):
         if not n:
@@ -159,6 +159,12 @@ def store(tally: TrialTally, counts: Counter) -> None:
             histograms[name][int(days)] = n
         else:
             flat[key] = n
+    return flat, histograms
+
+
+def store(tally: TrialTally, counts: Counter) -> None:
+    """Set a tally's fields from flat counts (zeros left out)."""
+    flat, histograms = split(counts)
     tally.counts = flat
     tally.target_days, tally.response_days = dense(histograms["target"]), dense(histograms["response"])
 
@@ -286,11 +292,6 @@ def holds(tally: TrialTally, today: date, late_days: int) -> bool:
         and tally.as_of <= today
         and (tally.valid_until is None or tally.valid_until > today)
     )
-
-
-def holding(today: date, late_days: int) -> Q:
-    """The tallies whose counts are the ones of `today` (as `holds`)."""
-    return Q(late_days=late_days, as_of__lte=today) & (Q(valid_until__isnull=True) | Q(valid_until__gt=today))
 
 
 def summed_counts(tallies) -> dict[int, Counter]:
