@@ -202,14 +202,20 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
 
 def _warnings(counts, started):
     """The ten warnings acknowledged in most trials, labelled with the catalog rule's summary, and the
-    fifteen commonest (warning, reason) pairs, a reason being a preset or the clinician's own words."""
+    fifteen commonest (warning, reason) pairs, labelled with the rule's title, a reason being a preset
+    or the clinician's own words."""
     codes = sorted(_named(counts, "warning:").items(), key=lambda item: (-item[1], item[0]))[:10]
-    summaries = dict(Rule.objects.filter(code__in=[code for code, _ in codes]).values_list("code", "summary"))
-    warnings = [Figure(f"warning_{code}", summaries.get(code, code), n, started) for code, n in codes]
     pairs = [(*key.split(tally.SEP, 1), n) for key, n in _named(counts, "reason:").items()]
+    rules = {
+        code: (title, summary)
+        for code, title, summary in Rule.objects.filter(
+            code__in={code for code, _ in codes} | {code for code, _, _ in pairs}
+        ).values_list("code", "title", "summary")
+    }
+    warnings = [Figure(f"warning_{code}", rules.get(code, (code, code))[1], n, started) for code, n in codes]
     presets = dict(ReasonPreset.objects.filter(key__in={preset for _, preset, _ in pairs}).values_list("key", "text"))
     pairs.sort(key=lambda p: (-p[2], p[0], presets.get(p[1], OWN_WORDS)))
-    return warnings, [(summaries.get(code, code), presets.get(key, OWN_WORDS), n) for code, key, n in pairs[:15]]
+    return warnings, [(rules.get(code, (code,))[0], presets.get(key, OWN_WORDS), n) for code, key, n in pairs[:15]]
 
 
 def _comparisons(indication):
