@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 SERVE_ENV = DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 
-.PHONY: run serve test lint fmt setup system-deps browser-deps catalog demo messages clean pip-audit
+.PHONY: run serve test test-clock lint fmt setup system-deps browser-deps catalog demo messages clean pip-audit
 
 ## run: set up, migrate the SQLite default, load the catalog and demo data, serve on 127.0.0.1:8000
 run: setup
@@ -29,6 +29,14 @@ test: setup browser-deps
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n 2 --durations=10 -m "not serial"
 	$(BIN)/pytest -m serial
+
+## test-clock: the suite with Python's clock a year and a day ahead, then two years back: catches tests that
+## pass only on the day they were written (PostgreSQL's now() and the browser's clock are not moved)
+test-clock: setup browser-deps
+	for days in 366 -730; do \
+		$(BIN)/pytest -n 2 -p no:cacheprovider --clock-offset $$days -m "not serial" \
+		&& $(BIN)/pytest -p no:cacheprovider --clock-offset $$days -m serial || exit 1; \
+	done
 
 ## serve: production settings (DEBUG off) under gunicorn + WhiteNoise on 127.0.0.1:8000
 serve: setup

@@ -1,10 +1,11 @@
 """Standing people for view tests: a clinician, a colleague in the same clinic,
 an outsider in another clinic, and the clinic's lead; plus the loaded catalog."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from trialplanner.catalog.loader import load_catalog
 from trialplanner.catalog.models import Condition, Indication
@@ -14,6 +15,44 @@ from trialplanner.plans import services
 
 PASSWORD = "correct-horse-battery-staple"
 PLAN_START = date(2026, 12, 1)
+# "Now" for tests that send fixed dates a form checks against today (a start date not too far back, a
+# stop date not in the past): midday on PLAN_START, so they pass on any day (`make test-clock`).
+TEST_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-offset",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="Run every test with the wall clock moved DAYS days (e.g. 366 or -730), to catch tests that pass "
+        "only on the day they were written (`make test-clock`). It moves Python's clock in the test process "
+        "and its live servers; PostgreSQL's now() and the browser's own clock stay where they are.",
+    )
+
+
+def pytest_configure(config):
+    days = config.getoption("--clock-offset")
+    if days:
+        # tick=True: time still passes (timeouts, throttles, token lifetimes behave), just on another day.
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    days = config.getoption("--clock-offset")
+    if days:
+        return f"clock moved {days:+d} days: tests see today as {date.today().isoformat()}"
+    return None
+
+
+@pytest.fixture
+def at_test_now():
+    """The wall clock at TEST_NOW, still ticking (timeouts and throttles behave); yields that day."""
+    with time_machine.travel(TEST_NOW, tick=True):
+        yield TEST_NOW.date()
 
 
 @pytest.fixture(scope="session")

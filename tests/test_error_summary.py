@@ -8,7 +8,8 @@ from django.urls import reverse
 from tests.plans.conftest import START
 from trialplanner.plans.models import Plan
 
-pytestmark = pytest.mark.django_db
+# The posted start dates and the patient's age are read against the clock.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_test_now")]
 
 
 def summary(html):

@@ -2,12 +2,15 @@
 
 from datetime import date
 
+import pytest
 from playwright.sync_api import expect
 
 from trialplanner.patients.models import Patient
 from trialplanner.patients.services import risk_profile_create
 
 
+# The page checks the typed start date against today.
+@pytest.mark.usefixtures("at_test_now")
 def test_it_plans_and_activates_a_trial(page, live_catalog, browser_user, log_in, screenshot):
     patient = Patient.objects.create(
         clinic=browser_user.memberships.get().clinic,

@@ -32,6 +32,9 @@ def profiled_plan(young_patient, indication, clinician, with_profile):
             "potassium": Decimal("4.1"),
             "magnesium": Decimal("0.85"),
             "sodium": 139,
+            # Dated like the ECG: left empty, the bloods would take the wall clock's date, which is in
+            # the future of the tests' fixed "today" from 2 Dec 2026 on.
+            "bloods_date": date(2026, 11, 20),
         },
         conditions=Condition.objects.filter(slug__in=["diabetes", "epilepsy"]),
         medications=[

@@ -19,7 +19,8 @@ from trialplanner.interop.services import patient_import
 from trialplanner.patients import selectors
 from trialplanner.patients.models import Patient
 
-pytestmark = pytest.mark.django_db
+# The bundles' fixed dates and the import view's "today" are read against the clock.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_test_now")]
 TODAY = date(2026, 12, 1)
 URL = "/patients/import/"
 
@@ -195,7 +196,7 @@ def test_it_gives_the_same_risk_profile_on_export_then_import_into_an_empty_clin
         return sorted((m.name, m.drug_id, m.started_on, m.stopped_on) for m in profile.medications.all())
 
     assert meds(copy) == meds(source)
-    for name in ("qtc_ms", "ecg_date", "potassium", "magnesium", "sodium"):
+    for name in ("qtc_ms", "ecg_date", "potassium", "magnesium", "sodium", "bloods_date"):
         assert getattr(copy, name) == getattr(source, name), name
     # The plan's own amitriptyline order comes back as such, not as a medicine.
     assert [o.resource_type for o in preview.amitriptyline] == ["MedicationRequest"]

@@ -12,7 +12,8 @@ from trialplanner.plans import services
 from trialplanner.plans.forms import StopForm
 from trialplanner.plans.models import Plan
 
-pytestmark = pytest.mark.django_db
+# The forms check the posted start and stop dates against today.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_test_now")]
 migration = importlib.import_module("trialplanner.plans.migrations.0007_plan_stop_reason_baseline")
 
 

@@ -113,10 +113,10 @@ def test_it_shows_the_reason_for_a_stop_and_the_taper(client, clinician, active)
 def test_it_asks_for_a_baseline_score_when_the_plan_is_created(client, clinician, young_patient, indication,
                                                               with_profile):  # fmt: skip
     with_profile(young_patient)
-    client.force_login(clinician)
     url = f"/patients/{young_patient.uuid}/plans/new/?indication={indication.slug}"
     data = {"indication": indication.slug, "start_date": "2026-12-01", "target_mg": "50", "tablet_strength_mg": "10"}
     with time_machine.travel("2026-12-01 12:00Z", tick=False):
+        client.force_login(clinician)  # on the day travelled to: the idle logout counts from the log-in
         response = client.post(url, {**data, "baseline_score": "11"})
         assert response.status_code == 200
         assert "Enter a score from 0 to 10." in response.content.decode()

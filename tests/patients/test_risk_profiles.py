@@ -10,7 +10,8 @@ from trialplanner.catalog.models import Condition
 from trialplanner.patients.forms import MedicationForm, PatientForm, RiskProfileForm
 from trialplanner.patients.models import MedicationEntry, Patient, RiskProfile
 
-pytestmark = pytest.mark.django_db
+# The posted ECG, blood and medicine dates must not be in the future of the clock.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_test_now")]
 
 
 def patient_data(**overrides):

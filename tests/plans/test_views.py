@@ -12,7 +12,8 @@ from trialplanner.plans import services
 from trialplanner.plans.forms import ActivateForm
 from trialplanner.plans.models import Plan
 
-pytestmark = pytest.mark.django_db
+# The forms check the posted start and stop dates against today.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_test_now")]
 
 
 def new_url(patient, slug="peripheral-neuropathic-pain"):

@@ -152,8 +152,8 @@ WORKLIST_QUERIES = 10
 def test_it_uses_a_fixed_number_of_queries_on_the_worklist_page(client, clinician, london_plan, count,
                                                                 django_assert_num_queries):  # fmt: skip
     add_followups(london_plan, count)
-    client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(clinician)  # on the day travelled to: the idle logout counts from the log-in
         client.get(reverse("plans:worklist"))  # the first request of a session writes it
         with django_assert_num_queries(WORKLIST_QUERIES):
             first = client.get(reverse("plans:worklist")).context["page"]
@@ -191,8 +191,8 @@ def test_it_stops_counts_at_the_cap(client, clinician, london_plan):
     add_followups(london_plan, 150, days=5)  # 1-5 June: all overdue on 10 June
     now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     assert worklist.counts(clinician, now) == {"overdue": worklist.COUNT_CAP + 1, "today": 0}
-    client.force_login(clinician)
     with time_machine.travel(now, tick=False):
+        client.force_login(clinician)
         body = client.get(reverse("plans:worklist")).content.decode()
     assert '99+<span class="visually-hidden"> overdue</span>' in body
 
@@ -202,8 +202,8 @@ def test_it_stops_counts_at_the_cap(client, clinician, london_plan):
 )
 def test_it_shows_the_first_page_for_a_bad_cursor(client, clinician, london_plan, cursor):
     add_followups(london_plan, 30)
-    client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(clinician)
         response = client.get(reverse("plans:worklist"), {"after": cursor, "before": cursor})
     assert response.status_code == 200
     assert not response.context["page"].has_previous
@@ -223,8 +223,8 @@ def test_it_applies_worklist_filters(client, clinician, colleague, london_plan, 
     )
     other = make_plan(theirs_patient, colleague, indication)
     theirs = due(other, date(2026, 6, 10), kind=FollowUp.Kind.PERIODIC)
-    client.force_login(clinician)
     with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(clinician)
         by_clinician = client.get(reverse("plans:worklist"), {"clinician": colleague.username}).context["groups"]
         by_kind = client.get(reverse("plans:worklist"), {"kind": "first-review"}).context["groups"]
     today = {key: rows for key, _, rows, _, _ in by_clinician}["today"]

@@ -166,7 +166,8 @@ class _Builder:
             obs = codes.get(key)
             if value is None or obs is None:
                 continue
-            when = self.profile.ecg_date.isoformat() if key == "qtc" and self.profile.ecg_date else self.recorded_on()
+            measured_on = self.profile.ecg_date if key == "qtc" else self.profile.bloods_date
+            when = measured_on.isoformat() if measured_on else self.recorded_on()
             codings = [coding(s.LOINC, obs.loinc_code, obs.name)] if obs.loinc_code else []
             codings.append(coding(s.LOCAL_OBSERVATION, key, obs.name))
             category = "procedure" if key == "qtc" else "laboratory"

@@ -118,6 +118,9 @@ class ImportPreview:
                 fields[PROFILE_FIELD[obs.key]] = int(obs.value) if obs.key in ("qtc", "sodium") else obs.value
                 if obs.key == "qtc":
                     fields["ecg_date"] = obs.when
+                else:
+                    # One date stands for all the bloods: the oldest used, so none looks more recent than it is.
+                    fields["bloods_date"] = min(fields.get("bloods_date", obs.when), obs.when)
         fields["notes"] = self.notes()
         return fields
 
