@@ -41,6 +41,20 @@ def pytest_configure(config):
         config.add_cleanup(traveller.stop)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """What the fuzz tests sent (each records it with record_property("fuzz", ...); xdist passes it on)."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == "fuzz"
+    ]
+    if lines:
+        terminalreporter.write_sep("-", "fuzz runs")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_report_header(config):
     days = config.getoption("--clock-offset")
     if days:

@@ -9,6 +9,7 @@ on screen than in a digest, a CSV or the audit trail.
 """
 
 import json
+import math
 import re
 import unicodedata
 
@@ -108,11 +109,95 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def bounded_json(text: str, *, max_depth: int):
-    """`text` parsed as JSON, or ValueError when it is not JSON or nested deeper than `max_depth`."""
+class JsonInputError(ValueError):
+    """JSON from outside the app refused; the message says why and, for a bad value, where."""
+
+
+def _no_constant(name):
+    raise JsonInputError(f"{name} is not a number JSON allows here: send a finite number")
+
+
+def _finite(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonInputError(f"the number {text[:20]} is too large")
+    return value
+
+
+def json_path(parts) -> str:
+    """('entry', 0, 'resource') -> 'entry[0].resource', the way a message names a place in a body."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the body"
+
+
+def json_text_problem(data) -> str | None:
+    """The first string or key in parsed JSON that breaks the text rules, as 'where: what', or None.
+
+    The rules of the forms' notes (control characters other than line breaks and tabs, and bidi
+    controls, refused) plus lone surrogates, which JSON escapes can carry and no database stores.
+    """
+    stack = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problem = _string_problem(key)
+                if problem:
+                    return f"a name in {json_path(path)}: {problem}"
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, n), item) for n, item in enumerate(value))
+        elif isinstance(value, str):
+            problem = _string_problem(value)
+            if problem:
+                return f"{json_path(path)}: {problem}"
+    return None
+
+
+def _string_problem(value: str) -> str | None:
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        return "remove the invalid characters (unpaired surrogates) from this text."
+    problem = text_problem(value, multiline=True)
+    return f"{problem[0].lower()}{problem[1:]}" if problem else None
+
+
+def read_json(raw: bytes | str, *, max_bytes: int, max_depth: int):
+    """JSON from outside the app (a CDS Hooks body, a FHIR bundle, a pasted key set), parsed, or
+    JsonInputError saying what is wrong: at most `max_bytes` of UTF-8 nested at most `max_depth`
+    levels; finite numbers only (no NaN, Infinity or numbers of thousands of digits); and every
+    string and key free of NUL, control and bidi characters (json_text_problem)."""
+    if isinstance(raw, str):
+        text = raw
+        if len(text) > max_bytes:
+            raise JsonInputError(f"larger than {max_bytes // 1024} KB")
+    else:
+        if len(raw) > max_bytes:
+            raise JsonInputError(f"larger than {max_bytes // 1024} KB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonInputError("not UTF-8 text") from None
     if nesting_depth(text) > max_depth:
-        raise ValueError(f"nested too deeply (more than {max_depth} levels of [ and {{)")
-    return json.loads(text)
+        raise JsonInputError(f"nested more than {max_depth} levels deep")
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise JsonInputError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except JsonInputError:
+        raise
+    except (ValueError, RecursionError):  # an integer of thousands of digits
+        raise JsonInputError("a number in it is far too large") from None
+    problem = json_text_problem(data)
+    if problem:
+        raise JsonInputError(problem)
+    return data
+
+
+def bounded_json(text: str, *, max_depth: int):
+    """`text` parsed as JSON by read_json's rules (any size), or JsonInputError (a ValueError)."""
+    return read_json(text, max_bytes=len(text) + 1, max_depth=max_depth)
 
 
 NUMERIC_FIELDS = (

@@ -1,6 +1,34 @@
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from trialplanner.interop.fhir_validation import invariant_errors, structure_errors
+from trialplanner.interop.models import CdsClient
+
+ISSUER = "https://ehr.example.org"
+MRN_SYSTEM = "https://hospital.example.org/mrn"
+# The EHR's signing keys (private here: the tests sign as the EHR would).
+EC_KEY = ec.generate_private_key(ec.SECP384R1())
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key, kid):
+    algorithm = ECAlgorithm if isinstance(key, ec.EllipticCurvePrivateKey) else RSAAlgorithm
+    jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid}
+
+
+@pytest.fixture
+def ehr(clinic, lead):
+    """A CDS client registered with an EC (P-384) key "ec-1" and an RSA key "rsa-1"."""
+    return CdsClient.objects.create(
+        clinic=clinic,
+        name="Hospital EHR",
+        issuer=ISSUER,
+        jwks={"keys": [public_jwk(EC_KEY, "ec-1"), public_jwk(RSA_KEY, "rsa-1")]},
+        patient_identifier_system=MRN_SYSTEM,
+        created_by=lead,
+    )
 
 
 def resources(bundle, kind):

@@ -9,33 +9,23 @@ import jsonschema
 import jwt
 import pytest
 import time_machine
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.urls import reverse
 from django.utils import timezone
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from tests.interop.conftest import EC_KEY, ISSUER, MRN_SYSTEM, RSA_KEY, public_jwk
 from tests.interop.docs import doc_fixtures
 from trialplanner.audit.models import AuditEvent
 from trialplanner.interop.fhir_validation import invariant_errors
 from trialplanner.interop.models import CdsCard, CdsClient, CdsFeedback
 
 pytestmark = pytest.mark.django_db
-ISSUER = "https://ehr.example.org"
-MRN_SYSTEM = "https://hospital.example.org/mrn"
 ORDER_SELECT = "/cds-services/amitriptyline-order-select"
 ORDER_SIGN = "/cds-services/amitriptyline-order-sign"
 PATIENT_VIEW = "/cds-services/amitriptyline-follow-up"
 
-EC_KEY = ec.generate_private_key(ec.SECP384R1())
-RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = ec.generate_private_key(ec.SECP384R1())
-
-
-def public_jwk(key, kid):
-    algorithm = ECAlgorithm if isinstance(key, ec.EllipticCurvePrivateKey) else RSAAlgorithm
-    jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
-    return {**jwk, "kid": kid}
 
 
 @pytest.fixture
@@ -43,22 +33,11 @@ def docs():
     return doc_fixtures("cds-hooks.md")
 
 
-@pytest.fixture
-def ehr(clinic, lead):
-    return CdsClient.objects.create(
-        clinic=clinic,
-        name="Hospital EHR",
-        issuer=ISSUER,
-        jwks={"keys": [public_jwk(EC_KEY, "ec-1"), public_jwk(RSA_KEY, "rsa-1")]},
-        patient_identifier_system=MRN_SYSTEM,
-        created_by=lead,
-    )
-
-
 def token(path, *, key=EC_KEY, kid="ec-1", alg="ES384", iss=ISSUER, aud=None, expires_in=120, jti=None):
     now = timezone.now()
     claims = {
         "iss": iss,
+        "sub": "ehr-client",
         "aud": aud or f"http://testserver{path}",
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=expires_in)).timestamp()),
@@ -242,6 +221,8 @@ def test_it_needs_the_patient_prefetched_for_patient_view(client, ehr, docs):
 # --- feedback and the registry ------------------------------------------------------------------
 
 
+# The documented feedback is timestamped 1 Dec 2026: feedback is taken from the last year, not the future.
+@pytest.mark.usefixtures("at_test_now")
 def test_it_records_feedback_and_shows_it_to_the_clinic_lead(client, ehr, docs, lead, clinician, clinic):
     cards = call(client, ORDER_SELECT, docs["order-select-request"]).json()["cards"]
     warning = next(c for c in cards if c["indicator"] == "warning")
@@ -261,10 +242,13 @@ def test_it_records_feedback_and_shows_it_to_the_clinic_lead(client, ehr, docs, 
     assert client.get(page).status_code == 404
 
 
+@pytest.mark.usefixtures("at_test_now")
 def test_it_returns_400_for_feedback_on_an_unknown_card(client, ehr, docs):
     feedback = copy.deepcopy(docs["feedback-request"])
-    feedback["feedback"][0]["card"] = str(uuid.uuid4())
-    assert call(client, ORDER_SELECT + "/feedback", feedback).status_code == 400
+    unknown = str(uuid.uuid4())
+    feedback["feedback"][0]["card"] = unknown
+    response = call(client, ORDER_SELECT + "/feedback", feedback)
+    assert response.status_code == 400 and response.json() == {"error": f"unknown card {unknown}"}
     assert not CdsFeedback.objects.exists()
 
 
@@ -341,7 +325,8 @@ def _b64(data: bytes) -> str:
 
 def _claims(path, **changes):
     now = int(timezone.now().timestamp())
-    claims = {"iss": ISSUER, "aud": f"http://testserver{path}", "iat": now, "exp": now + 120, "jti": str(uuid.uuid4())}
+    claims = {"iss": ISSUER, "sub": "ehr-client", "aud": f"http://testserver{path}", "iat": now, "exp": now + 120,
+              "jti": str(uuid.uuid4())}  # fmt: skip
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -386,7 +371,7 @@ def test_it_ignores_a_key_embedded_in_the_token_header(client, ehr, docs):
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
 
 
-@pytest.mark.parametrize("missing", ["jti", "exp", "aud", "iss"])
+@pytest.mark.parametrize("missing", ["jti", "exp", "aud", "iss", "iat", "sub"])
 def test_it_gives_a_token_without_a_required_claim_401(client, ehr, docs, missing):
     bearer = jwt.encode(_claims(ORDER_SELECT, **{missing: None}), EC_KEY, algorithm="ES384", headers={"kid": "ec-1"})
     assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
@@ -435,8 +420,10 @@ def test_it_keeps_every_card_summary_under_140_characters(client, ehr, docs, act
 def test_it_cuts_a_long_summary_below_140_characters(ehr):
     from trialplanner.interop import cds
     from trialplanner.interop.cds_auth import Caller
+    from trialplanner.interop.cds_input import HookRequest
 
-    response = cds._Response(Caller(client=ehr, jti="x"), "amitriptyline-order-select", {}, "http://testserver")
+    request = HookRequest(hook="order-select", hookInstance="h-1", context={})
+    response = cds._Response(Caller(client=ehr, jti="x"), "amitriptyline-order-select", request, "http://testserver")
     for length in (139, 140, 200):
         card = response.add("long", "info", "x" * length)
         assert len(card["summary"]) == 139

@@ -268,11 +268,29 @@ def test_it_does_not_use_results_dated_before_1900(catalog, ehr_bundle):
     assert {o.note for o in preview.observations if o.key} <= {"dated before 1900"}
 
 
-def test_it_makes_imported_text_lose_bidi_and_control_characters(catalog, ehr_bundle):
-    text = json.dumps(ehr_bundle).replace("Glucosamine", "Gluco\\u202esamine\\r\\nX").replace("Rose", "Ro\\u2066se")
+def test_it_makes_imported_text_one_line(catalog, ehr_bundle):
+    text = json.dumps(ehr_bundle).replace("Glucosamine", "Gluco\\r\\nsamine")
     preview = map_bundle(parse_bundle(text), today=TODAY)
-    assert preview.patient["display_name"] == "Rose Example"
-    assert any(m.name.startswith("Glucosamine  X") for m in preview.medicines)
+    assert any(m.name.startswith("Gluco  samine") for m in preview.medicines)
+
+
+@pytest.mark.parametrize(
+    "old, new, where",
+    [
+        ("Rose", "Ro\\u2066se", "name[0]"),
+        ("Glucosamine", "Gluco\\u202esamine", "medicationCodeableConcept.text"),
+        ('"mmol/L"', '"mmol/L\\u0000"', "valueQuantity"),
+        ('"active"', '"act\\u0000ive"', "clinicalStatus"),
+        ("Glucosamine", "Gluco\\ud800samine", "medicationCodeableConcept.text"),
+    ],
+)
+def test_it_refuses_a_bundle_with_bidi_control_or_nul_characters_naming_where(catalog, ehr_bundle, old, new, where):
+    """The forms' text rules: a hidden text-direction or NUL character is refused, never stored or shown."""
+    text = json.dumps(ehr_bundle)
+    assert old in text
+    with pytest.raises(BundleError) as refused:
+        parse_bundle(text.replace(old, new, 1))
+    assert where in str(refused.value) and "entry[" in str(refused.value)
 
 
 @pytest.mark.parametrize("depth", [40, 1000, 100_000])

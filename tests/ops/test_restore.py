@@ -237,3 +237,61 @@ def test_it_filters_request_records_where_they_are_made_in_the_logging_settings(
 
     for name in ("django.request", "django.server"):
         assert any(isinstance(f, RedactPathFilter) for f in logging.getLogger(name).filters), name
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        "[1, 2]",
+        "{}",
+        '{"vendor": "sqlite", "sha256": 5, "row_counts": {}}',
+        '{"vendor": "sqlite", "sha256": "ab", "row_counts": {"patient": "many"}}',
+        "\udcff not text",
+    ],
+)
+def test_it_gives_a_bad_manifest_one_line_and_no_traceback(tmp_path, manifest):
+    db, backup = tmp_path / "db.sqlite3", tmp_path / "b.sqlite3"
+    make_database(db)
+    make_database(backup)
+    dbfiles.manifest_path(backup).write_bytes(manifest.encode("utf-8", "surrogateescape"))
+    with pytest.raises(dbfiles.RestoreError, match="manifest"):
+        dbfiles.restore_sqlite(backup, db)
+    refused = manage(db, "restore", str(backup))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "manifest" in refused.stderr
+
+
+# A folder under a file, a folder itself, and /proc (where not even root may create a folder).
+@pytest.mark.parametrize("where", ["a-file/backup.sqlite3", ".", "/proc/trialplanner/backup.sqlite3"])
+def test_it_gives_an_unwritable_backup_output_one_line_and_no_traceback(tmp_path, where):
+    db = tmp_path / "db.sqlite3"
+    make_database(db)
+    (tmp_path / "a-file").write_text("not a folder")
+    refused = manage(db, "backup", "--output", str(tmp_path / where))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "cannot write" in refused.stderr
+
+
+def test_it_stages_the_restored_copy_private_before_writing_a_byte(tmp_path, monkeypatch):
+    db, backup = tmp_path / "db.sqlite3", tmp_path / "b.sqlite3"
+    make_database(db)
+    make_database(backup)
+    dbfiles.write_manifest(backup, vendor="sqlite", counts=dbfiles.row_counts(backup))
+    staged = Path(f"{db}.restoring")
+    staged.write_bytes(b"left by an interrupted restore")
+    os.chmod(staged, 0o644)
+    modes = []
+    real = shutil.copyfileobj
+
+    def copy(source, target, *args):
+        modes.append(stat.S_IMODE(os.fstat(target.fileno()).st_mode))
+        return real(source, target, *args)
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy)
+    old_umask = os.umask(0o022)
+    try:
+        dbfiles.restore_sqlite(backup, db)
+    finally:
+        os.umask(old_umask)
+    assert modes == [0o600] and mode(db) == 0o600
+    assert dump(db) == dump(backup)

@@ -5,6 +5,7 @@ required prefetch key is answered with 412. The clinical work is the engine's: t
 FHIR in (through the import mapper) and engine cards out (CDS Hooks card JSON).
 """
 
+import logging
 import uuid
 from datetime import date
 
@@ -16,12 +17,14 @@ from trialplanner.catalog import selectors as catalog
 from trialplanner.catalog.models import Indication, Source
 from trialplanner.clinictime import clinic_today
 from trialplanner.engine.types import Sex
+from trialplanner.interop.cds_input import BadRequest, HookRequest, OrderContext
 from trialplanner.interop.fhir_export import draft_medication_request
-from trialplanner.interop.fhir_import import _Catalog, _text, map_bundle
+from trialplanner.interop.fhir_import import PATIENT_REFERENCE, _Catalog, _text, map_bundle
 from trialplanner.interop.models import CdsCard
 from trialplanner.patients.models import Patient
 from trialplanner.plans.models import FollowUp, Plan, Step
 
+log = logging.getLogger(__name__)
 OVERRIDE_SYSTEM = "urn:trialplanner:override-reason"
 PATIENT = "Patient/{{context.patientId}}"
 # CDS Hooks 2.0 card.summary: "One-sentence, <140-character summary message" (strictly fewer than 140).
@@ -88,10 +91,6 @@ class PrefetchMissing(Exception):
     """Required prefetch data is absent (412)."""
 
 
-class BadRequest(Exception):
-    """The hook request is not of the expected shape (400)."""
-
-
 def discovery(base_url: str) -> dict:
     return {
         "services": [
@@ -107,12 +106,9 @@ def discovery(base_url: str) -> dict:
     }
 
 
-def _check_prefetch(service_id, body):
-    prefetch = body.get("prefetch")
-    if prefetch is not None and not isinstance(prefetch, dict):
-        raise BadRequest("prefetch must be an object")
-    prefetch = prefetch or {}
-    missing = [key for key in SERVICES[service_id]["required"] if not isinstance(prefetch.get(key), dict)]
+def _check_prefetch(service_id, request: HookRequest) -> dict:
+    prefetch = request.prefetch or {}
+    missing = [key for key in SERVICES[service_id]["required"] if prefetch.get(key) is None]
     if missing:
         raise PrefetchMissing(f"missing prefetch: {', '.join(missing)}")
     return prefetch
@@ -171,10 +167,10 @@ def _detail(card) -> str:
 
 
 class _Response:
-    def __init__(self, caller, service_id, body, base_url):
+    def __init__(self, caller, service_id, request: HookRequest, base_url):
         self.caller = caller
         self.service_id = service_id
-        self.hook_instance = str(body.get("hookInstance", ""))[:100]
+        self.hook_instance = request.hookInstance[:100]
         self.base_url = base_url
         self.cards = []
 
@@ -206,18 +202,25 @@ class _Response:
         return self.add(card.code, card.indicator.value, card.summary, **extra)
 
 
-def _amitriptyline_orders(body, lookup):
-    draft = (body.get("context") or {}).get("draftOrders")
-    if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
-        raise BadRequest("context.draftOrders must be a FHIR Bundle")
+def _amitriptyline_orders(context: OrderContext, lookup):
+    """The draft amitriptyline orders for the patient in context (a draft naming anyone else is left out)."""
     orders = []
-    for entry in draft.get("entry") or []:
+    for entry in context.draftOrders.get("entry") or []:
         resource = (entry or {}).get("resource") or {}
         if resource.get("resourceType") != "MedicationRequest":
+            continue
+        subject = (resource.get("subject") or {}).get("reference") or ""
+        if not _names(subject, context.patientId):
+            log.warning("CDS Hooks: a draft MedicationRequest about another patient was ignored")
             continue
         if lookup.is_amitriptyline(resource.get("medicationCodeableConcept") or {}):
             orders.append(resource)
     return orders
+
+
+def _names(reference: str, patient_id: str) -> bool:
+    match = PATIENT_REFERENCE.search(reference)
+    return bool(match) and match.group(1) == f"Patient/{patient_id}"
 
 
 def _indication(order, lookup):
@@ -282,18 +285,31 @@ def _suggestion(order, indication, assessment, today, patient_id):
     }
 
 
-def order_hook(service_id, body, caller, base_url) -> dict:
-    """order-select / order-sign: cards for the amitriptyline draft orders, from prefetched data only."""
+def order_hook(service_id, request: HookRequest, context: OrderContext, caller, base_url) -> dict:
+    """order-select / order-sign: cards for the amitriptyline draft orders, from prefetched data only.
+
+    Prefetched records about anyone but the patient in context are not read: the service logs how
+    many and says so on an info card, since the checks then ran on what is left.
+    """
     lookup = _Catalog()
-    orders = _amitriptyline_orders(body, lookup)
+    orders = _amitriptyline_orders(context, lookup)
     if not orders:
         return {"cards": []}, None
-    prefetch = _check_prefetch(service_id, body)
-    patient_id = (body.get("context") or {}).get("patientId") or prefetch["patient"].get("id", "")
+    prefetch = _check_prefetch(service_id, request)
+    patient_id = context.patientId
     today = clinic_today(caller.client.clinic)
-    preview = map_bundle(_prefetch_bundle(prefetch), today=today)
+    preview = map_bundle(_prefetch_bundle(prefetch), today=today, patient_refs={f"Patient/{patient_id}"})
     profile = _engine_profile(preview, today)
-    response = _Response(caller, service_id, body, base_url)
+    response = _Response(caller, service_id, request, base_url)
+    if preview.other_subject:
+        log.warning("CDS Hooks: %d prefetched records about another patient were ignored", len(preview.other_subject))
+        response.add(
+            "prefetch-other-patient",
+            "warning",
+            f"{len(preview.other_subject)} prefetched records named another patient and were not checked",
+            detail="The EHR sent records whose subject is not this patient. They were left out, so these checks "
+            "ran without them: confirm this patient's medicines, conditions and results in the chart.",
+        )
     rulebook = catalog.rulebook()
     for order in orders:
         indication = _indication(order, lookup)
@@ -339,9 +355,9 @@ def order_hook(service_id, body, caller, base_url) -> dict:
     return {"cards": response.cards}, None
 
 
-def patient_view_hook(service_id, body, caller, base_url) -> dict:
+def patient_view_hook(service_id, request: HookRequest, context, caller, base_url) -> dict:
     """patient-view: a due or overdue follow-up of an active plan, matched by the client's identifier system."""
-    prefetch = _check_prefetch(service_id, body)
+    prefetch = _check_prefetch(service_id, request)
     patient = prefetch["patient"]
     values = [
         i.get("value")
@@ -350,7 +366,7 @@ def patient_view_hook(service_id, body, caller, base_url) -> dict:
     ]
     clinic = caller.client.clinic
     match = Patient.objects.filter(clinic=clinic, mrn__in=values).first() if values else None
-    response = _Response(caller, service_id, body, base_url)
+    response = _Response(caller, service_id, request, base_url)
     if match is None:
         return {"cards": []}, None
     today = clinic_today(clinic)
@@ -378,31 +394,3 @@ def patient_view_hook(service_id, body, caller, base_url) -> dict:
         ],
     )
     return {"cards": response.cards}, match
-
-
-def feedback_items(body) -> list[dict]:
-    items = body.get("feedback") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise BadRequest("feedback must be a non-empty list")
-    parsed = []
-    for item in items:
-        if not isinstance(item, dict) or item.get("outcome") not in ("accepted", "overridden"):
-            raise BadRequest("each feedback item needs an outcome of accepted or overridden")
-        try:
-            card_uuid = uuid.UUID(str(item.get("card")))
-        except ValueError:
-            raise BadRequest("each feedback item needs the card's uuid") from None
-        override = item.get("overrideReason") or {}
-        reason = override.get("reason") or {}
-        parsed.append(
-            {
-                "card_uuid": card_uuid,
-                "outcome": item["outcome"],
-                "accepted_suggestions": [s.get("id") for s in item.get("acceptedSuggestions") or [] if s.get("id")],
-                "override_code": str(reason.get("code", ""))[:100] if item["outcome"] == "overridden" else "",
-                "override_display": str(reason.get("display", ""))[:300] if item["outcome"] == "overridden" else "",
-                "user_comment": str(override.get("userComment", "")) if item["outcome"] == "overridden" else "",
-                "outcome_at": item.get("outcomeTimestamp"),
-            }
-        )
-    return parsed

@@ -8,15 +8,21 @@ those pasted into the registry; a `jku` header is ignored, nothing is fetched.
 import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 import jwt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from trialplanner.inputs import nesting_depth
 from trialplanner.interop.models import CdsClient, CdsJwtUse
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+# Each EC curve signs with one algorithm (RFC 7518 3.4).
+EC_CURVES = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+# exp and iat are seconds since 1970; past 2100 is not a time a token can mean.
+MAX_EPOCH_SECONDS = 4_102_444_800
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300  # the spec's five minutes
 # A CDS Hooks JWT is a few hundred characters of flat JSON. PyJWT parses the header and claims
@@ -67,39 +73,86 @@ def _shallow(token: str) -> bool:
     return True
 
 
+class _Header(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    alg: Literal[*ALGORITHMS]  # type: ignore[valid-type]
+    kid: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _Claims(BaseModel):
+    """CDS Hooks 2.0's required claims with their JSON types; times are whole seconds since 1970."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    iss: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    sub: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    aud: Annotated[str, StringConstraints(max_length=2000)] | list[Annotated[str, StringConstraints(max_length=2000)]]
+    exp: Annotated[int, Field(gt=0, lt=MAX_EPOCH_SECONDS)]
+    iat: Annotated[int, Field(gt=0, lt=MAX_EPOCH_SECONDS)]
+    jti: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def algorithms_for(jwk: dict) -> list[str]:
+    """The algorithms a registered key may verify: its key type's (and curve's) only, or its own `alg`."""
+    if jwk.get("kty") == "RSA":
+        allowed = [a for a in ALGORITHMS if a[:2] in ("RS", "PS")]
+    elif jwk.get("kty") == "EC":
+        allowed = [EC_CURVES[jwk["crv"]]] if jwk.get("crv") in EC_CURVES else []
+    else:
+        allowed = []
+    if jwk.get("alg"):
+        allowed = [a for a in allowed if a == jwk["alg"]]
+    return allowed
+
+
+def _unverified(token: str) -> tuple[_Header, _Claims]:
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise NotAuthorised("malformed token") from None
+    try:
+        return _Header.model_validate(header), _Claims.model_validate(claims)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise NotAuthorised(f"bad token {where}: {err['msg']}") from None
+
+
 def authenticate(authorization: str, *, audience: str) -> Caller:
-    """The registered client whose key signed this bearer token for `audience`, else NotAuthorised."""
+    """The registered client whose key signed this bearer token for `audience`, else NotAuthorised.
+
+    Every failure of reading, key lookup and verification is NotAuthorised (the view answers 401):
+    header and claims are typed before PyJWT sees them, and a key verifies only its own key type's
+    algorithms (an ES256 token is never tried against an RSA key).
+    """
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorised("missing bearer token")
     token = token.strip()
-    if len(token) > MAX_TOKEN_CHARS or not _shallow(token):
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii() or not _shallow(token):
         raise NotAuthorised("malformed token")
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise NotAuthorised("malformed token") from None
-    if header.get("alg") not in ALGORITHMS:
-        raise NotAuthorised(f"algorithm {header.get('alg')!r} not accepted")
-    client = CdsClient.objects.select_related("clinic").filter(issuer=claims.get("iss"), is_active=True).first()
+    header, claims = _unverified(token)
+    client = CdsClient.objects.select_related("clinic").filter(issuer=claims.iss, is_active=True).first()
     if client is None:
         raise NotAuthorised("unknown issuer")
     try:
-        key = public_keys(client.jwks).get(header.get("kid"))
+        key = public_keys(client.jwks).get(header.kid)
     except ValueError:
         key = None
     if key is None:
         raise NotAuthorised("unknown key id")
+    jwk = next((k for k in client.jwks["keys"] if k.get("kid") == header.kid), {})
+    if header.alg not in algorithms_for(jwk):
+        raise NotAuthorised(f"algorithm {header.alg} does not fit key {header.kid}")
     try:
         verified = jwt.decode(
             token,
             key.key,
-            algorithms=[header["alg"]],
+            algorithms=[header.alg],
             audience=audience,
             issuer=client.issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp", "jti"]},
+            options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
         )
     except jwt.ExpiredSignatureError:
         raise NotAuthorised("token expired") from None
@@ -107,11 +160,18 @@ def authenticate(authorization: str, *, audience: str) -> Caller:
         raise NotAuthorised("wrong audience") from None
     except jwt.PyJWTError as exc:
         raise NotAuthorised(f"invalid token: {exc}") from None
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+        # A key or signature the crypto library cannot use: still the caller's fault, never a 500.
+        raise NotAuthorised(f"token cannot be verified: {type(exc).__name__}") from None
     now = timezone.now()
-    expires = datetime.fromtimestamp(verified["exp"], tz=UTC)
+    claims = _Claims.model_validate(verified)
+    expires = datetime.fromtimestamp(claims.exp, tz=UTC)
+    issued = datetime.fromtimestamp(claims.iat, tz=UTC)
     if expires > now + timedelta(seconds=MAX_LIFETIME_SECONDS + LEEWAY_SECONDS):
         raise NotAuthorised("token lives longer than five minutes")
-    jti = str(verified["jti"])[:200]
+    if issued > now + timedelta(seconds=LEEWAY_SECONDS) or issued > expires:
+        raise NotAuthorised("token issued in the future")
+    jti = claims.jti
     try:
         with transaction.atomic():
             CdsJwtUse.objects.filter(client=client, expires_at__lt=now - timedelta(seconds=LEEWAY_SECONDS)).delete()

@@ -1,6 +1,5 @@
 """CDS Hooks endpoints (JWT-authenticated, no session) and the clinic lead's client registry page."""
 
-import json
 import logging
 
 from django.contrib import messages
@@ -8,15 +7,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from trialplanner.audit.models import AuditEvent
 from trialplanner.audit.services import audit_log
-from trialplanner.inputs import nesting_depth
-from trialplanner.interop import cds
+from trialplanner.clinictime import clinic_today
+from trialplanner.interop import cds, cds_input
 from trialplanner.interop.cds_auth import NotAuthorised, authenticate
 from trialplanner.interop.forms import CdsClientForm
 from trialplanner.interop.models import CdsCard, CdsClient, CdsFeedback
@@ -24,9 +21,6 @@ from trialplanner.patients.access import memberships_for
 from trialplanner.patients.models import Membership
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 1024 * 1024
-# Context and prefetched FHIR resources are a few levels deep; far deeper would exhaust the JSON parser's stack.
-MAX_BODY_DEPTH = 64
 HOOKS = {"order-select": cds.order_hook, "order-sign": cds.order_hook, "patient-view": cds.patient_view_hook}
 
 
@@ -48,24 +42,6 @@ def _caller(request):
     except NotAuthorised as exc:
         log.warning("CDS Hooks request refused: %s", exc)
         return None
-
-
-def _json_body(request):
-    if len(request.body) > MAX_BODY_BYTES:
-        raise cds.BadRequest("request body too large")
-    try:
-        text = request.body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise cds.BadRequest("request body is not JSON") from None
-    if nesting_depth(text) > MAX_BODY_DEPTH:
-        raise cds.BadRequest(f"request body nested more than {MAX_BODY_DEPTH} levels deep")
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
-        raise cds.BadRequest("request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise cds.BadRequest("request body must be a JSON object")
-    return body
 
 
 @csrf_exempt
@@ -95,11 +71,11 @@ def service(request, service_id):
         return _error(401, "a valid CDS Hooks JWT is required")
     spec = cds.SERVICES[service_id]
     try:
-        body = _json_body(request)
-        if body.get("hook") != spec["hook"]:
-            raise cds.BadRequest(f"this service answers the {spec['hook']} hook")
+        hook_request, context = cds_input.hook_request(
+            request.body, hook=spec["hook"], today=clinic_today(caller.client.clinic)
+        )
         with transaction.atomic():
-            result, patient = HOOKS[spec["hook"]](service_id, body, caller, _base_url(request))
+            result, patient = HOOKS[spec["hook"]](service_id, hook_request, context, caller, _base_url(request))
             audit_log(
                 AuditEvent.Action.VIEW,
                 object_type="cds_call",
@@ -109,7 +85,7 @@ def service(request, service_id):
             )
     except cds.PrefetchMissing as exc:
         return _error(412, str(exc))
-    except cds.BadRequest as exc:
+    except cds_input.BadRequest as exc:
         return _error(400, str(exc))
     return JsonResponse(result)
 
@@ -124,8 +100,8 @@ def feedback(request, service_id):
     if caller is None:
         return _error(401, "a valid CDS Hooks JWT is required")
     try:
-        items = cds.feedback_items(_json_body(request))
-    except cds.BadRequest as exc:
+        items = cds_input.feedback_items(request.body)
+    except cds_input.BadRequest as exc:
         return _error(400, str(exc))
     cards = {c.uuid: c for c in CdsCard.objects.filter(client=caller.client, uuid__in=[i["card_uuid"] for i in items])}
     unknown = [str(i["card_uuid"]) for i in items if i["card_uuid"] not in cards]
@@ -133,10 +109,7 @@ def feedback(request, service_id):
         return _error(400, f"unknown card {', '.join(unknown)}")
     with transaction.atomic():
         for item in items:
-            when = parse_datetime(str(item.pop("outcome_at") or "")) or timezone.now()
-            CdsFeedback.objects.create(
-                client=caller.client, service=service_id, card=cards[item["card_uuid"]], outcome_at=when, **item
-            )
+            CdsFeedback.objects.create(client=caller.client, service=service_id, card=cards[item["card_uuid"]], **item)
         audit_log(
             AuditEvent.Action.CREATE,
             object_type="cds_feedback",

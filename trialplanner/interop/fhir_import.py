@@ -7,7 +7,7 @@ An amitriptyline order is shown as such and never entered as an interacting medi
 clinical judgement happens here: the engine assesses the saved profile like any other.
 """
 
-import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +17,7 @@ from trialplanner.catalog import selectors as catalog_selectors
 from trialplanner.catalog.models import Condition, Drug, Indication, InteractingDrug, ObservationCode, Strength
 from trialplanner.engine.medicines import read_medicine
 from trialplanner.engine.types import Medication, normalise_name
-from trialplanner.inputs import BIDI_CONTROLS, LINE_BREAKS, nesting_depth
+from trialplanner.inputs import BIDI_CONTROLS, LINE_BREAKS, JsonInputError, read_json
 from trialplanner.interop import systems as s
 from trialplanner.interop.fhir_validation import structure_errors
 from trialplanner.patients import forms as patient_forms
@@ -44,6 +44,10 @@ RANGES = {
     "sodium": patient_forms.SODIUM_RANGE,
 }
 PROFILE_FIELD = {"qtc": "qtc_ms", "potassium": "potassium", "magnesium": "magnesium", "sodium": "sodium"}
+# Resources about a patient, read only when their subject is the patient being imported or assessed.
+SUBJECT_TYPES = {"Condition", "MedicationStatement", "MedicationRequest", "Observation"}
+# A literal reference to a Patient: relative ("Patient/123"), absolute (".../fhir/Patient/123") or versioned.
+PATIENT_REFERENCE = re.compile(r"(?:^|/)(Patient/[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 MEDICINE_SKIP = {"entered-in-error", "not-taken", "cancelled"}
 MEDICINE_STOPPED = {"completed", "stopped"}
 
@@ -101,6 +105,8 @@ class ImportPreview:
     skipped_medicines: list[MappedMedicine] = field(default_factory=list)
     amitriptyline: list[AmitriptylineOrder] = field(default_factory=list)
     observations: list[MappedObservation] = field(default_factory=list)
+    # Records whose subject is not this patient: never read, listed with why.
+    other_subject: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
     @property
@@ -141,6 +147,8 @@ class ImportPreview:
             if not obs.used:
                 value = "" if obs.value is None else f" {obs.value} {obs.unit}"
                 lines.append(f"Result not used: {obs.text}{value} ({obs.note}).")
+        if self.other_subject:
+            lines.append(f"Not imported: {len(self.other_subject)} records about another patient.")
         return "\n".join(lines)
 
 
@@ -150,19 +158,13 @@ class ImportPreview:
 def parse_bundle(raw: bytes | str) -> dict:
     """The Bundle as a dict, or BundleError saying what is wrong with it."""
     if isinstance(raw, str):
-        raw = raw.encode("utf-8")
+        raw = raw.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_BUNDLE_BYTES:
         raise BundleError(f"The bundle is larger than {MAX_BUNDLE_BYTES // 1024} KB. Export only this patient.")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BundleError("The file is not UTF-8 text. Upload the FHIR JSON export.") from None
-    if nesting_depth(text) > MAX_BUNDLE_DEPTH:
-        raise BundleError(f"The bundle is nested more than {MAX_BUNDLE_DEPTH} levels deep: it is not a FHIR export.")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"This is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+        data = read_json(raw, max_bytes=MAX_BUNDLE_BYTES, max_depth=MAX_BUNDLE_DEPTH)
+    except JsonInputError as exc:
+        raise BundleError(f"The bundle cannot be read: {exc}.") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise BundleError('This JSON is not a FHIR Bundle (resourceType must be "Bundle").')
     entries = data.get("entry") or []
@@ -281,7 +283,7 @@ class _Catalog:
 
 
 class _Mapper:
-    def __init__(self, bundle, today):
+    def __init__(self, bundle, today, patient_refs):
         self.bundle = bundle
         self.today = today
         self.catalog = _Catalog()
@@ -292,6 +294,28 @@ class _Mapper:
                 self.index[entry["fullUrl"]] = resource
             if resource.get("id"):
                 self.index[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+        if patient_refs is None:  # an import: the bundle's one Patient, by its fullUrl or type and id
+            patient_refs = set()
+            for entry in bundle.get("entry") or []:
+                resource = entry.get("resource") or {}
+                if resource.get("resourceType") == "Patient":
+                    patient_refs |= {entry.get("fullUrl"), resource.get("id") and f"Patient/{resource['id']}"}
+        self.patient_refs = {ref for ref in patient_refs if ref}
+
+    def names_patient(self, resource) -> bool:
+        """Whether the resource's subject is a literal reference to the patient being read."""
+        reference = (resource.get("subject") or {}).get("reference") or ""
+        if reference in self.patient_refs:
+            return True
+        match = PATIENT_REFERENCE.search(reference)
+        return bool(match) and match.group(1) in self.patient_refs
+
+    def other_subject(self, resource, preview):
+        kind = resource["resourceType"]
+        concept = self.medication_concept(resource) if kind.startswith("Medication") else resource.get("code")
+        subject = resource.get("subject") or {}
+        about = _plain(subject.get("reference") or subject.get("display") or "")[:80] or "no patient named"
+        preview.other_subject.append(f"{kind} {_text(concept)}: its subject is {about}, not this patient")
 
     def medication_concept(self, resource):
         if resource.get("medicationCodeableConcept"):
@@ -310,6 +334,8 @@ class _Mapper:
             handler = getattr(self, f"read_{kind}", None)
             if handler is None:
                 ignored[kind] = ignored.get(kind, 0) + 1
+            elif kind in SUBJECT_TYPES and "subject" in resource and not self.names_patient(resource):
+                self.other_subject(resource, preview)
             else:
                 handler(resource, preview)
         preview.ignored = [
@@ -323,7 +349,9 @@ class _Mapper:
         display = ""
         if names:
             first = names[0]
-            display = first.get("text") or " ".join([*(first.get("given") or []), first.get("family") or ""]).strip()
+            # FHIR JSON lets a list of primitives hold null (where only an extension is given).
+            given = [g for g in first.get("given") or [] if isinstance(g, str)]
+            display = first.get("text") or " ".join([*given, first.get("family") or ""]).strip()
         mrn = ""
         identifiers = [i for i in resource.get("identifier") or [] if i.get("value")]
         for identifier in identifiers:
@@ -427,7 +455,7 @@ class _Mapper:
             code=_label(concept),
             key=self.catalog.lookup(self.catalog.observations, concept),
             value=None,
-            unit=quantity.get("code") or quantity.get("unit") or "",
+            unit=_plain(quantity.get("code") or quantity.get("unit") or "")[:20],
             when=when,
         )
         try:
@@ -479,6 +507,11 @@ def _rounded(key, value):
     return value.quantize(places, rounding=ROUND_HALF_UP)
 
 
-def map_bundle(bundle: dict, *, today: date) -> ImportPreview:
-    """What the Bundle maps to in this catalog (no writes)."""
-    return _Mapper(bundle, today).run()
+def map_bundle(bundle: dict, *, today: date, patient_refs: set[str] | None = None) -> ImportPreview:
+    """What the Bundle maps to in this catalog (no writes).
+
+    Conditions, medicines and results whose `subject` is not the patient are listed in
+    `other_subject` and not read: `patient_refs` names the patient ("Patient/123"), by default the
+    bundle's one Patient. A record with no subject at all is read (the bundle is one patient's).
+    """
+    return _Mapper(bundle, today, patient_refs).run()

@@ -5,14 +5,20 @@ fhir.resources checks types and cardinality only (it accepts a Timing with both 
 `timeOfDay`), so the invariants are evaluated separately.
 """
 
+import re
 from datetime import date
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.resource import Resource
 from fhirpathpy import evaluate
 from fhirpathpy.models import models
 from pydantic import ValidationError
 
+from trialplanner.inputs import json_path
+
 R4 = models["r4"]
+RESOURCE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 # (resource type, key, FHIRPath expression that must be true). tim-*: Timing invariants of R4.
 INVARIANTS = [
@@ -39,11 +45,53 @@ INVARIANTS = [
 
 def structure_errors(bundle: dict) -> list[str]:
     """Messages for every structural problem, empty when the Bundle parses as FHIR R4B."""
+    return resource_errors(bundle, Bundle)
+
+
+def resource_errors(resource: dict, model=None) -> list[str]:
+    """Messages for every structural problem of one resource of any type (of `model`, if given)."""
+    errors = _resource_type_errors(resource)
+    if errors:
+        return errors
+    if model is None:
+        model = get_fhir_model_class(resource["resourceType"])
     try:
-        Bundle.model_validate(bundle)
+        model.model_validate(resource)
     except ValidationError as exc:
-        return [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        return [f"{json_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # fhir.resources failing on odd input
+        return [f"not readable as FHIR R4 ({exc.__class__.__name__})"]
     return []
+
+
+def _resource_type_errors(data) -> list[str]:
+    """Every `resourceType` must name a FHIR resource (fhir.resources fails with TypeError on others), and
+    every entry's or contained resource must have one (fhir.resources reads one without as a bare Resource)."""
+    errors, stack = [], [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            holds_resource = path[-1:] == ("resource",) or path[-2:-1] == ("contained",)
+            if holds_resource and "resourceType" not in value:
+                errors.append(f"{json_path([*path, 'resourceType'])}: missing")
+            elif "resourceType" in value:
+                kind = value["resourceType"]
+                if not (isinstance(kind, str) and _is_resource(kind)):
+                    shown = kind[:40] if isinstance(kind, str) else type(kind).__name__
+                    errors.append(f"{json_path([*path, 'resourceType'])}: {shown!r} is not a FHIR R4 resource type")
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, n), v) for n, v in enumerate(value))
+    return errors
+
+
+def _is_resource(kind: str) -> bool:
+    if not RESOURCE_NAME.fullmatch(kind):
+        return False
+    try:
+        return issubclass(get_fhir_model_class(kind), Resource)  # "Coding" is a data type, not a resource
+    except ValueError:
+        return False
 
 
 def _resources(bundle):

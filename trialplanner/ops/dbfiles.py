@@ -32,9 +32,23 @@ def private_dir(path: Path) -> Path:
 
 def touch_private(path: Path) -> None:
     """Create `path` empty and 0600 if it is missing, so SQLite never creates it world-readable."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-    os.close(fd)
-    make_private(path)
+    os.close(_open_private(path, os.O_WRONLY | os.O_CREAT))
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """A descriptor on `path`, 0600 before a byte can be written (an existing file is made private too)."""
+    fd = os.open(path, flags, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_private(path: Path, mode: str = "w"):
+    """`open(path, mode)` for a new or replaced file that is 0600 before anything is written to it."""
+    return os.fdopen(_open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode)
 
 
 # --- the server lock --------------------------------------------------------------------------------
@@ -74,8 +88,7 @@ def live_holders(db: Path) -> list[dict]:
 def server_lock(db: Path, command: str):
     """Hold a lock file on `db` while a server runs, so `restore` refuses to swap the file under it."""
     path = lock_path(db, os.getpid())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-    with os.fdopen(fd, "w") as fh:
+    with write_private(path) as fh:
         json.dump({"pid": os.getpid(), "command": command, "since": datetime.now(UTC).isoformat()}, fh)
     try:
         yield path
@@ -135,15 +148,35 @@ def write_manifest(backup: Path, *, vendor: str, counts: dict[str, int] | None) 
         "sha256": sha256(backup),
         "row_counts": counts,
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-    with os.fdopen(fd, "w") as fh:
+    with write_private(path) as fh:
         json.dump(body, fh, indent=2, sort_keys=True)
-    make_private(path)
     return path
 
 
 class RestoreError(Exception):
     """The restore was refused or failed; the message says why and what was left where."""
+
+
+def read_manifest(backup: Path) -> dict:
+    """The backup's manifest, checked for the fields a restore reads; RestoreError saying what is wrong."""
+    manifest_file = manifest_path(backup)
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RestoreError(f"no manifest {manifest_file}: only backups written by `manage.py backup` restore") from None
+    except (OSError, ValueError) as exc:
+        raise RestoreError(f"the manifest {manifest_file} cannot be read: {exc.__class__.__name__}") from None
+    counts = manifest.get("row_counts") if isinstance(manifest, dict) else None
+    if not (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("vendor"), str)
+        and isinstance(manifest.get("sha256"), str)
+        and (counts is None or (isinstance(counts, dict) and all(isinstance(v, int) for v in counts.values())))
+    ):
+        raise RestoreError(
+            f"the manifest {manifest_file} is not one `manage.py backup` wrote (vendor, sha256, row_counts)"
+        )
+    return manifest
 
 
 def restore_sqlite(backup: Path, target: Path, *, now: datetime | None = None) -> list[str]:
@@ -159,16 +192,10 @@ def restore_sqlite(backup: Path, target: Path, *, now: datetime | None = None) -
     if holders:
         who = ", ".join(f"pid {h['pid']} ({h.get('command', '?')})" for h in holders)
         raise RestoreError(f"a server is using {target}: {who}. Stop it first, then run restore again.")
-    manifest_file = manifest_path(backup)
-    try:
-        manifest = json.loads(manifest_file.read_text())
-    except FileNotFoundError:
-        raise RestoreError(f"no manifest {manifest_file}: only backups written by `manage.py backup` restore") from None
-    except ValueError:
-        raise RestoreError(f"the manifest {manifest_file} is not valid JSON") from None
-    if manifest.get("vendor") != "sqlite":
-        raise RestoreError(f"{backup} is a {manifest.get('vendor')} backup; restore it with pg_restore (README)")
-    if sha256(backup) != manifest.get("sha256"):
+    manifest = read_manifest(backup)
+    if manifest["vendor"] != "sqlite":
+        raise RestoreError(f"{backup} is a {manifest['vendor']} backup; restore it with pg_restore (README)")
+    if sha256(backup) != manifest["sha256"]:
         raise RestoreError(f"{backup} does not match its manifest's checksum: damaged or changed since the backup")
     problems = integrity_problems(backup)
     if problems:
@@ -179,10 +206,11 @@ def restore_sqlite(backup: Path, target: Path, *, now: datetime | None = None) -
     steps = []
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     staged = Path(f"{target}.restoring")
-    shutil.copyfile(backup, staged)
-    make_private(staged)
-    with open(staged, "rb") as fh:
-        os.fsync(fh.fileno())
+    staged.unlink(missing_ok=True)  # a copy left by an interrupted restore
+    with open(backup, "rb") as source, write_private(staged, "wb") as copy:
+        shutil.copyfileobj(source, copy)
+        copy.flush()
+        os.fsync(copy.fileno())
     if target.exists():
         kept = Path(f"{target}.before-restore-{stamp}")
         os.replace(target, kept)

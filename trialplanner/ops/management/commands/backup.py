@@ -23,12 +23,15 @@ class Command(BaseCommand):
         if output is None:
             ext = "sqlite3" if vendor == "sqlite" else "dump"
             output = Path("backups") / f"trialplanner-{timezone.now():%Y%m%dT%H%M%SZ}.{ext}"
-        if output.parent == Path("backups"):
-            dbfiles.private_dir(output.parent)
-        else:
-            output.parent.mkdir(parents=True, exist_ok=True)
-        # The backup holds every patient record: created 0600 before a byte is written.
-        dbfiles.touch_private(output)
+        try:
+            if output.parent == Path("backups"):
+                dbfiles.private_dir(output.parent)
+            else:
+                output.parent.mkdir(parents=True, exist_ok=True)
+            # The backup holds every patient record: created 0600 before a byte is written.
+            dbfiles.touch_private(output)
+        except OSError as exc:
+            raise CommandError(f"backup: cannot write {output}: {exc.strerror or exc.__class__.__name__}") from None
         if vendor == "sqlite":
             backup_sqlite(output)
             counts = dbfiles.row_counts(output)
