@@ -59,7 +59,7 @@ fmt: setup
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-runtime.txt
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -73,10 +73,11 @@ system-deps:
 		|| ! ldconfig -p | grep -q libpangoft2-1.0 || [ ! -d /usr/share/fonts/truetype/dejavu ]; then \
 		$(SUDO) apt-get update -q && $(APT_INSTALL) libpq-dev gcc libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; fi
 
-# Browser tests drive Debian's Chromium (never a downloaded browser build).
+# Browser tests drive Debian's Chromium (never a downloaded browser build); the deployment tests start
+# Debian's PgBouncer on loopback (tests/ops/test_deploy.py).
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-liberation; fi
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/pgbouncer ]; then \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-liberation pgbouncer; fi
 
 catalog: setup
 	DEBUG=true $(BIN)/python manage.py load_catalog

@@ -7,6 +7,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-to
 
 from trialplanner.settings import *  # noqa: E402, F403
 
+# The outcome review's replica alias, a mirror of the test database (tests/ops/test_deploy.py reads the
+# review through it; everything else keeps REPORTS_DATABASE = "default", inside each test's transaction).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 

@@ -14,9 +14,22 @@ ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)$")
 
 
-def requirements():
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+def requirements(name="requirements.txt"):
+    """The requirement lines of `name` and of the files it includes with -r (requirements-runtime.txt)."""
+    found = []
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            found += requirements(line[3:].strip())
+        elif line:
+            found.append(line)
+    return found
+
+
+def test_it_includes_the_runtime_pins_the_image_installs():
+    runtime = requirements("requirements-runtime.txt")
+    assert any(r.startswith("Django==") for r in runtime) and not any(r.startswith("pytest") for r in runtime)
+    assert set(runtime) < set(requirements())
 
 
 def test_it_pins_every_requirement_exactly():

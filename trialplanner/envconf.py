@@ -82,9 +82,9 @@ SUPPORTED_ENGINES = {
 }
 
 
-def database(default_sqlite_path: Path, environ=None):
-    """Return the DATABASES['default'] dict: SQLite file by default, or DATABASE_URL."""
-    url = env_str("DATABASE_URL", "", environ).strip()
+def database(default_sqlite_path: Path, environ=None, name="DATABASE_URL"):
+    """Return the DATABASES['default'] dict: SQLite file by default, or DATABASE_URL (or the URL in `name`)."""
+    url = env_str(name, "", environ).strip()
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -95,21 +95,18 @@ def database(default_sqlite_path: Path, environ=None):
         config = dj_database_url.parse(url)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(
-            f"DATABASE_URL is not a valid database URL ({exc}). "
+            f"{name} is not a valid database URL ({exc}). "
             "Use postgres://user:password@host:port/name or sqlite:///path/to/file.sqlite3."
         ) from None
     engine = config.get("ENGINE", "")
     if engine not in SUPPORTED_ENGINES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL uses an unsupported database ({engine or 'unknown'}); "
-            "trialplanner supports PostgreSQL and SQLite."
+            f"{name} uses an unsupported database ({engine or 'unknown'}); trialplanner supports PostgreSQL and SQLite."
         )
     if engine == "django.db.backends.postgresql" and not config.get("NAME"):
         raise ImproperlyConfigured(
-            "DATABASE_URL must name the database, e.g. postgres://postgres@127.0.0.1:5432/trialplanner."
+            f"{name} must name the database, e.g. postgres://postgres@127.0.0.1:5432/trialplanner."
         )
     if engine == "django.db.backends.sqlite3" and not config.get("NAME"):
-        raise ImproperlyConfigured(
-            "DATABASE_URL must give a file path, e.g. sqlite:///var/lib/trialplanner/db.sqlite3."
-        )
+        raise ImproperlyConfigured(f"{name} must give a file path, e.g. sqlite:///var/lib/trialplanner/db.sqlite3.")
     return config

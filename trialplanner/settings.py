@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "trialplanner.ops.health.HealthMiddleware",
+    "trialplanner.ops.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -88,9 +90,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = envconf.env_int("CONN_MAX_AGE", 60, minimum=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A read replica (PostgreSQL streaming replica), read explicitly with using() by the outcome review
+# and its CSV only; everything else reads and writes the primary.
+if envconf.env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = envconf.database(BASE_DIR / "db.sqlite3", name="DATABASE_REPLICA_URL")
+REPORTS_DATABASE = "replica" if "replica" in DATABASES else "default"
+for _alias in DATABASES.values():
+    if _alias["ENGINE"] == "django.db.backends.postgresql":
+        _alias["CONN_MAX_AGE"] = envconf.env_int("CONN_MAX_AGE", 60, minimum=0)
+        _alias["CONN_HEALTH_CHECKS"] = True
+        # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator) would outlive
+        # the transaction that owns its server connection.
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = envconf.env_bool("PGBOUNCER", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -109,6 +120,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_USERNAME_CALLABLE = "trialplanner.security.axes_username"
+# The client's address as TrustedProxyMiddleware settled it (never a forwarding header from anyone).
+AXES_CLIENT_IP_CALLABLE = "trialplanner.ops.proxy.client_ip"
+# Load balancers or proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.
+TRUSTED_PROXIES = envconf.env_list("TRUSTED_PROXIES")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,6 +214,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# The scheduler (`manage.py run_scheduler`) sends the reminder digest at this hour in each clinic's zone.
+REMINDER_HOUR = envconf.env_int("REMINDER_HOUR", 7, minimum=0)
+if REMINDER_HOUR > 23:
+    raise envconf.ImproperlyConfigured(f"REMINDER_HOUR must be an hour from 0 to 23, not {REMINDER_HOUR}.")
 
 SITE_NAME = "trialplanner"
 # Absolute address of the app, for links in emails.

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q
 
 from trialplanner.catalog.models import (
@@ -95,11 +96,11 @@ def median(histogram: dict[int, int]) -> Decimal | None:
     return Decimal(sum(found)) / len(found)
 
 
-def _counts(clinic, indication, start, end, today, late_days):
+def _counts(clinic, indication, start, end, today, late_days, db):
     """The period's counts (all trials, and by indication) and its histograms of days ({"target":
     {days: n}, "response": ...}): from the tallies that hold today, and from the trial rows of
     those that ran out (counted as `tally.contribution` counts them)."""
-    tallies = TrialTally.objects.filter(clinic=clinic).filter(tally.period_filter(start, end))
+    tallies = TrialTally.objects.using(db).filter(clinic=clinic).filter(tally.period_filter(start, end))
     if indication is not None:
         tallies = tallies.filter(indication=indication)
     dense, ran_out, holding = {name: [] for name in tally.HISTOGRAMS}, [], []
@@ -113,11 +114,12 @@ def _counts(clinic, indication, start, end, today, late_days):
             ran_out.append(Q(indication_id=kept.indication_id, started__gte=first, started__lte=last))
     # The counts of exactly the tallies found holding above: a rebuild committing in between
     # cannot make a bucket count twice or not at all.
-    by_indication = tally.summed_counts(TrialTally.objects.filter(pk__in=holding)) if holding else {}
+    by_indication = tally.summed_counts(TrialTally.objects.using(db).filter(pk__in=holding)) if holding else {}
     histograms = {name: tally.merge_dense(lists) for name, lists in dense.items()}
-    rows = [row for chunk in tally.any_of(ran_out) for row in TrialOutcome.objects.filter(clinic=clinic).filter(chunk)]
+    outcomes = TrialOutcome.objects.using(db).filter(clinic=clinic)
+    rows = [row for chunk in tally.any_of(ran_out) for row in outcomes.filter(chunk)]
     stale = {row.series for row in rows if not tally.followups_hold(row, today, late_days)}
-    live = outcome_services.followups_of(stale) if stale else {}
+    live = outcome_services.followups_of(stale, db) if stale else {}
     for row in rows:
         followups = None
         if row.series in stale:
@@ -139,10 +141,14 @@ def _named(counts, prefix):
 
 
 def clinic_review(*, clinic, indication, start: date, end: date, today: date) -> Review:
-    """Every figure of the review for `clinic`'s trials started from `start` to `end` (inclusive)."""
-    late_days = int(RuleParameter.objects.get(key="followup_late_days").value)
+    """Every figure of the review for `clinic`'s trials started from `start` to `end` (inclusive).
+
+    Read from settings.REPORTS_DATABASE, explicitly: the read replica when DATABASE_REPLICA_URL is
+    set (the review may then lag the primary by the replica's delay), else the database itself."""
+    db = settings.REPORTS_DATABASE
+    late_days = int(RuleParameter.objects.using(db).get(key="followup_late_days").value)
     review = Review(clinic=clinic, indication=indication, start=start, end=end, today=today, late_days=late_days)
-    c, histograms, per_indication = _counts(clinic, indication, start, end, today, late_days)
+    c, histograms, per_indication = _counts(clinic, indication, start, end, today, late_days, db)
     started, reached, seen = c["trials"], c["reached"], c["visited"]
     judged, responded, ever_responded = c["judged"], c["responded"], c["responded_any"]
     stops = _named(c, "stop:")
@@ -168,7 +174,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
         Figure("median_days_to_response", "Median days from the first dose to the first response",
                None if days_to_response is None else int(days_to_response), ever_responded),
     ]  # fmt: skip
-    names = dict(Indication.objects.values_list("id", "name"))
+    names = dict(Indication.objects.using(db).values_list("id", "name"))
     review.by_indication = [
         (
             names.get(pk, "?"),
@@ -185,7 +191,7 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
          if effects.get(key)],
         key=lambda f: -f.count,
     )  # fmt: skip
-    review.warnings, review.reasons = _warnings(c, started)
+    review.warnings, review.reasons = _warnings(c, started, db)
     review.followups = [
         Figure("followups_due", "Follow-ups due up to today", due := c["fu:due"]),
         Figure("followups_on_time", f"Seen within {late_days} days of the due date", c["fu:on_time"], due),
@@ -195,12 +201,12 @@ def clinic_review(*, clinic, indication, start: date, end: date, today: date) ->
     ]
     review.responded = review.figures[4]
     if indication is not None:
-        review.comparisons = _comparisons(indication)
+        review.comparisons = _comparisons(indication, db)
         review.response_definition = threshold_text(indication.outcome_measure)
     return review
 
 
-def _warnings(counts, started):
+def _warnings(counts, started, db):
     """The ten warnings acknowledged in most trials, labelled with the catalog rule's summary, and the
     fifteen commonest (warning, reason) pairs, labelled with the rule's title, a reason being a preset
     or the clinician's own words."""
@@ -208,20 +214,22 @@ def _warnings(counts, started):
     pairs = [(*key.split(tally.SEP, 1), n) for key, n in _named(counts, "reason:").items()]
     rules = {
         code: (title, summary)
-        for code, title, summary in Rule.objects.filter(
-            code__in={code for code, _ in codes} | {code for code, _, _ in pairs}
-        ).values_list("code", "title", "summary")
+        for code, title, summary in Rule.objects.using(db)
+        .filter(code__in={code for code, _ in codes} | {code for code, _, _ in pairs})
+        .values_list("code", "title", "summary")
     }
     warnings = [Figure(f"warning_{code}", rules.get(code, (code, code))[1], n, started) for code, n in codes]
-    presets = dict(ReasonPreset.objects.filter(key__in={preset for _, preset, _ in pairs}).values_list("key", "text"))
+    presets = dict(
+        ReasonPreset.objects.using(db).filter(key__in={preset for _, preset, _ in pairs}).values_list("key", "text")
+    )
     pairs.sort(key=lambda p: (-p[2], p[0], presets.get(p[1], OWN_WORDS)))
     return warnings, [(rules.get(code, (code,))[0], presets.get(key, OWN_WORDS), n) for code, key, n in pairs[:15]]
 
 
-def _comparisons(indication):
+def _comparisons(indication, db):
     measure = indication.outcome_measure
     rows = []
-    for published in PublishedOutcome.objects.filter(indication=indication).select_related("measure"):
+    for published in PublishedOutcome.objects.using(db).filter(indication=indication).select_related("measure"):
         if not published.matches(measure):
             why = f"Not compared: published as “{published.definition}”; this clinic judges {measure.short_name}."
             rows.append((published, False, why))

@@ -88,11 +88,11 @@ def refresh_trials(series, late_days=None) -> int:
     return len(rows)
 
 
-def followups_of(series) -> dict:
+def followups_of(series, db="default") -> dict:
     """{series: [(due date, status, visit date or None)]}: the follow-ups the review counts, of these trials."""
     found = {}
     for key, due, status, seen_on in (
-        FollowUp.objects.filter(plan__series__in=series).exclude(status=FollowUp.Status.CANCELLED)
+        FollowUp.objects.using(db).filter(plan__series__in=series).exclude(status=FollowUp.Status.CANCELLED)
         .exclude(plan__status=Plan.Status.ENTERED_IN_ERROR).values_list("plan__series", "due_date", "status",
                                                                          "visit__visit_date")
     ):  # fmt: skip
@@ -142,13 +142,13 @@ def _date(value):
     return value
 
 
-def refresh_expired() -> int:
-    """Rewrite the rows whose follow-up counts ran out, then the tallies that ran out (run nightly:
-    `manage.py refresh_trial_outcomes`), one clinic per transaction."""
+def refresh_expired(clinics=None) -> int:
+    """Rewrite the rows whose follow-up counts ran out, then the tallies that ran out (run nightly by the
+    scheduler for each clinic, or `manage.py refresh_trial_outcomes` for all), one clinic per transaction."""
     if not TrialOutcome.objects.exists():
         return 0
     late_days, done = late_days_now(), 0
-    for clinic in Clinic.objects.order_by("pk"):
+    for clinic in Clinic.objects.order_by("pk") if clinics is None else clinics:
         with transaction.atomic():
             today = clinic_today(clinic)
             # Every tally of the clinic is locked first, in the writers' order: a visit being

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from functools import reduce
 from operator import add, or_
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Q
 
 from trialplanner.outcomes.models import TrialOutcome, TrialTally
@@ -298,8 +298,9 @@ def summed_counts(tallies) -> dict[int, Counter]:
     """{indication id: the sum of these tallies' `counts`}, added up by the database (one row per
     indication and name), which is several times cheaper than decoding every tally in Python."""
     ids, params = tallies.values("id").query.sql_with_params()
-    table = connection.ops.quote_name(TrialTally._meta.db_table)
-    if connection.vendor == "postgresql":
+    db = connections[tallies.db]  # the replica, when the review reads from one
+    table = db.ops.quote_name(TrialTally._meta.db_table)
+    if db.vendor == "postgresql":
         each, value = "jsonb_each_text(t.counts)", "CAST(j.value AS INTEGER)"
     else:
         each, value = "json_each(t.counts)", "j.value"
@@ -308,7 +309,7 @@ def summed_counts(tallies) -> dict[int, Counter]:
         f" WHERE t.id IN ({ids}) GROUP BY t.indication_id, j.key"
     )
     summed: dict[int, Counter] = {}
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         for indication, key, n in cursor.fetchall():
             if indication not in summed:

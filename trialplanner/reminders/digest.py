@@ -39,16 +39,15 @@ def clinician_today(user, now):
     return clinic_today(memberships[0].clinic, now) if memberships else now.date()
 
 
-def send_digests(now, day=None) -> SweepResult:
+def send_digests(now, day=None, clinic=None) -> SweepResult:
     """Send each clinician with due or overdue follow-ups one digest for their clinic's today (or
-    `day`); safe to re-run: the ledger holds one row per clinician and day."""
+    `day`); only those responsible for a plan in `clinic`, if given (the scheduler sends at each
+    clinic's morning). Safe to re-run: the ledger holds one row per clinician and day."""
     result = SweepResult()
-    users = (
-        get_user_model()
-        .objects.filter(is_active=True, plans_responsible__status=Plan.Status.ACTIVE)
-        .exclude(email="")
-        .distinct()
-    )
+    users = get_user_model().objects.filter(is_active=True, plans_responsible__status=Plan.Status.ACTIVE)
+    if clinic is not None:
+        users = users.filter(plans_responsible__patient__clinic=clinic)
+    users = users.exclude(email="").distinct()
     for user in users.order_by("id"):
         user_day = day or clinician_today(user, now)
         rows = due_for(user, now)

@@ -13,18 +13,22 @@ from trialplanner.ops import dbfiles
 
 
 class Command(BaseCommand):
-    help = "Write a consistent backup of the database to --output (default backups/trialplanner-<time>.<ext>)."
+    help = (
+        "Write a consistent backup of the database to --output "
+        "(default $BACKUP_DIR or backups/, as trialplanner-<time>.<ext>)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--output", type=Path, help="File to write.")
 
     def handle(self, *args, output, **options):
         vendor = connection.vendor
+        folder = Path(os.environ.get("BACKUP_DIR") or "backups")  # /backups in the container (docs/deploy.md)
         if output is None:
             ext = "sqlite3" if vendor == "sqlite" else "dump"
-            output = Path("backups") / f"trialplanner-{timezone.now():%Y%m%dT%H%M%SZ}.{ext}"
+            output = folder / f"trialplanner-{timezone.now():%Y%m%dT%H%M%SZ}.{ext}"
         try:
-            if output.parent == Path("backups"):
+            if output.parent == folder:
                 dbfiles.private_dir(output.parent)
             else:
                 output.parent.mkdir(parents=True, exist_ok=True)
