@@ -4,7 +4,7 @@
 FROM python:3.11-slim-bookworm AS wheels
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libpq-dev \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY requirements-runtime.txt .
@@ -15,8 +15,8 @@ FROM python:3.11-slim-bookworm
 # libpq for psycopg2; Pango and fonts for WeasyPrint's PDFs; the PostgreSQL client for `manage backup`.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
-       postgresql-client \
+    && apt-get install -y --no-install-recommends libpq5 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+       fontconfig fonts-dejavu-core postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 trialplanner \
     && useradd --system --uid 10001 --gid trialplanner --home-dir /app --shell /usr/sbin/nologin trialplanner
@@ -24,6 +24,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     BIND=0.0.0.0:8000 \
+    WEB_CONCURRENCY=3 \
+    GUNICORN_ACCESS_LOG=- \
+    BACKUP_DIR=/backups \
+    HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
     STATIC_ROOT=/app/staticfiles
 WORKDIR /app
 COPY --from=wheels /wheels /wheels
@@ -40,6 +45,7 @@ COPY docker/entrypoint.sh ./docker/entrypoint.sh
 # set here exists only for this one command: settings refuse to start without one, and it is no secret.
 RUN DEBUG=false SECRET_KEY=collectstatic-at-build-time-only-not-a-secret-key \
     python manage.py collectstatic --no-input -v0 \
+    && chmod -R a+rX /app \
     && install -d -m 0700 -o 10001 -g 10001 /backups
 USER 10001:10001
 EXPOSE 8000

@@ -17,6 +17,7 @@ SERVE_ENV = DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
 run: setup
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true $(BIN)/python manage.py load_catalog
+	DEBUG=true $(BIN)/python manage.py load_medicine_dictionary
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo "Open http://127.0.0.1:8000/ and log in with a demo user above."
 	DEBUG=true $(BIN)/python manage.py serverlock $(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -45,6 +46,7 @@ serve: setup
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input
 	$(SERVE_ENV) $(BIN)/python manage.py load_catalog
+	$(SERVE_ENV) $(BIN)/python manage.py load_medicine_dictionary
 	$(SERVE_ENV) GUNICORN_ACCESS_LOG="$${GUNICORN_ACCESS_LOG:--}" \
 		$(BIN)/python manage.py serverlock $(BIN)/gunicorn -c gunicorn.conf.py trialplanner.wsgi
 

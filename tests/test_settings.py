@@ -53,9 +53,14 @@ def test_it_allows_a_development_key_in_debug_mode():
     assert envconf.secret_key(debug=True, environ={}).startswith("django-insecure")
 
 
-@pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw, expected", [("true", True), ("1", True), ("off", False), ("", "default"), (" ", "default")]
+)
 def test_it_parses_booleans(raw, expected):
-    assert envconf.env_bool("X", environ={"X": raw}) is expected
+    """Empty is the default, never false: compose's `REQUIRE_2FA: ${REQUIRE_2FA:-}` must not turn two-factor off."""
+    for default in (True, False):
+        wanted = default if expected == "default" else expected
+        assert envconf.env_bool("X", default=default, environ={"X": raw}) is wanted
 
 
 def test_it_rejects_a_non_boolean():

@@ -23,7 +23,7 @@ def env_str(name, default="", environ=None):
 def env_bool(name, default=False, environ=None):
     environ = os.environ if environ is None else environ
     raw = environ.get(name)
-    if raw is None:
+    if raw is None or raw.strip() == "":  # unset or empty (compose's ${X:-}): the default, never "false"
         return default
     word = raw.strip().lower()
     if word in TRUE_WORDS:

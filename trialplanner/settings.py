@@ -172,6 +172,8 @@ EMAIL_PORT = envconf.env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = envconf.env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = envconf.env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envconf.env_bool("EMAIL_USE_TLS", default=False)
+# A relay that hangs must not hold a digest (and its ledger transaction) for ever.
+EMAIL_TIMEOUT = envconf.env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = envconf.env_str("DEFAULT_FROM_EMAIL", "trialplanner@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -228,8 +230,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_paths": {"()": "trialplanner.ops.privatefiles.RedactPathFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"]}},
-    "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO")},
+    # Time, level and logger on every line, for a platform's log pipeline.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"], "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envconf.env_str("LOG_LEVEL", "INFO").upper()},
     # WeasyPrint logs every rendering step at INFO; keep only its warnings.
     "loggers": {
         **{name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "axes")},

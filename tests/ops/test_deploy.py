@@ -81,9 +81,12 @@ def test_it_starts_web_and_scheduler_after_a_healthy_database_and_the_migrate_jo
 def test_it_takes_every_secret_from_the_environment():
     for name, service in COMPOSE["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if re.search(r"SECRET|PASSWORD", key) or "postgres://" in str(value):
-                secret = re.search(r"\$\{([A-Z_]+)", str(value))
-                assert secret and re.search(r"(SECRET|PASSWORD)", secret.group(1)), (name, key)
+            if re.search(r"SECRET|PASSWORD", key):
+                # required (${X:?why}) or empty by default (${X:-}): never a value written here
+                assert re.fullmatch(r"\$\{[A-Z_]*(SECRET|PASSWORD)[A-Z_]*:(\?[^}]*|-)\}", str(value)), (name, key)
+            if "postgres://" in str(value):
+                assert re.search(r"postgres://\w+:\$\{POSTGRES_PASSWORD:\?", str(value)), (name, key)
+    assert COMPOSE["services"]["web"]["ports"] == ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8000}:8000"]
 
 
 def _settings_read():
@@ -115,12 +118,15 @@ def test_it_runs_in_the_image_what_make_serve_runs():
     makefile = (ROOT / "Makefile").read_text()
     serve = makefile.split("\nserve:", 1)[1].split("\n\n", 1)[0]
     image = DOCKERFILE + ENTRYPOINT.split("case", 1)[1]
-    assert _manage_commands(serve) == ["collectstatic", "migrate", "load_catalog", "serverlock"]
+    assert _manage_commands(serve) == [
+        "collectstatic", "migrate", "load_catalog", "load_medicine_dictionary", "serverlock"
+    ]  # fmt: skip
     assert [c for c in _manage_commands(image) if c in _manage_commands(serve)] == [
         "collectstatic",
         "migrate",
         "load_catalog",
-    ]  # serverlock guards an SQLite file on one machine: not in a container on PostgreSQL
+        "load_medicine_dictionary",
+    ]  # fmt: skip  (serverlock guards an SQLite file on one machine: not in a container on PostgreSQL)
     gunicorn = re.compile(r"gunicorn (-c gunicorn\.conf\.py trialplanner\.wsgi)")
     assert gunicorn.search(serve).group(1) == gunicorn.search(ENTRYPOINT).group(1)
 

@@ -136,7 +136,10 @@ def test_it_retries_a_failed_run_on_later_ticks_up_to_the_limit(clinics, caplog)
     counting = Counting(fail_times=10)
     job = counting.jobs()[1:]  # the site job
     with caplog.at_level(logging.INFO, logger="trialplanner.scheduler"):
-        for minutes in range(5):
+        for minutes in (0, 1, 5):  # within RETRY_AFTER of the failure: not tried again yet
+            scheduler.tick(job, MORNING + timedelta(minutes=minutes), owner="a:1", lease=LEASE)
+        assert len(counting.runs) == 1
+        for minutes in range(20, 120, 20):
             scheduler.tick(job, MORNING + timedelta(minutes=minutes), owner="a:1", lease=LEASE)
     run = ScheduledRun.objects.get()
     assert len(counting.runs) == scheduler.MAX_ATTEMPTS

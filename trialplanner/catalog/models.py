@@ -630,3 +630,42 @@ class CatalogVersion(models.Model):
 
     def __str__(self):
         return f"Catalog {self.version}"
+
+
+class DictionaryName(models.Model):
+    """A name of a real medicine from the open medicine dictionary.
+
+    It recognises an entered line as a real medicine and says nothing about its interactions: a line
+    recognised here but not in the reviewed catalog is "recognised, not reviewed" (reference A.4).
+    Written only by `manage.py load_medicine_dictionary`; the curated catalog stays the authority
+    wherever both know a medicine.
+    """
+
+    name = models.CharField(max_length=200, unique=True, help_text="Normalised as the medicine reader does.")
+    medicine = models.CharField(max_length=200, help_text="The dictionary's generic name for it.")
+    is_brand = models.BooleanField(default=False)
+    drugbank_id = models.CharField(max_length=16, blank=True)
+    mesh_id = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["medicine"], name="dictionaryname_medicine_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.medicine})"
+
+
+class DictionaryRelease(models.Model):
+    """Which dictionary data the DictionaryName rows came from, checked at import."""
+
+    source = models.CharField(max_length=100, help_text="Package and version, e.g. the PyPI release.")
+    sha256 = models.CharField(max_length=64)
+    names = models.PositiveIntegerField()
+    medicines = models.PositiveIntegerField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at"]
+
+    def __str__(self):
+        return f"{self.source} ({self.names} names)"

@@ -6,7 +6,8 @@ A job runs once a day at a local time: per clinic in the clinic's time zone (the
 claimed by inserting its (job, scope, day) row, unique in the database, so two schedulers on two
 servers never both run it, on SQLite and PostgreSQL alike, and behind PgBouncer (no advisory locks,
 no session state). A claim is a lease: a scheduler that dies mid-run leaves a row another takes over
-after `lease_until`; a failed run is tried again on later ticks, up to MAX_ATTEMPTS.
+after `lease_until` (so the lease must outlast the longest job); a failed run is tried again
+RETRY_AFTER later, up to MAX_ATTEMPTS in all.
 
 Why not a task library: django-tasks has no periodic schedule, procrastinate needs PostgreSQL (the
 embedded default is SQLite), and Celery beat needs a broker. The jobs are three calls a day.
@@ -22,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -30,6 +31,8 @@ from trialplanner.ops.models import ScheduledRun
 
 log = logging.getLogger("trialplanner.scheduler")
 MAX_ATTEMPTS = 3
+# A failed run is tried again no sooner than this after it failed (a mail relay down for a few minutes).
+RETRY_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,22 @@ def due(jobs, now: datetime, clinics) -> list[Occurrence]:
 def claim(occurrence: Occurrence, now: datetime, owner: str, lease: timedelta) -> ScheduledRun | None:
     """The ledger row, now held by `owner`, or None if another scheduler holds or finished this run."""
     key = {"job": occurrence.job.name, "scope": occurrence.scope, "day": occurrence.day}
-    try:
-        with transaction.atomic():
-            return ScheduledRun.objects.create(**key, owner=owner, lease_until=now + lease, started_at=now)
-    except IntegrityError:
-        pass
+    existing = ScheduledRun.objects.filter(**key).values_list("status", flat=True).first()
+    if existing == ScheduledRun.Status.DONE:
+        return None  # the common case, every tick after the run: no insert (and no duplicate-key log line)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return ScheduledRun.objects.create(**key, owner=owner, lease_until=now + lease, started_at=now)
+        except IntegrityError:
+            pass  # another scheduler inserted it first
     # Taken over only if its holder's lease ran out, or it failed and may be tried again. One UPDATE
     # with the condition in its WHERE: of two schedulers, only the first changes the row.
     taken = (
         ScheduledRun.objects.filter(**key)
         .filter(
             Q(status=ScheduledRun.Status.RUNNING, lease_until__lt=now)
-            | Q(status=ScheduledRun.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
+            | Q(status=ScheduledRun.Status.FAILED, attempts__lt=MAX_ATTEMPTS, finished_at__lte=now - RETRY_AFTER)
         )
         .update(
             status=ScheduledRun.Status.RUNNING,
@@ -107,13 +114,14 @@ def run_once(run: ScheduledRun, occurrence: Occurrence, now: datetime) -> Schedu
         log.exception("scheduled job %s %s %s failed", run.job, run.scope or "site", run.day)
         detail = f"failed: {exc.__class__.__name__}: {exc}"
         run.status = ScheduledRun.Status.FAILED
-    run.finished_at = timezone.now()
+    elapsed = timezone.now() - started
+    run.finished_at = now + elapsed  # on the tick's clock, as the lease and the retry wait are
     run.detail = detail[:2000]
     # Only the holder may finish it: a run that outlived its lease and was taken over records nothing.
     ScheduledRun.objects.filter(pk=run.pk, owner=run.owner, started_at=run.started_at).update(
         status=run.status, finished_at=run.finished_at, detail=run.detail
     )
-    seconds = (run.finished_at - started).total_seconds()
+    seconds = elapsed.total_seconds()
     log.info(
         "scheduled job %s %s %s: %s in %.1f s (attempt %d): %s",
         run.job, run.scope or "site", run.day, run.status, seconds, run.attempts, run.detail,
@@ -140,6 +148,9 @@ def run_forever(jobs, *, stop: threading.Event, interval: float, lease: timedelt
     owner = owner_name()
     log.info("scheduler %s started: %s", owner, ", ".join(f"{j.name} at {j.at:%H:%M}" for j in jobs))
     while not stop.is_set():
+        # As Django does around each request: drop a connection that broke or outlived CONN_MAX_AGE, so a
+        # database restart or failover is survived instead of failing every later tick.
+        close_old_connections()
         try:
             tick(jobs, clock(), owner=owner, lease=lease, stop=stop)
         except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: one line, wait, try again
