@@ -414,3 +414,151 @@ def test_it_never_fails_on_fuzzed_fhir_bundles(catalog, bundle_text, record_prop
     run()
     record_property("fuzz", f"{len(outcomes)} FHIR bundles ({outcomes.count('refused')} refused with a message)")
     assert len(outcomes) >= FUZZ_RUNS["fhir"]
+
+
+# --- a second attack on the layer above (each was a 500 or a wrong answer before its fix) -------
+
+
+def _segment(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "bearer",
+    [
+        # four parts: PyJWT reads parts 2 and 3 as one payload, 2,500 levels deep
+        ".".join([_segment(b'{"alg":"ES384","kid":"ec-1"}'), _segment(b'{"a": '),
+                  _segment(b"[" * 2500 + b"]" * 2500 + b"}"), "c2ln"]),
+        # a UTF-16 header whose brackets a UTF-8 reading would hide inside a string
+        ".".join([_segment(('["\u2200",' + "[" * 1400 + "]" * 1400 + "]").encode("utf-16-le")),
+                  _segment(b'{"iss": "x"}'), "c2ln"]),
+    ],
+)  # fmt: skip
+def test_it_answers_a_token_nested_past_the_parser_in_any_disguise_401(client, ehr, docs, bearer):
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+    assert client.get("/cds-services", HTTP_AUTHORIZATION=f"Bearer {bearer}").status_code == 401
+
+
+@pytest.mark.parametrize("claim", ["iss", "jti", "sub"])
+def test_it_answers_nul_in_a_claim_401_on_every_database(client, ehr, docs, claim):
+    bearer = signed(claims(**{claim: ISSUER + "\u0000" if claim == "iss" else "x\u0000"}))
+    assert call(client, ORDER_SELECT, docs["order-select-request"], bearer=bearer).status_code == 401
+
+
+def test_it_refuses_two_registered_keys_with_one_kid():
+    from tests.interop.conftest import public_jwk
+    from trialplanner.interop.cds_auth import public_keys
+
+    with pytest.raises(ValueError, match="share the kid"):
+        public_keys({"keys": [public_jwk(EC_KEY, "k"), public_jwk(RSA_KEY, "k")]})
+
+
+def _with_statement(docs, statement):
+    body = copy.deepcopy(docs["order-select-request"])
+    body["prefetch"]["statements"]["entry"] = [{"resource": statement}]
+    return body
+
+
+def _cards(response):
+    assert response.status_code == 200, response.content
+    return {c["summary"]: c for c in response.json()["cards"]}, set(CdsCard.objects.values_list("code", flat=True))
+
+
+def test_it_answers_an_integer_birth_date_400(client, ehr, docs):
+    body = at(docs["order-select-request"], ("prefetch", "patient", "birthDate"), 0)
+    response = post(client, ORDER_SELECT, body)
+    assert response.status_code == 400 and "birthDate" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "pointer, contained",
+    [
+        ({"reference": None, "display": "Sertraline"}, []),
+        ({"reference": "#q"},
+         [{"resourceType": "Questionnaire", "id": "q", "status": "active", "code": [{"code": "x"}]}]),
+    ],
+)  # fmt: skip
+def test_it_reads_an_odd_medication_reference_by_its_display_never_a_500(client, ehr, docs, pointer, contained):
+    statement = {"resourceType": "MedicationStatement", "id": "s1", "status": "active", "contained": contained,
+                 "medicationReference": pointer, "subject": {"reference": "Patient/pat-1001"}}  # fmt: skip
+    if not contained:
+        del statement["contained"]
+    assert post(client, ORDER_SELECT, _with_statement(docs, statement)).status_code == 200
+
+
+def test_it_reads_only_the_patient_in_context_when_the_prefetch_includes_others(client, ehr, docs):
+    """A searchset with _include may carry other Patients: they must not change the age or sex."""
+    _, alone = _cards(post(client, ORDER_SELECT, docs["order-select-request"]))
+    CdsCard.objects.all().delete()
+    body = copy.deepcopy(docs["order-select-request"])
+    for born in ("2015-01-01", "1800-01-01"):
+        body["prefetch"]["conditions"]["entry"].append(
+            {"resource": {"resourceType": "Patient", "id": f"other-{born[:4]}", "gender": "male", "birthDate": born}}
+        )
+    _, mixed = _cards(post(client, ORDER_SELECT, body))
+    assert "older-age" in alone and "under-18" not in mixed
+    assert mixed - {"prefetch-other-patient"} == alone
+
+
+def test_it_answers_a_required_prefetch_that_failed_412(client, ehr, docs):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    response = post(client, ORDER_SELECT, at(docs["order-select-request"], ("prefetch", "medications"), outcome))
+    assert response.status_code == 412 and "OperationOutcome" in response.json()["error"]
+    optional = post(client, ORDER_SELECT, at(docs["order-select-request"], ("prefetch", "statements"), outcome))
+    assert optional.status_code == 200  # an optional search that failed is left out
+
+
+def test_it_checks_prefetched_potassium_and_magnesium(client, ehr, docs):
+    body = copy.deepcopy(docs["order-select-request"])
+    body["prefetch"]["potassium"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+        "resourceType": "Observation", "id": "k1", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+        "subject": {"reference": "Patient/pat-1001"}, "effectiveDateTime": timezone.localdate().isoformat(),
+        "valueQuantity": {"value": 2.9, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"},
+    }}]}  # fmt: skip
+    _, codes = _cards(post(client, ORDER_SELECT, body))
+    assert "low-potassium-magnesium" in codes
+
+
+def test_it_counts_the_same_patient_id_on_another_server_as_another_patient(client, ehr, docs):
+    statement = {"resourceType": "MedicationStatement", "id": "s1", "status": "active",
+                 "medicationCodeableConcept": {"text": "Phenelzine 15 mg tablets"},
+                 "subject": {"reference": "https://other-hospital.example.net/fhir/Patient/pat-1001"}}  # fmt: skip
+    summaries, codes = _cards(post(client, ORDER_SELECT, _with_statement(docs, statement)))
+    assert "maoi-washout" not in codes and any("another patient" in s for s in summaries)
+
+
+def test_it_takes_feedback_on_a_card_once_and_only_from_the_service_that_served_it(client, card):
+    twice = feedback_body(card)
+    twice["feedback"] *= 2
+    assert post(client, FEEDBACK, twice).status_code == 400
+    other_service = "/cds-services/amitriptyline-follow-up/feedback"
+    assert post(client, other_service, feedback_body(card)).status_code == 400
+    assert not CdsFeedback.objects.exists()
+
+
+def test_it_never_matches_a_pasted_letter_against_every_medicine_name():
+    from trialplanner.engine.medicines import SUGGESTION_MAX_LENGTH, suggestions_for
+
+    class Rules:
+        known_names = {"glucosamine": object()}
+
+    assert suggestions_for(Rules(), "glucosaminx " * 9000) == ()
+    assert len("glucosaminx") <= SUGGESTION_MAX_LENGTH
+
+
+def test_it_does_not_fail_on_a_result_code_the_import_has_no_units_for(catalog, bundle_text):
+    from trialplanner.catalog.models import ObservationCode
+
+    ObservationCode.objects.create(key="creatinine", name="Creatinine", loinc_code="2160-0", unit="umol/L")
+    bundle = json.loads(bundle_text)
+    bundle["entry"].append({"resource": {
+        "resourceType": "Observation", "id": "cr", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
+        "effectiveDateTime": "2026-11-01", "valueQuantity": {"value": 80, "unit": "umol/L"},
+    }})  # fmt: skip
+    preview = map_bundle(parse_bundle(json.dumps(bundle)), today=timezone.localdate())
+    [creatinine] = [o for o in preview.observations if o.key == "creatinine"]
+    assert not creatinine.used and creatinine.note == "a result this import does not read"

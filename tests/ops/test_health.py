@@ -86,6 +86,8 @@ NETS = proxy.trusted_networks(["10.0.0.0/8", "192.0.2.1"])
         ("10.0.0.7", "not-an-ip, 203.0.113.9", "203.0.113.9"),
         ("10.0.0.7", "203.0.113.9, garbage", "10.0.0.7"),  # a malformed hop: trust nothing in it
         ("10.0.0.7", "2001:db8::1", "2001:db8::1"),
+        ("::ffff:10.0.0.7", "203.0.113.9", "203.0.113.9"),  # a dual-stack socket's form of a trusted peer
+        ("10.0.0.7", "203.0.113.9, ::ffff:10.0.0.8", "203.0.113.9"),  # ... and of a trusted hop
     ],
 )
 def test_it_takes_the_client_address_from_a_trusted_proxy_only(peer, forwarded, client):

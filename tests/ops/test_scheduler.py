@@ -27,11 +27,12 @@ class Counting:
     """Jobs that count their runs per scope (and can be told to fail)."""
 
     def __init__(self, fail_times=0):
-        self.runs, self.fail_times, self.lock = [], fail_times, threading.Lock()
+        self.runs, self.days, self.fail_times, self.lock = [], [], fail_times, threading.Lock()
 
-    def __call__(self, target, now):
+    def __call__(self, target, now, day):
         with self.lock:
             self.runs.append(getattr(target, "pk", "site"))
+            self.days.append(day)
             if self.fail_times:
                 self.fail_times -= 1
                 raise RuntimeError("mail server down")
@@ -114,6 +115,16 @@ def test_it_catches_up_a_run_missed_while_down_once_and_skips_stale_ones(clinics
     scheduler.tick(counting.jobs(), next_morning, owner="a:1", lease=LEASE)
     assert london.pk not in counting.runs
     assert counting.runs == ["site"]  # the 03:00 site job of that day: 3 hours late, within its window
+
+
+@pytest.mark.django_db
+def test_it_runs_a_late_run_for_its_own_day_after_the_clinics_midnight(clinics):
+    """A 20:00 job whose scheduler was down until 00:30 runs for the day before, not the new day."""
+    london, _ = clinics
+    counting = Counting()
+    evening = scheduler.Job("evening", time(20, 0), timedelta(hours=12), counting)
+    scheduler.tick([evening], MORNING.replace(hour=0, minute=30) + timedelta(days=1), owner="a:1", lease=LEASE)
+    assert counting.days[counting.runs.index(london.pk)] == MORNING.date()
 
 
 @pytest.mark.django_db

@@ -45,6 +45,8 @@ COMBINATION_SPLIT = re.compile(r"\s*(?:\+|/|&|,|\band\b|\bwith\b)\s*", re.IGNORE
 
 SUGGESTION_CUTOFF = 0.8
 SUGGESTION_MIN_LENGTH = 4
+# Longer than any medicine's name: no spelling suggestion (and no quadratic matching of a pasted letter).
+SUGGESTION_MAX_LENGTH = 60
 MAX_SUGGESTIONS = 3
 
 
@@ -138,7 +140,7 @@ def _lookup(rules: RuleBook, name: str) -> DrugFacts | None:
 def suggestions_for(rules: RuleBook, name: str) -> tuple[str, ...]:
     """Catalog names a few letters from `name`: offered, never matched silently."""
     wanted = _strip_qualifiers(normalise_name(name))
-    if len(wanted) < SUGGESTION_MIN_LENGTH:
+    if not SUGGESTION_MIN_LENGTH <= len(wanted) <= SUGGESTION_MAX_LENGTH:
         return ()
     scored = []
     for known, drug in rules.known_names.items():

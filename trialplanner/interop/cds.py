@@ -107,11 +107,26 @@ def discovery(base_url: str) -> dict:
 
 
 def _check_prefetch(service_id, request: HookRequest) -> dict:
+    """The prefetched values of the expected types. A required key that is missing, or that holds anything
+    else (an OperationOutcome from a failed search), is 412: the checks would silently lack its data.
+    An optional key of the wrong type is left out."""
     prefetch = request.prefetch or {}
-    missing = [key for key in SERVICES[service_id]["required"] if prefetch.get(key) is None]
+    required = SERVICES[service_id]["required"]
+    missing = [key for key in required if prefetch.get(key) is None]
     if missing:
         raise PrefetchMissing(f"missing prefetch: {', '.join(missing)}")
-    return prefetch
+    kept = {}
+    for key, value in prefetch.items():
+        wanted = "Patient" if key == "patient" else "Bundle"
+        if value is None:
+            continue
+        if value.get("resourceType") != wanted:
+            if key in required:
+                raise PrefetchMissing(f"prefetch {key} is a {value.get('resourceType')}, not a {wanted}")
+            log.warning("CDS Hooks: optional prefetch %s left out (a %s)", key, value.get("resourceType"))
+            continue
+        kept[key] = value
+    return kept
 
 
 def _prefetch_bundle(prefetch) -> dict:
@@ -144,6 +159,8 @@ def _engine_profile(preview, on: date) -> engine.PatientProfile:
         conditions=frozenset(c.slug for c in preview.mapped_conditions),
         medications=tuple(engine.Medication(m.name, m.stopped_on) for m in preview.medicines),
         qtc_ms=fields.get("qtc_ms"),
+        potassium=fields.get("potassium"),
+        magnesium=fields.get("magnesium"),
     )
 
 
@@ -298,8 +315,13 @@ def order_hook(service_id, request: HookRequest, context: OrderContext, caller, 
     prefetch = _check_prefetch(service_id, request)
     patient_id = context.patientId
     today = clinic_today(caller.client.clinic)
-    preview = map_bundle(_prefetch_bundle(prefetch), today=today, patient_refs={f"Patient/{patient_id}"})
-    profile = _engine_profile(preview, today)
+    preview = map_bundle(
+        _prefetch_bundle(prefetch), today=today, patient_refs={f"Patient/{patient_id}"}, fhir_base=request.fhirServer
+    )
+    try:
+        profile = _engine_profile(preview, today)
+    except engine.EngineInputError as exc:
+        raise BadRequest(f"prefetched data the checks cannot use: {exc}") from None
     response = _Response(caller, service_id, request, base_url)
     if preview.other_subject:
         log.warning("CDS Hooks: %d prefetched records about another patient were ignored", len(preview.other_subject))
@@ -323,13 +345,16 @@ def order_hook(service_id, request: HookRequest, context: OrderContext, caller, 
             )
             continue
         indication = Indication.objects.select_related("protocol").get(pk=indication.pk)
-        assessment = engine.assess_risk(
-            profile,
-            catalog.indication_facts(indication),
-            catalog.protocol_facts(indication.protocol),
-            rulebook,
-            today,
-        )
+        try:
+            assessment = engine.assess_risk(
+                profile,
+                catalog.indication_facts(indication),
+                catalog.protocol_facts(indication.protocol),
+                rulebook,
+                today,
+            )
+        except engine.EngineInputError as exc:
+            raise BadRequest(f"prefetched data the checks cannot use: {exc}") from None
         for card in assessment.cards:
             response.engine_card(card)
         if assessment.unrecognised_medications:

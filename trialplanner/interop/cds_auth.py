@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from trialplanner.inputs import nesting_depth
+from trialplanner.inputs import nesting_depth, text_problem
 from trialplanner.interop.models import CdsClient, CdsJwtUse
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
@@ -50,6 +50,8 @@ def public_keys(jwks) -> dict:
     for n, key in enumerate(jwks["keys"], start=1):
         if not isinstance(key, dict) or not key.get("kid"):
             raise ValueError(f"Key {n} has no kid.")
+        if key["kid"] in keys:
+            raise ValueError(f"Two keys share the kid {key['kid']}: each key needs its own.")
         if any(part in key for part in ("d", "p", "q", "k")):
             raise ValueError(f"Key {key['kid']} holds private or symmetric key material: paste public keys only.")
         if key.get("kty") not in ("RSA", "EC"):
@@ -62,13 +64,17 @@ def public_keys(jwks) -> dict:
 
 
 def _shallow(token: str) -> bool:
-    """Whether the JSON header and claims of `token` are at most MAX_TOKEN_DEPTH levels deep."""
-    for segment in token.split(".")[:2]:
+    """Whether `token` is a compact JWS (three parts) whose header and claims are UTF-8 JSON objects at
+    most MAX_TOKEN_DEPTH levels deep (PyJWT's json module would recurse on deeper ones, or read UTF-16)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    for segment in parts[:2]:
         try:
-            text = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8", "replace")
+            text = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8")
         except ValueError:
             return False
-        if nesting_depth(text) > MAX_TOKEN_DEPTH:
+        if not text.lstrip().startswith("{") or nesting_depth(text) > MAX_TOKEN_DEPTH:
             return False
     return True
 
@@ -108,14 +114,20 @@ def _unverified(token: str) -> tuple[_Header, _Claims]:
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise NotAuthorised("malformed token") from None
     try:
-        return _Header.model_validate(header), _Claims.model_validate(claims)
+        typed = _Header.model_validate(header), _Claims.model_validate(claims)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise NotAuthorised(f"bad token {where}: {err['msg']}") from None
+    # The forms' text rules on every string the database will see (PostgreSQL refuses NUL with a 500).
+    texts = [typed[0].kid, typed[1].iss, typed[1].sub, typed[1].jti]
+    texts += [typed[1].aud] if isinstance(typed[1].aud, str) else typed[1].aud
+    if any(text_problem(t) for t in texts):
+        raise NotAuthorised("bad token: control or bidi characters in a claim")
+    return typed
 
 
 def authenticate(authorization: str, *, audience: str) -> Caller:

@@ -98,11 +98,18 @@ def _first_error(exc: ValidationError, prefix=()) -> str:
     return f"{where}: {err['msg']}{more}"
 
 
-def read_body(raw: bytes):
+def read_body(raw: bytes, shape: type[BaseModel]):
+    """The body read by read_json's rules, then typed as `shape`; BadRequest naming the place otherwise."""
     try:
-        return read_json(raw, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
+        data = read_json(raw, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
     except JsonInputError as exc:
         raise BadRequest(f"request body: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    try:
+        return shape.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(_first_error(exc)) from None
 
 
 def _fhir_problem(resource: dict) -> str | None:
@@ -116,13 +123,7 @@ def _fhir_problem(resource: dict) -> str | None:
 
 def hook_request(raw: bytes, *, hook: str, today: date) -> tuple[HookRequest, PatientViewContext]:
     """The request and its hook's context, or BadRequest; FHIR resources inside are checked too."""
-    data = read_body(raw)
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object")
-    try:
-        request = HookRequest.model_validate(data)
-    except ValidationError as exc:
-        raise BadRequest(_first_error(exc)) from None
+    request = read_body(raw, HookRequest)
     if request.hook != hook:
         raise BadRequest(f"this service answers the {hook} hook")
     try:
@@ -157,6 +158,8 @@ def _check_patient(patient: dict, patient_id: str, today: date) -> None:
     born = patient.get("birthDate")
     if born is None:
         return
+    if not isinstance(born, str):
+        raise BadRequest("prefetch.patient.birthDate: must be a FHIR date (YYYY-MM-DD)")
     try:
         day = date.fromisoformat(born) if len(born) == 10 else None
     except ValueError:
@@ -170,13 +173,7 @@ def _check_patient(patient: dict, patient_id: str, today: date) -> None:
 
 def feedback_items(raw: bytes) -> list[dict]:
     """The feedback items as the fields of CdsFeedback rows (plus card_uuid), or BadRequest."""
-    data = read_body(raw)
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object")
-    try:
-        body = FeedbackBody.model_validate(data)
-    except ValidationError as exc:
-        raise BadRequest(_first_error(exc)) from None
+    body = read_body(raw, FeedbackBody)
     now = timezone.now()
     parsed = []
     for n, item in enumerate(body.feedback):

@@ -103,7 +103,11 @@ def feedback(request, service_id):
         items = cds_input.feedback_items(request.body)
     except cds_input.BadRequest as exc:
         return _error(400, str(exc))
-    cards = {c.uuid: c for c in CdsCard.objects.filter(client=caller.client, uuid__in=[i["card_uuid"] for i in items])}
+    listed = [i["card_uuid"] for i in items]
+    if len(set(listed)) != len(listed):
+        return _error(400, "each card may be listed once")
+    # Only cards this client was served by this service.
+    cards = {c.uuid: c for c in CdsCard.objects.filter(client=caller.client, service=service_id, uuid__in=listed)}
     unknown = [str(i["card_uuid"]) for i in items if i["card_uuid"] not in cards]
     if unknown:
         return _error(400, f"unknown card {', '.join(unknown)}")

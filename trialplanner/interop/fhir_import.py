@@ -276,14 +276,14 @@ class _Catalog:
 
     def medicine_by_name(self, text):
         """The catalog row the line reads as, read as the risk form reads it ("Bisoprolol 5mg od")."""
-        reading = read_medicine(self.rules, Medication(text))
+        reading = read_medicine(self.rules, Medication(text[:120]))  # a medicine name, not a letter
         if reading.drug is None or not reading.checked:
             return None
         return self.by_slug.get(reading.drug.slug)
 
 
 class _Mapper:
-    def __init__(self, bundle, today, patient_refs):
+    def __init__(self, bundle, today, patient_refs, fhir_base):
         self.bundle = bundle
         self.today = today
         self.catalog = _Catalog()
@@ -300,18 +300,31 @@ class _Mapper:
                 resource = entry.get("resource") or {}
                 if resource.get("resourceType") == "Patient":
                     patient_refs |= {entry.get("fullUrl"), resource.get("id") and f"Patient/{resource['id']}"}
+                    match = PATIENT_REFERENCE.search(entry.get("fullUrl") or "")
+                    fhir_base = fhir_base or (match and entry["fullUrl"][: match.start(1)])
         self.patient_refs = {ref for ref in patient_refs if ref}
+        self.fhir_base = (fhir_base or "").rstrip("/")
 
     def names_patient(self, resource) -> bool:
-        """Whether the resource's subject is a literal reference to the patient being read."""
+        """Whether the resource's subject is a literal reference to the patient being read: relative, or
+        absolute on the server the data came from (the same id on another server is another patient)."""
         reference = (resource.get("subject") or {}).get("reference") or ""
         if reference in self.patient_refs:
             return True
         match = PATIENT_REFERENCE.search(reference)
-        return bool(match) and match.group(1) in self.patient_refs
+        if not match or match.group(1) not in self.patient_refs:
+            return False
+        base = reference[: match.start(1)].rstrip("/")
+        return base == "" or (bool(self.fhir_base) and base == self.fhir_base)
+
+    def is_the_patient(self, resource) -> bool:
+        return f"Patient/{resource.get('id')}" in self.patient_refs
 
     def other_subject(self, resource, preview):
         kind = resource["resourceType"]
+        if kind == "Patient":
+            preview.other_subject.append(f"Patient {_plain(resource.get('id') or '(no id)')[:64]}: another patient")
+            return
         concept = self.medication_concept(resource) if kind.startswith("Medication") else resource.get("code")
         subject = resource.get("subject") or {}
         about = _plain(subject.get("reference") or subject.get("display") or "")[:80] or "no patient named"
@@ -320,11 +333,14 @@ class _Mapper:
     def medication_concept(self, resource):
         if resource.get("medicationCodeableConcept"):
             return resource["medicationCodeableConcept"]
-        reference = (resource.get("medicationReference") or {}).get("reference", "")
+        pointer = resource.get("medicationReference") or {}
+        reference = pointer.get("reference") or ""
         target = self.index.get(reference)
         if target is None and reference.startswith("#"):
             target = next((c for c in resource.get("contained") or [] if c.get("id") == reference[1:]), None)
-        return (target or {}).get("code") or {"text": (resource.get("medicationReference") or {}).get("display", "")}
+        # Only a Medication's code names the medicine (another resource type's `code` is something else).
+        code = (target or {}).get("code") if (target or {}).get("resourceType") == "Medication" else None
+        return code if isinstance(code, dict) and code else {"text": pointer.get("display") or ""}
 
     def run(self) -> ImportPreview:
         preview = ImportPreview(patient={})
@@ -336,6 +352,8 @@ class _Mapper:
                 ignored[kind] = ignored.get(kind, 0) + 1
             elif kind in SUBJECT_TYPES and "subject" in resource and not self.names_patient(resource):
                 self.other_subject(resource, preview)
+            elif kind == "Patient" and not self.is_the_patient(resource):
+                self.other_subject(resource, preview)  # e.g. a searchset's _include of someone else
             else:
                 handler(resource, preview)
         preview.ignored = [
@@ -468,6 +486,8 @@ class _Mapper:
             obs.note = f"status {resource['status']}"
         elif obs.value is None:
             obs.note = "no numeric value"
+        elif obs.key not in UNITS or obs.key not in RANGES:
+            obs.note = "a result this import does not read"  # a catalog code added without its units and range
         elif obs.unit.lower() not in UNITS[obs.key]:
             obs.note = f"unit {obs.unit or 'missing'} not accepted (expected {' or '.join(sorted(UNITS[obs.key]))})"
         elif not RANGES[obs.key][0] <= obs.value <= RANGES[obs.key][1]:
@@ -507,11 +527,15 @@ def _rounded(key, value):
     return value.quantize(places, rounding=ROUND_HALF_UP)
 
 
-def map_bundle(bundle: dict, *, today: date, patient_refs: set[str] | None = None) -> ImportPreview:
+def map_bundle(
+    bundle: dict, *, today: date, patient_refs: set[str] | None = None, fhir_base: str | None = None
+) -> ImportPreview:
     """What the Bundle maps to in this catalog (no writes).
 
     Conditions, medicines and results whose `subject` is not the patient are listed in
     `other_subject` and not read: `patient_refs` names the patient ("Patient/123"), by default the
-    bundle's one Patient. A record with no subject at all is read (the bundle is one patient's).
+    bundle's one Patient; an absolute reference counts only on `fhir_base` (the server the data came
+    from; by default the Patient's fullUrl's). A record with no subject at all is read (the bundle is
+    one patient's), a Patient other than the one named is not.
     """
-    return _Mapper(bundle, today, patient_refs).run()
+    return _Mapper(bundle, today, patient_refs, fhir_base).run()

@@ -12,22 +12,23 @@ from django.contrib.sessions.models import Session
 from trialplanner.ops.scheduler import Job
 
 
-def reminder_digest(clinic, now):
+def reminder_digest(clinic, now, day):
     from trialplanner.reminders.digest import send_digests
 
-    result = send_digests(now, clinic=clinic)
+    # For the run's day, even when a late run starts after the clinic's midnight.
+    result = send_digests(now, day=day, clinic=clinic)
     if result.failed:
         raise RuntimeError(f"{result.failed} digests failed ({result.sent} sent)")
     return f"{result.sent} sent, {result.already_sent} already sent, {result.nothing_due} with nothing due"
 
 
-def refresh_outcomes(clinic, now):
+def refresh_outcomes(clinic, now, day):
     from trialplanner.outcomes.services import refresh_expired
 
     return f"{refresh_expired([clinic])} trial rows rewritten"
 
 
-def housekeeping(_site, now):
+def housekeeping(_site, now, day):
     """Expired sessions and CDS Hooks JWT ids past their lifetime (each kept only while it can matter)."""
     from trialplanner.interop.models import CdsJwtUse
 

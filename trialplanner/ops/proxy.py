@@ -26,9 +26,11 @@ def trusted_networks(values) -> list:
 
 def _address(text):
     try:
-        return ipaddress.ip_address(text.strip())
+        ip = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    # A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d: the same address.
+    return ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
 
 
 def forwarded_client(peer: str, forwarded_for: str, networks) -> str:

@@ -40,7 +40,7 @@ class Job:
     name: str
     at: time  # local time of day
     catch_up: timedelta  # how late a missed run may still start (a scheduler that was down)
-    run: Callable  # run(scope_object, now) -> one-line result
+    run: Callable  # run(scope_object, now, day) -> one-line result; `day` is the day the run is for
     per_clinic: bool = True
 
 
@@ -108,7 +108,7 @@ def claim(occurrence: Occurrence, now: datetime, owner: str, lease: timedelta) -
 def run_once(run: ScheduledRun, occurrence: Occurrence, now: datetime) -> ScheduledRun:
     started = timezone.now()
     try:
-        detail = str(occurrence.job.run(occurrence.target, now))
+        detail = str(occurrence.job.run(occurrence.target, now, occurrence.day))
         run.status = ScheduledRun.Status.DONE
     except Exception as exc:  # noqa: BLE001 - a failed job is recorded and retried, never stops the scheduler
         log.exception("scheduled job %s %s %s failed", run.job, run.scope or "site", run.day)
