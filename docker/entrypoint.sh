@@ -8,6 +8,10 @@ set -eu
 cd "$(dirname "$0")/.."
 command="${1:-web}"
 [ "$#" -gt 0 ] && shift
+case "$command" in
+    web | migrate | scheduler | manage) ;;
+    *) echo "entrypoint: unknown command '$command' (web, migrate, scheduler or manage ...)" >&2; exit 64 ;;
+esac
 python manage.py wait_for_db --timeout "${DB_WAIT_SECONDS:-60}"
 case "$command" in
     web) exec gunicorn -c gunicorn.conf.py trialplanner.wsgi ;;
@@ -17,5 +21,4 @@ case "$command" in
         exec python manage.py load_medicine_dictionary ;;
     scheduler) exec python manage.py run_scheduler ;;
     manage) exec python manage.py "$@" ;;
-    *) echo "entrypoint: unknown command '$command' (web, migrate, scheduler or manage ...)" >&2; exit 64 ;;
 esac
