@@ -318,10 +318,7 @@ def order_hook(service_id, request: HookRequest, context: OrderContext, caller, 
     preview = map_bundle(
         _prefetch_bundle(prefetch), today=today, patient_refs={f"Patient/{patient_id}"}, fhir_base=request.fhirServer
     )
-    try:
-        profile = _engine_profile(preview, today)
-    except engine.EngineInputError as exc:
-        raise BadRequest(f"prefetched data the checks cannot use: {exc}") from None
+    profile = _engine_profile(preview, today)  # checked by assess_risk below
     response = _Response(caller, service_id, request, base_url)
     if preview.other_subject:
         log.warning("CDS Hooks: %d prefetched records about another patient were ignored", len(preview.other_subject))
