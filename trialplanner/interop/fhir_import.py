@@ -164,7 +164,7 @@ def parse_bundle(raw: bytes | str) -> dict:
     try:
         data = read_json(raw, max_bytes=MAX_BUNDLE_BYTES, max_depth=MAX_BUNDLE_DEPTH)
     except JsonInputError as exc:
-        raise BundleError(f"The bundle cannot be read: {exc}.") from None
+        raise BundleError(f"The bundle cannot be read: {str(exc).rstrip('.')}.") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise BundleError('This JSON is not a FHIR Bundle (resourceType must be "Bundle").')
     entries = data.get("entry") or []
