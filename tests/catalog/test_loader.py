@@ -45,7 +45,8 @@ A1_PROTOCOLS = {
 @pytest.fixture
 def empty_catalog(db):
     """Start from an empty catalog (the session loads one for every other test)."""
-    for model in [m.ReasonPreset, m.WatchFor, m.MonitoringItem, m.Condition, m.Rule, m.Protocol,
+    for model in [m.DoseLimit, m.DrugClass, m.MedicineName, m.ReasonPreset, m.WatchFor, m.MonitoringItem,
+                  m.Condition, m.Rule, m.Protocol,
                   m.PublishedOutcome, m.Indication, m.OutcomeMeasure, m.Strength, m.Drug, m.InteractingDrug,
                   m.RuleParameter, m.Source, m.CatalogVersion]:  # fmt: skip
         model.objects.all().delete()
@@ -301,4 +302,29 @@ def test_it_loads_which_presets_ask_for_details(catalog):
 def test_it_refuses_a_needs_details_that_is_not_true_or_false(tmp_path):
     path = write_variant(tmp_path, 'details)"\nneeds_details = true', 'details)"\nneeds_details = "yes"')
     with pytest.raises(CatalogError, match=r"reason_presets\[specialist-advice\]: needs_details must be true or false"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_class_member_without_reviewed_facts_where_members_differ(tmp_path):
+    path = write_variant(
+        tmp_path, 'members = "amiodarone, flecainide,', 'members = "amiodarone, procainamide, flecainide,'
+    )
+    with pytest.raises(CatalogError, match=r"drug_classes\[antiarrhythmics\]: procainamide has no reviewed facts"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_medicine_in_two_classes_with_different_facts(tmp_path):
+    path = write_variant(
+        tmp_path, 'members = "gabapentin, pregabalin"', 'members = "gabapentin, pregabalin, nitrazepam"'
+    )
+    with pytest.raises(CatalogError, match=r"nitrazepam is also in benzodiazepines-z-drugs with other facts"):
+        load_catalog(path)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_curated_name_that_the_catalog_already_reviews(tmp_path):
+    path = write_variant(tmp_path, 'names = "co-careldopa, Sinemet', 'names = "co-careldopa, apixaban, Sinemet')
+    with pytest.raises(CatalogError, match=r"medicine_names\[co-careldopa\]: apixaban is reviewed in the catalog"):
         load_catalog(path)

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from trialplanner.engine.medicines import parse_members
 from trialplanner.engine.types import (
     DRUG_FACT_CHOICES,
     DRUG_FACT_FLAGS,
     Action,
     ConditionFacts,
+    DoseLimit,
     DrugFacts,
     IndicationFacts,
     Indicator,
@@ -18,6 +20,7 @@ from trialplanner.engine.types import (
     RuleBook,
     RuleText,
     SourceRef,
+    normalise_name,
 )
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "trialplanner" / "catalog" / "data" / "catalog.toml"
@@ -30,7 +33,21 @@ def load_file():
         return tomllib.load(fh)
 
 
-def rulebook_from(data):
+def _facts(row, refs):
+    return dict(
+        note=row.get("note", ""),
+        action=row["action"],
+        washout_days=row.get("washout_days"),
+        persistence_days=row.get("persistence_days", row.get("washout_days") or 0),
+        anticholinergic_score=row.get("anticholinergic_score", 0),
+        sources=refs(row),
+        **{f: bool(row.get(f, False)) for f in DRUG_FLAGS},
+        **{f: row.get(f, "") for f in DRUG_CHOICES},
+    )
+
+
+def rulebook_from(data, dictionary=None):
+    """The catalog file as the engine reads it; `dictionary` stands in for the open dictionary (name -> generic)."""
     sources = {
         s["key"]: SourceRef(s["key"], s["label"], s.get("identifier", ""), s.get("url", "")) for s in data["sources"]
     }
@@ -46,24 +63,53 @@ def rulebook_from(data):
         )
         for r in data["rules"]
     }  # fmt: skip
-    drugs = tuple(
+    rows = [
         DrugFacts(
             slug=d["slug"],
             name=d["name"],
             drug_class=d["drug_class"],
-            note=d.get("note", ""),
-            action=d["action"],
             aliases=tuple(a.strip() for a in d.get("aliases", "").split(",") if a.strip()),
             ingredients=tuple(a.strip() for a in d.get("ingredients", "").split(",") if a.strip()),
-            washout_days=d.get("washout_days"),
-            persistence_days=d.get("persistence_days", d.get("washout_days") or 0),
-            anticholinergic_score=d.get("anticholinergic_score", 0),
-            sources=refs(d),
-            **{f: bool(d.get(f, False)) for f in DRUG_FLAGS},
-            **{f: d.get(f, "") for f in DRUG_CHOICES},
+            **_facts(d, refs),
         )
         for d in data["interacting_drugs"]
+    ]
+    catalogued = {normalise_name(n) for d in rows for n in (d.name, d.slug, *d.aliases)}
+    for cls in data.get("drug_classes", []):
+        for member, aliases in parse_members(cls["members"]):
+            if normalise_name(member) in catalogued:
+                continue
+            catalogued.add(normalise_name(member))
+            rows.append(
+                DrugFacts(
+                    slug=normalise_name(member).replace(" ", "-"),
+                    name=member[:1].upper() + member[1:],
+                    aliases=tuple(aliases),
+                    drug_class=cls["name"],
+                    reviewed_class=cls["name"],
+                    **_facts(cls, refs),
+                )
+            )
+    drugs = tuple(rows)
+    limits = tuple(
+        DoseLimit(
+            drug_slug=row["drug"],
+            rule_code=row["rule"],
+            max_mg_a_day=Decimal(str(row["max_mg_a_day"])),
+            inclusive=row.get("inclusive", False),
+            older_age=row.get("older_age"),
+            older_max_mg_a_day=Decimal(str(row["older_max_mg_a_day"])) if "older_max_mg_a_day" in row else None,
+            liver_max_mg_a_day=Decimal(str(row["liver_max_mg_a_day"])) if "liver_max_mg_a_day" in row else None,
+        )
+        for row in data.get("dose_limits", [])
     )
+    recognised = {
+        normalise_name(name): row["medicine"]
+        for row in data.get("medicine_names", [])
+        for name in row["names"].split(",")
+        if name.strip()
+    }
+    dictionary = {normalise_name(k): v for k, v in (dictionary or {}).items()}
     conditions = {c["slug"]: ConditionFacts(c["slug"], c["name"], c["group"], c["rule"]) for c in data["conditions"]}
     amitriptyline = next(d for d in data["drugs"] if d["slug"] == "amitriptyline")
     return RuleBook(
@@ -72,6 +118,10 @@ def rulebook_from(data):
         drugs=drugs,
         conditions=conditions,
         amitriptyline_acb=amitriptyline["anticholinergic_score"],
+        dose_limits=limits,
+        recognised_names=recognised,
+        by_generic={normalise_name(v): d for d in drugs for k, v in dictionary.items() if k == normalise_name(d.name)},
+        recognise=dictionary.get,
     )
 
 

@@ -120,11 +120,12 @@ def test_it_counts_a_confirmed_suggestion_as_checked():
 
 def test_it_never_reads_quinine_as_quinidine():
     reading = read_medicine(RULES, Medication("quinine 300mg nocte"))
-    assert not reading.checked
+    assert reading.checked and [d.slug for d in reading.ingredients] == ["quinine"]
     result = assess(["quinine 300mg nocte"])
-    assert "cyp2d6-reduced" not in codes(result)
-    assert card(result, "medicine-not-checked").indicator == Indicator.WARNING
-    assert "quinine 300mg nocte" in card(result, "medicine-not-checked").subjects[0]
+    assert "cyp2d6-reduced" not in codes(result)  # quinidine's CYP2D6 inhibition is not quinine's
+    assert card(result, "qt-possible").subjects == ("Quinine (possible risk)",)
+    quinidine = read_medicine(RULES, Medication("quinidin 200mg"))
+    assert not quinidine.checked and "Quinidine" in quinidine.suggestions
 
 
 def test_it_puts_an_unknown_line_on_the_not_checked_card_with_its_suggestion():
@@ -393,7 +394,7 @@ def _fact_of(key):
 
 def test_it_has_a_rule_for_every_fact_the_engine_carries():
     declared = {f.name for f in fields(DrugFacts)} - {
-        "slug", "name", "aliases", "drug_class", "note", "action", "ingredients", "sources",
+        "slug", "name", "aliases", "drug_class", "note", "action", "ingredients", "sources", "reviewed_class",
     }  # fmt: skip
     assert declared == {*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES, *DRUG_FACT_NUMBERS}
     covered = {_fact_of(k) for k in FACT_CASES} | {"washout_days", "persistence_days"}

@@ -116,7 +116,7 @@ def test_it_creates_the_patient_and_profile_on_preview_then_confirm(client, clin
     response = client.post(URL, {"bundle_file": upload, "preview": "1"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Amitriptyline already ordered in the EHR" in page and "Not checked" in page
+    assert "Amitriptyline already ordered in the EHR" in page and "Not recognised" in page
     assert Patient.objects.filter(mrn="H123456").count() == 0
     assert AuditEvent.objects.filter(object_type="fhir_import").exists()
     form = response.context["patient_form"]

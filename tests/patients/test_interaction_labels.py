@@ -15,6 +15,6 @@ def test_it_points_co_codamols_codeine_to_its_warnings(client, clinician, patien
     row = re.search(r"<td>(Codeine[^<]*)", body).group(1)
     assert row.startswith(
         "Codeine (allow with monitoring; see the warnings: CNS depressant, CNS-active, "
-        "anticholinergic (1)) + Paracetamol (no interaction listed)"
+        "anticholinergic (1)) + Paracetamol (none listed in UK SmPC (amitriptyline), reviewed 25 Nov 2026)"
     )
-    assert "Codeine + Paracetamol (no interaction listed)" not in body
+    assert "Codeine + Paracetamol (none listed" not in body

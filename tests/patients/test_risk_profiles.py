@@ -2,6 +2,7 @@
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -265,13 +266,29 @@ def test_it_shows_the_suggestion_beside_a_saved_unrecognised_line_when_the_form_
     body = response.content.decode()
     misspelt, known = response.context["formset"].forms[:2]
     assert misspelt.reading.suggestions == ("Sertraline",) and known.reading.checked
-    note = re.search(r'<div class="[^"]*medicine-reading" id="id_meds-0-name-reading">(.*?)</div>', body, re.S)
+    note = re.search(r'<div class="[^"]*medicine-reading" id="id_meds-0-name-reading"[^>]*>(.*?)</div>', body, re.S)
     assert note and "did you mean Sertraline? Confirm it in “Confirmed as”." in note.group(1)
     assert 'aria-describedby="id_meds-0-name-reading"' in body
-    assert "id_meds-1-name-reading" not in body  # a recognised line gets no note
-    # Once confirmed, the line is checked and the note goes.
+    reviewed = re.search(r'id="id_meds-1-name-reading" data-state="reviewed">(.*?)</div>', body, re.S)
+    assert reviewed and "Reviewed" in reviewed.group(1) and "read as 50 mg a dose" in reviewed.group(1)
+    # Once confirmed, the line is reviewed: the suggestion goes, the dose reading stays.
     client.post(url, risk_data(meds=[{"name": "sertralin 50mg od", "confirmed_as": "Sertraline"}]))
-    assert "medicine-reading" not in client.get(url).content.decode()
+    body = client.get(url).content.decode()
+    assert "did you mean" not in body and 'data-state="reviewed"' in body and "read as 50 mg a day" in body
+
+
+def test_it_shows_each_lines_state_and_dose_and_saves_the_clinicians_correction(client, clinician, patient, catalog):
+    client.force_login(clinician)
+    url = reverse("patients:risk_profile_edit", args=[patient.uuid])
+    meds = [{"name": "citalopram 20mg tablets 2 od", "daily_mg": "60"}, {"name": "Zorblatrex 5mg"}]
+    client.post(url, risk_data(meds=meds))
+    profile = patient.risk_profiles.get()
+    assert [m.daily_mg for m in profile.medications.all()] == [Decimal("60"), None]
+    body = client.get(url).content.decode()
+    assert "entered by the clinician as 60 mg a day" in body and 'data-state="not recognised"' in body
+    bad = client.post(url, risk_data(meds=[{"name": "citalopram 20mg", "daily_mg": "-5"}]))
+    assert bad.status_code == 200 and bad.context["formset"].forms[0].errors["daily_mg"]
+    assert patient.risk_profiles.count() == 1  # nothing saved over the good version
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,11 @@ def other_reasons(plan, skip):
 
 def test_it_marks_the_presets_that_ask_for_details_from_the_catalog():
     asking = set(ReasonPreset.objects.filter(needs_details=True).values_list("key", flat=True))
-    assert asking == {p.key for p in ReasonPreset.objects.all() if "in the details" in p.text} == {"specialist-advice"}
+    assert (
+        asking
+        == {p.key for p in ReasonPreset.objects.all() if "in the details" in p.text}
+        == {"specialist-advice", "other-dose-lowered"}
+    )
 
 
 def test_it_refuses_a_preset_that_asks_for_details_without_them(client, qt_draft):

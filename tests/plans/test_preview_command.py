@@ -161,7 +161,8 @@ def test_it_returns_each_medicine_line_with_its_match_or_suggestion(tmp_path):
     )
     assert [m["slug"] for m in combination["matches"]] == ["codeine", "paracetamol"]
     assert combination["matches"][0]["facts"]["cns_depressant"] is True
-    assert combination["matches"][1]["interaction"] == "No interaction listed"  # paracetamol: no facts either
+    # paracetamol: reviewed, none listed, with the source checked and when (never "safe")
+    assert combination["matches"][1]["interaction"] == "none listed in UK SmPC (amitriptyline), reviewed 25 Nov 2026"
     assert combination["matches"][0]["interaction"] == (
         "Allow with monitoring; see the warnings: CNS depressant, CNS-active, anticholinergic (1)"
     )

@@ -33,10 +33,11 @@ HANDOUT_PDF_QUERIES = 11  # no navigation
 # the trial's outcome row rewritten (its facts, its visits' side effects, its old row, its
 # clinic's today, its follow-ups, its acknowledgements, DELETE, INSERT) and its start day's and
 # month's tallies moved (created if new, locked, updated). Nothing here loops over rows.
-VISIT_POST_QUERIES = 71
-# Revising: the lock, the risk check (profile, rule book), the old version revised, the new
+VISIT_POST_QUERIES = 76
+# Revising: the lock, the risk check (profile; the rule book with its drug classes, dose limits, curated names
+# and the dictionary names of catalogued medicines), the old version revised, the new
 # draft with steps and follow-ups each in one bulk INSERT, one audit INSERT per change.
-REVISE_POST_QUERIES = 38
+REVISE_POST_QUERIES = 43
 
 
 def crowd(clinic, others):

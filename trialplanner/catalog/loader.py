@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from trialplanner.catalog import models as m
-from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS
+from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS, normalise_name
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "catalog.toml"
 
@@ -28,6 +28,11 @@ DRUG_FIELDS = {
     "slug", "name", "aliases", "drug_class", "action", "note", "ingredients", "washout_days", "persistence_days",
     "anticholinergic_score", "sources", "catalog_note", "rxnorm_code", "dmd_vtm_code",
     *DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES,
+}  # fmt: skip
+
+CLASS_FIELDS = {
+    "slug", "name", "members", "facts_differ", "required", "action", "note", "washout_days", "persistence_days",
+    "anticholinergic_score", "sources", "catalog_note", *DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES,
 }  # fmt: skip
 
 # Clinician-facing text never names the app's internal files or the reference's markers.
@@ -169,6 +174,9 @@ class _Loader:
         self.load_parameters()
         self.load_conditions(rules)
         self.load_interacting_drugs()
+        self.load_drug_classes()
+        self.load_dose_limits()
+        self.load_medicine_names()
         self.load_observation_codes()
         self.load_published_outcomes(indications, measures)
         self.load_reason_presets(rules)
@@ -496,19 +504,12 @@ class _Loader:
                 own = [f for f in (*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES) if row.get(f)]
                 if own or row.get("anticholinergic_score") or row.get("persistence_days"):
                     raise CatalogError(f"{where}: a combination takes its facts from its ingredients; remove {own}")
-            washout = row.get("washout_days")
             values = {
                 "name": row["name"],
                 "aliases": row.get("aliases", ""),
                 "drug_class": row["drug_class"],
-                "action": row["action"],
-                "note": row.get("note", ""),
                 "ingredients": ", ".join(ingredients),
-                "washout_days": washout,
-                "persistence_days": row.get("persistence_days", washout or 0),
-                "anticholinergic_score": row.get("anticholinergic_score", 0),
-                **{name: bool(row.get(name, False)) for name in DRUG_FACT_FLAGS},
-                **{name: row.get(name, "") for name in DRUG_FACT_CHOICES},
+                **self.fact_values(row),
                 **self.codes(row, "rxnorm_code", "dmd_vtm_code"),
                 **self.cited(row),
             }
@@ -522,6 +523,113 @@ class _Loader:
             )
             seen.add(row["slug"])
         self.note_missing("interacting_drugs", m.InteractingDrug.objects.exclude(slug__in=seen))
+
+    def fact_values(self, row):
+        """The facts the rules read, from a medicine's or a class's row."""
+        washout = row.get("washout_days")
+        return {
+            "action": row["action"],
+            "note": row.get("note", ""),
+            "washout_days": washout,
+            "persistence_days": row.get("persistence_days", washout or 0),
+            "anticholinergic_score": row.get("anticholinergic_score", 0),
+            **{name: bool(row.get(name, False)) for name in DRUG_FACT_FLAGS},
+            **{name: row.get(name, "") for name in DRUG_FACT_CHOICES},
+        }
+
+    def load_drug_classes(self):
+        """Classes of medicines reviewed together (reference A.4); each member resolves to reviewed facts."""
+        own = {}
+        for drug in m.InteractingDrug.objects.all():
+            for name in (drug.name, drug.slug, *drug.alias_list):
+                own.setdefault(normalise_name(name), drug)
+        seen, member_class = set(), {}
+        for i, row in enumerate(self.rows("drug_classes")):
+            where = f"drug_classes[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "name", "action", "members")
+            unknown_fields = sorted(set(row) - CLASS_FIELDS)
+            if unknown_fields:
+                raise CatalogError(f"{where}: unknown field {', '.join(unknown_fields)}")
+            members = m.parse_members(row["members"])
+            if not members:
+                raise CatalogError(f"{where}: a class needs at least one member")
+            facts = self.fact_values(row)
+            for member, aliases in members:
+                key = normalise_name(member)
+                if key in own:
+                    continue  # its own row holds its facts
+                if row.get("facts_differ"):
+                    raise CatalogError(
+                        f"{where}: {member} has no reviewed facts: members' facts differ in this class, so add "
+                        "its own [[interacting_drugs]] row"
+                    )
+                earlier = member_class.get(key)
+                if earlier is not None and earlier[1] != facts:
+                    raise CatalogError(
+                        f"{where}: {member} is also in {earlier[0]} with other facts; give it its own row"
+                    )
+                member_class.setdefault(key, (row["slug"], facts))
+                for alias in aliases:
+                    if normalise_name(alias) in own:
+                        raise CatalogError(f"{where}: {member}'s other name {alias} is another catalogued medicine")
+            values = {
+                "name": row["name"],
+                "members": row["members"],
+                "facts_differ": bool(row.get("facts_differ", False)),
+                "required": bool(row.get("required", False)),
+                **self.fact_values(row),
+                **self.cited(row),
+            }
+            self.save(
+                "drug_classes", m.DrugClass, {"slug": row["slug"]}, values, where, self.source_objects(where, row)
+            )
+            seen.add(row["slug"])
+        self.note_missing("drug_classes", m.DrugClass.objects.exclude(slug__in=seen))
+
+    def load_dose_limits(self):
+        drugs = {d.slug: d for d in m.InteractingDrug.objects.all()}
+        rules = {r.code: r for r in m.Rule.objects.all()}
+        seen = set()
+        for i, row in enumerate(self.rows("dose_limits")):
+            where = f"dose_limits[{row.get('drug', i)}]"
+            self.require(where, row, "drug", "rule", "max_mg_a_day")
+            drug, rule = drugs.get(row["drug"]), rules.get(row["rule"])
+            if drug is None or rule is None:
+                raise CatalogError(f"{where}: unknown {'drug' if drug is None else 'rule'}")
+            values = {
+                "max_mg_a_day": _decimal(where, "max_mg_a_day", row["max_mg_a_day"]),
+                "inclusive": bool(row.get("inclusive", False)),
+                "older_age": row.get("older_age"),
+                "older_max_mg_a_day": _decimal(where, "older_max_mg_a_day", row.get("older_max_mg_a_day")),
+                "liver_max_mg_a_day": _decimal(where, "liver_max_mg_a_day", row.get("liver_max_mg_a_day")),
+                **self.cited(row),
+            }
+            obj = self.save(
+                "dose_limits", m.DoseLimit, {"drug": drug, "rule": rule}, values, where, self.source_objects(where, row)
+            )
+            seen.add(obj.pk)
+        self.note_missing("dose_limits", m.DoseLimit.objects.exclude(pk__in=seen))
+
+    def load_medicine_names(self):
+        reviewed = set()
+        for drug in m.InteractingDrug.objects.all():
+            reviewed.update(normalise_name(n) for n in (drug.name, *drug.alias_list))
+        for cls in m.DrugClass.objects.all():
+            for member, aliases in cls.member_list:
+                reviewed.update(normalise_name(n) for n in (member, *aliases))
+        seen = set()
+        for i, row in enumerate(self.rows("medicine_names")):
+            where = f"medicine_names[{row.get('slug', i)}]"
+            self.require(where, row, "slug", "medicine", "names")
+            clash = [n for n in m.name_list(row["names"]) if normalise_name(n) in reviewed]
+            if clash:
+                raise CatalogError(f"{where}: {', '.join(clash)} is reviewed in the catalog; name it there instead")
+            values = {"medicine": row["medicine"], "names": row["names"], **self.cited(row)}
+            self.save(
+                "medicine_names", m.MedicineName, {"slug": row["slug"]}, values, where, self.source_objects(where, row)
+            )
+            seen.add(row["slug"])
+        self.note_missing("medicine_names", m.MedicineName.objects.exclude(slug__in=seen))
 
     def load_observation_codes(self):
         seen = set()

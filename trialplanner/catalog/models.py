@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from trialplanner.catalog.codes import validate_loinc, validate_rxcui, validate_sctid
+from trialplanner.engine.medicines import parse_members
 
 MG = {"max_digits": 6, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
@@ -486,8 +487,8 @@ class Condition(CitedModel):
         return self.name
 
 
-class InteractingDrug(CitedModel):
-    """A medicine whose properties matter alongside amitriptyline."""
+class DrugFactFields(CitedModel):
+    """The facts the rules read about a medicine (reference A.2, 6.1-6.7), on a medicine's row or a class's."""
 
     class Serotonergic(models.TextChoices):
         NO = "", "No"
@@ -510,21 +511,10 @@ class InteractingDrug(CitedModel):
         REDUCE = "reduce", "Lower dose, slower steps"
         MONITOR = "monitor", "Allow with monitoring"
         COUNSEL = "counsel", "Patient advice"
-        NONE = "none", "No interaction listed"
+        NONE = "none", "None listed"
 
-    slug = models.SlugField(max_length=60, unique=True)
-    name = models.CharField(max_length=100)
-    aliases = models.CharField(
-        max_length=500, blank=True, help_text="Other names, comma separated: brand names, US/UK spellings."
-    )
-    drug_class = models.CharField(max_length=100)
     action = models.CharField(max_length=10, choices=Action.choices)
     note = models.TextField(blank=True, help_text="The interaction in one or two sentences.")
-    ingredients = models.CharField(
-        max_length=300,
-        blank=True,
-        help_text="A combination product: the slugs of its ingredients, comma separated. Its facts are theirs.",
-    )
     is_amitriptyline = models.BooleanField(
         default=False, help_text="Amitriptyline itself on a medicines list: duplicate therapy unless it is this course."
     )
@@ -556,47 +546,155 @@ class InteractingDrug(CitedModel):
     sympathomimetic = models.BooleanField(default=False)
     lowers_blood_pressure = models.BooleanField(default=False)
     thyroid_hormone = models.BooleanField(default=False, help_text="Thyroid hormone therapy: arrhythmia risk.")
-    rxnorm_code = rxnorm_field("the ingredient")
-    dmd_vtm_code = sctid_field("dm+d VTM", "dm+d virtual therapeutic moiety")
 
     class Meta:
-        ordering = ["name"]
+        abstract = True
         constraints = [
-            models.CheckConstraint(condition=Q(is_maoi=False) | Q(washout_days__isnull=False), name="maoi_has_washout"),
-            models.CheckConstraint(condition=Q(anticholinergic_score__lte=3), name="interacting_acb_0_to_3"),
+            models.CheckConstraint(
+                condition=Q(is_maoi=False) | Q(washout_days__isnull=False), name="%(class)s_maoi_has_washout"
+            ),
+            models.CheckConstraint(condition=Q(anticholinergic_score__lte=3), name="%(class)s_acb_0_to_3"),
             models.CheckConstraint(
                 condition=Q(washout_days__isnull=True) | Q(persistence_days__gte=F("washout_days")),
-                name="interacting_persistence_covers_washout",
+                name="%(class)s_persistence_covers_washout",
             ),
             models.CheckConstraint(
                 condition=Q(action__in=["ci", "avoid", "reduce", "monitor", "counsel", "none"]),
-                name="interactingdrug_action_choice",
+                name="%(class)s_action_choice",
             ),
             models.CheckConstraint(
-                condition=Q(serotonergic__in=["", "low", "yes"]), name="interactingdrug_serotonergic_choice"
+                condition=Q(serotonergic__in=["", "low", "yes"]), name="%(class)s_serotonergic_choice"
             ),
             models.CheckConstraint(
                 condition=Q(cyp2d6_inhibition__in=["", "moderate", "strong"]),
-                name="interactingdrug_cyp2d6_inhibition_choice",
+                name="%(class)s_cyp2d6_inhibition_choice",
             ),
             models.CheckConstraint(
-                condition=Q(raises_levels__in=["", "info", "warning"]), name="interactingdrug_raises_levels_choice"
+                condition=Q(raises_levels__in=["", "info", "warning"]), name="%(class)s_raises_levels_choice"
             ),
             models.CheckConstraint(
-                condition=Q(qt_risk__in=["", "known", "possible", "conditional"]), name="interactingdrug_qt_risk_choice"
+                condition=Q(qt_risk__in=["", "known", "possible", "conditional"]), name="%(class)s_qt_risk_choice"
             ),
         ]
+
+
+def name_list(text):
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+class InteractingDrug(DrugFactFields):
+    """A medicine whose properties matter alongside amitriptyline (or were reviewed and none are listed)."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    aliases = models.CharField(
+        max_length=500, blank=True, help_text="Other names, comma separated: brand names, US/UK spellings."
+    )
+    drug_class = models.CharField(max_length=100)
+    ingredients = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="A combination product: the slugs of its ingredients, comma separated. Its facts are theirs.",
+    )
+    rxnorm_code = rxnorm_field("the ingredient")
+    dmd_vtm_code = sctid_field("dm+d VTM", "dm+d virtual therapeutic moiety")
+
+    class Meta(DrugFactFields.Meta):
+        ordering = ["name"]
 
     def __str__(self):
         return self.name
 
     @property
     def alias_list(self):
-        return [a.strip() for a in self.aliases.split(",") if a.strip()]
+        return name_list(self.aliases)
 
     @property
     def ingredient_list(self):
-        return [a.strip() for a in self.ingredients.split(",") if a.strip()]
+        return name_list(self.ingredients)
+
+
+class DrugClass(DrugFactFields):
+    """A class of medicines sharing the facts the rules read (reference A.4: reviewed by class).
+
+    A member with its own InteractingDrug row is read by that row (its facts differ); every other
+    member takes the class's facts and sources. Where facts differ between members, the class says so
+    (`facts_differ`) and the loader refuses a member without its own row.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    members = models.TextField(
+        help_text="Generic names, comma separated, each with other names in brackets split by ';': "
+        "'nitrazepam (Mogadon), oxazepam'."
+    )
+    facts_differ = models.BooleanField(
+        default=False, help_text="Members' facts differ: every member needs its own medicine row."
+    )
+    required = models.BooleanField(
+        default=False, help_text="Reference A.4 requires every member of this class to be reviewed."
+    )
+
+    class Meta(DrugFactFields.Meta):
+        ordering = ["name"]
+        verbose_name_plural = "drug classes"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def member_list(self):
+        return parse_members(self.members)
+
+
+class DoseLimit(CitedModel):
+    """A daily dose of another medicine above which a warning names the dose read (reference A.4)."""
+
+    drug = models.ForeignKey(InteractingDrug, on_delete=models.PROTECT, related_name="dose_limits")
+    rule = models.ForeignKey("Rule", on_delete=models.PROTECT, related_name="dose_limits")
+    max_mg_a_day = models.DecimalField(max_digits=7, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    inclusive = models.BooleanField(default=False, help_text="The limit itself is too much ('400 mg a day or more').")
+    older_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="From this age (inclusive) the older limit applies; 'over 75' is 76."
+    )
+    older_max_mg_a_day = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    liver_max_mg_a_day = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+
+    class Meta:
+        ordering = ["drug__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["drug", "rule"], name="doselimit_one_per_drug_rule"),
+            models.CheckConstraint(
+                condition=Q(older_age__isnull=True, older_max_mg_a_day__isnull=True)
+                | Q(older_age__isnull=False, older_max_mg_a_day__isnull=False),
+                name="doselimit_older_age_and_limit_together",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.drug.name}: {self.max_mg_a_day} mg a day"
+
+
+class MedicineName(CitedModel):
+    """Names of a real medicine the open dictionary lacks or maps wrongly: recognised, not reviewed."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    medicine = models.CharField(max_length=100, help_text="The generic name shown for it.")
+    names = models.CharField(max_length=500, help_text="Names as typed, comma separated: generic, brands, spellings.")
+
+    class Meta:
+        ordering = ["medicine"]
+
+    def __str__(self):
+        return self.medicine
+
+    @property
+    def name_list(self):
+        return name_list(self.names)
 
 
 class ObservationCode(CitedModel):

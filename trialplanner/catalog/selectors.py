@@ -3,10 +3,11 @@
 import re
 
 from django.db.models import Prefetch, Q
+from django.utils.text import slugify
 
 from trialplanner import engine
 from trialplanner.catalog import models as m
-from trialplanner.engine.types import ConditionFacts
+from trialplanner.engine.types import DRUG_FACT_CHOICES, DRUG_FACT_FLAGS, ConditionFacts, normalise_name
 from trialplanner.requestmemo import once_per_request
 
 SOURCES = Prefetch("sources", queryset=m.Source.objects.order_by("id"))
@@ -70,8 +71,69 @@ def current_version():
 
 def _refs(row):
     return tuple(
-        engine.SourceRef(key=s.key, label=s.label, identifier=s.identifier, url=s.url) for s in row.sources.all()
+        engine.SourceRef(key=s.key, label=s.label, identifier=s.identifier, url=s.url, reviewed_on=s.review_date)
+        for s in row.sources.all()
     )
+
+
+def _facts(row):
+    """The facts the rules read, from a medicine's or a class's row."""
+    return {
+        "note": row.note,
+        "action": row.action,
+        "washout_days": row.washout_days,
+        "persistence_days": row.persistence_days,
+        "anticholinergic_score": row.anticholinergic_score,
+        **{name: getattr(row, name) for name in (*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES)},
+        "sources": _refs(row),
+    }
+
+
+def _class_members(rows, catalogued):
+    """Each class member with no row of its own, as a medicine with the class's facts (reference A.4)."""
+    members = []
+    for cls in m.DrugClass.objects.prefetch_related(SOURCES):
+        for member, aliases in cls.member_list:
+            key = normalise_name(member)
+            if key in catalogued:
+                continue
+            catalogued.add(key)
+            members.append(
+                engine.DrugFacts(
+                    slug=slugify(member),
+                    name=member[:1].upper() + member[1:],
+                    aliases=tuple(aliases),
+                    drug_class=cls.name,
+                    reviewed_class=cls.name,
+                    **_facts(cls),
+                )
+            )
+    return members
+
+
+class DictionaryLookup:
+    """The open dictionary's generic name for a normalised name: one indexed query per name, remembered."""
+
+    def __init__(self):
+        self.found = {}
+
+    def __call__(self, name):
+        if name not in self.found:
+            row = m.DictionaryName.objects.filter(name=name[:200]).values_list("medicine", flat=True).first()
+            self.found[name] = row
+        return self.found[name]
+
+
+def _by_generic(drugs):
+    """The dictionary's generic name of each catalogued medicine -> its facts, so brands reach the catalog."""
+    names = {}
+    for drug in drugs:
+        for name in (drug.name, *drug.aliases):
+            names.setdefault(normalise_name(name), drug)
+    found = {}
+    for name, generic in m.DictionaryName.objects.filter(name__in=list(names)).values_list("name", "medicine"):
+        found.setdefault(normalise_name(generic), names[name])
+    return found
 
 
 def rulebook() -> engine.RuleBook:
@@ -94,38 +156,32 @@ def _rulebook() -> engine.RuleBook:
         )
         for r in m.Rule.objects.prefetch_related(SOURCES)
     }
-    drugs = tuple(
+    rows = [
         engine.DrugFacts(
             slug=d.slug,
             name=d.name,
             aliases=tuple(d.alias_list),
             drug_class=d.drug_class,
-            note=d.note,
-            action=d.action,
             ingredients=tuple(d.ingredient_list),
-            is_amitriptyline=d.is_amitriptyline,
-            is_tricyclic=d.is_tricyclic,
-            is_maoi=d.is_maoi,
-            washout_days=d.washout_days,
-            persistence_days=d.persistence_days,
-            contraindicated=d.contraindicated,
-            serotonergic=d.serotonergic,
-            lowers_seizure_threshold=d.lowers_seizure_threshold,
-            cyp2d6_inhibition=d.cyp2d6_inhibition,
-            cyp_inducer=d.cyp_inducer,
-            raises_levels=d.raises_levels,
-            qt_risk=d.qt_risk,
-            anticholinergic_score=d.anticholinergic_score,
-            cns_depressant=d.cns_depressant,
-            cns_active=d.cns_active,
-            lowers_electrolytes=d.lowers_electrolytes,
-            sympathomimetic=d.sympathomimetic,
-            lowers_blood_pressure=d.lowers_blood_pressure,
-            thyroid_hormone=d.thyroid_hormone,
-            sources=_refs(d),
+            **_facts(d),
         )
         for d in m.InteractingDrug.objects.prefetch_related(SOURCES)
+    ]
+    catalogued = {normalise_name(n) for d in rows for n in (d.name, d.slug, *d.aliases)}
+    drugs = (*rows, *_class_members(rows, catalogued))
+    limits = tuple(
+        engine.DoseLimit(
+            drug_slug=limit.drug.slug,
+            rule_code=limit.rule.code,
+            max_mg_a_day=limit.max_mg_a_day,
+            inclusive=limit.inclusive,
+            older_age=limit.older_age,
+            older_max_mg_a_day=limit.older_max_mg_a_day,
+            liver_max_mg_a_day=limit.liver_max_mg_a_day,
+        )
+        for limit in m.DoseLimit.objects.select_related("drug", "rule")
     )
+    recognised = {normalise_name(name): row.medicine for row in m.MedicineName.objects.all() for name in row.name_list}
     conditions = {
         c.slug: ConditionFacts(slug=c.slug, name=c.name, group=c.group, rule_code=c.rule.code)
         for c in m.Condition.objects.select_related("rule")
@@ -137,6 +193,10 @@ def _rulebook() -> engine.RuleBook:
         drugs=drugs,
         conditions=conditions,
         amitriptyline_acb=amitriptyline.anticholinergic_score,
+        dose_limits=limits,
+        recognised_names=recognised,
+        by_generic=_by_generic(drugs),
+        recognise=DictionaryLookup(),
     )
 
 

@@ -1,20 +1,29 @@
 """Reading medicine lines as clinicians write them, and matching them to the catalog.
 
 A line is split into the medicine's name and the rest as written ("tramadol 50mg qds" ->
-"tramadol" + "50mg qds"). The name is matched by generic name, brand name or spelling
-variant only; a near miss is offered as a suggestion and counts as not checked until the
-clinician confirms it, because distinct medicines sit a few letters apart (quinine and
-quinidine, hydralazine and hydroxyzine). A combination product reads as every ingredient.
+"tramadol" + "50mg qds"), and the rest is read as a dose (engine.doses). The name is matched
+by generic name, brand name or spelling variant only; a near miss is offered as a suggestion
+and counts as not checked until the clinician confirms it, because distinct medicines sit a
+few letters apart (quinine and quinidine, hydralazine and hydroxyzine). A combination product
+reads as every ingredient.
+
+Each line ends in one of three states (reference A.4): reviewed (the catalog holds the facts
+of every ingredient, by its own row or its class), recognised but not reviewed (a real
+medicine the open dictionary knows, whose facts nobody here checked), or not recognised. A
+name the catalog does not know is looked up in the dictionary by exact name only, and its
+generic name is then looked up in the catalog again (so "Brintellix" reads as vortioxetine).
 """
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import Any
 
+from trialplanner.engine.doses import DoseReading, read_dose
 from trialplanner.engine.types import DrugFacts, Medication, RuleBook, normalise_name
 
 # A word that starts the dose or directions: the medicine's name ends before it.
@@ -35,6 +44,9 @@ QUALIFIERS = frozenset(
     tablet tablets tab tabs capsule capsules cap caps oral solution suspension liquid syrup
     injection inj iv im sc subcut infusion patch patches transdermal cream gel ointment spray
     nasal inhaler dispersible soluble effervescent orodispersible sugar free
+    evohaler accuhaler turbohaler easyhaler diskus respimat handihaler ellipta nexthaler spiromax
+    pen flexpen kwikpen solostar penfill cartridge vial ampoule nebules mixture drops eye ear
+    gastro resistant chewable caplets pessary pessaries suppository suppositories enema
     hydrochloride hcl maleate sulfate sulphate tartrate succinate besilate besylate mesilate mesylate
     citrate fumarate bromide hydrobromide sodium potassium calcium carbonate phosphate acetate
     """.split()
@@ -53,8 +65,17 @@ MAX_SUGGESTIONS = 3
 class MatchStatus(StrEnum):
     MATCHED = "matched"  # generic, brand name or spelling variant in the catalog
     CONFIRMED = "confirmed"  # a suggested catalog name the clinician confirmed
+    RECOGNISED = "recognised"  # a real medicine (open dictionary) whose facts nobody here reviewed
     SUGGESTED = "suggested"  # not checked: close to a catalog name, awaiting confirmation
     UNRECOGNISED = "unrecognised"  # not checked: the catalog does not know the name
+
+
+class ReviewState(StrEnum):
+    """What a clinician is told about a line (reference A.4)."""
+
+    REVIEWED = "reviewed"
+    RECOGNISED = "recognised, not reviewed"
+    NOT_RECOGNISED = "not recognised"
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,55 @@ class MedicineReading:
     suggestions: tuple[str, ...] = ()
     stopped_on: date | None = None
     this_course: bool = False
+    unreviewed: tuple[str, ...] = ()  # generic names of the real medicines in it nobody here reviewed
+    dose: DoseReading | None = None
 
     @property
     def checked(self) -> bool:
-        return self.status in (MatchStatus.MATCHED, MatchStatus.CONFIRMED) and not self.unmatched_parts
+        """Reviewed: every ingredient's facts are in the catalog."""
+        return (
+            self.status in (MatchStatus.MATCHED, MatchStatus.CONFIRMED)
+            and not self.unmatched_parts
+            and not self.unreviewed
+        )
+
+    @property
+    def state(self) -> ReviewState:
+        if self.checked:
+            return ReviewState.REVIEWED
+        if self.status in (MatchStatus.SUGGESTED, MatchStatus.UNRECOGNISED) or self.unmatched_parts:
+            return ReviewState.NOT_RECOGNISED
+        return ReviewState.RECOGNISED
+
+    def not_reviewed_label(self) -> str:
+        """The line as the not-reviewed card names it: 'Brand X (read as generic)'."""
+        generics = ", ".join(self.unreviewed)
+        if normalise_name(generics) == normalise_name(self.name):
+            return self.name
+        return f"{self.name} ({generics})"
+
+    def dose_read(self) -> str:
+        """The dose as read, in words; for a combination, per ingredient."""
+        if self.dose is None:
+            return ""
+        if self.dose.strengths_mg and len(self.ingredients) == len(self.dose.strengths_mg) and not self.dose.as_needed:
+            daily = [self.dose.daily_mg_of(i) for i in range(len(self.ingredients))]
+            named = zip(daily, self.ingredients, strict=True)
+            parts = [f"{d.normalize():,f} mg {drug.name.lower()}" for d, drug in named if d]
+            if len(parts) == len(daily):
+                return "read as " + " + ".join(parts) + " a day"
+        return self.dose.text()
+
+    def daily_mg_of(self, drug: DrugFacts, at_least: bool = False) -> Decimal | None:
+        """The daily mg of one of its ingredients, as read; `at_least`: the dose itself if how often is not written."""
+        if self.dose is None:
+            return None
+        index = self.ingredients.index(drug) if drug in self.ingredients else -1
+        if index < 0 or (index > 0 and not self.dose.strengths_mg and not self.dose.corrected):
+            return None
+        if self.dose.strengths_mg and len(self.dose.strengths_mg) != len(self.ingredients):
+            return None
+        return self.dose.at_least_mg_of(index) if at_least else self.dose.daily_mg_of(index)
 
     def not_checked_label(self) -> str:
         """The line as the not-checked card names it, with any suggested match."""
@@ -105,6 +171,20 @@ class MedicineReading:
         elif self.unmatched_parts and self.ingredients:
             label += f" ({', '.join(self.unmatched_parts)} not recognised)"
         return label
+
+
+MEMBER = re.compile(r"\s*([^(),]+?)\s*(?:\(([^()]*)\))?\s*(?:,|$)")
+
+
+def parse_members(text: str) -> list[tuple[str, list[str]]]:
+    """A catalog class's members: 'nitrazepam (Mogadon; Remnos), oxazepam' ->
+    [('nitrazepam', ['Mogadon', 'Remnos']), ('oxazepam', [])]."""
+    members = []
+    for found in MEMBER.finditer(text):
+        if found.group(1):
+            aliases = [a.strip() for a in (found.group(2) or "").split(";") if a.strip()]
+            members.append((found.group(1), aliases))
+    return members
 
 
 def split_line(text: str) -> MedicineLine:
@@ -135,6 +215,62 @@ def _lookup(rules: RuleBook, name: str) -> DrugFacts | None:
     if drug is None:
         drug = rules.known_names.get(_strip_qualifiers(normalise_name(name)))
     return drug
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One name, looked up: catalogued ingredients, or the generic names of a real medicine not reviewed."""
+
+    drugs: tuple[DrugFacts, ...] = ()
+    unreviewed: tuple[str, ...] = ()
+    row: DrugFacts | None = None  # the one catalog row the whole name reads as
+
+    def __bool__(self) -> bool:
+        return bool(self.drugs or self.unreviewed)
+
+
+def _candidates(name: str) -> list[str]:
+    """The name, without its formulation words, then shorter by a trailing word ("Ventolin Evohaler")."""
+    words = normalise_name(name).split()
+    stripped = _strip_qualifiers(" ".join(words)).split()
+    found: list[str] = []
+    for option in (words, stripped):
+        for end in range(len(option), 0, -1):
+            text = " ".join(option[:end])
+            if text not in found and (end == len(option) or len(option[0]) >= SUGGESTION_MIN_LENGTH):
+                found.append(text)
+    return found
+
+
+def _find(rules: RuleBook, name: str) -> _Found:
+    """The catalog by name; else the open dictionary by exact name, then the catalog by its generic name."""
+    drug = _lookup(rules, name)
+    if drug is not None:
+        return _Found(drugs=_ingredients(rules, drug), row=drug)
+    for candidate in _candidates(name):
+        generic = rules.generic_name(candidate)
+        if generic is None:
+            continue
+        return _by_generic(rules, generic)
+    return _Found()
+
+
+def _by_generic(rules: RuleBook, generic: str) -> _Found:
+    """A dictionary generic name ("budesonide/formoterol") as catalogued ingredients and unreviewed ones."""
+    whole = _lookup(rules, generic) or rules.by_generic.get(normalise_name(generic))
+    if whole is not None:
+        return _Found(drugs=_ingredients(rules, whole), row=whole)
+    drugs: list[DrugFacts] = []
+    unreviewed: list[str] = []
+    for part in (p.strip() for p in COMBINATION_SPLIT.split(generic)):
+        if not part:
+            continue
+        drug = _lookup(rules, part) or rules.by_generic.get(normalise_name(part))
+        if drug is not None:
+            drugs.extend(_ingredients(rules, drug))
+        elif part not in unreviewed:
+            unreviewed.append(part)
+    return _Found(drugs=tuple(drugs), unreviewed=tuple(unreviewed))
 
 
 def suggestions_for(rules: RuleBook, name: str) -> tuple[str, ...]:
@@ -169,6 +305,7 @@ def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
         "dose_text": line.dose_text,
         "stopped_on": medication.stopped_on,
         "this_course": medication.this_course,
+        "dose": read_dose(line.name, line.dose_text, medication.daily_mg),
     }
     drug = _lookup(rules, line.name)
     if drug is not None:
@@ -179,19 +316,31 @@ def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
             return MedicineReading(
                 status=MatchStatus.CONFIRMED, drug=confirmed, ingredients=_ingredients(rules, confirmed), **common
             )
+    found = _find(rules, line.name)
+    if found:
+        status = MatchStatus.RECOGNISED if found.unreviewed else MatchStatus.MATCHED
+        return MedicineReading(
+            status=status, drug=found.row, ingredients=found.drugs, unreviewed=found.unreviewed, **common
+        )
     parts = [p for p in COMBINATION_SPLIT.split(line.name) if p.strip()]
     if len(parts) > 1:
-        found: list[DrugFacts] = []
+        drugs: list[DrugFacts] = []
+        unreviewed: list[str] = []
         missing: list[str] = []
         for part in parts:
-            part_drug = _lookup(rules, part)
-            if part_drug is None:
+            part_found = _find(rules, part)
+            if not part_found:
                 missing.append(part.strip())
-            else:
-                found.extend(_ingredients(rules, part_drug))
-        if found:
+            drugs.extend(part_found.drugs)
+            unreviewed.extend(part_found.unreviewed)
+        if drugs or unreviewed:
+            status = MatchStatus.RECOGNISED if unreviewed and not missing else MatchStatus.MATCHED
             return MedicineReading(
-                status=MatchStatus.MATCHED, ingredients=tuple(found), unmatched_parts=tuple(missing), **common
+                status=status,
+                ingredients=tuple(drugs),
+                unmatched_parts=tuple(missing),
+                unreviewed=tuple(unreviewed),
+                **common,
             )
     suggestions = suggestions_for(rules, line.name)
     status = MatchStatus.SUGGESTED if suggestions else MatchStatus.UNRECOGNISED
@@ -268,10 +417,23 @@ def rule_facts(drug: DrugFacts) -> tuple[str, ...]:
 
 def interaction_label(drug: DrugFacts, labels: dict[str, str]) -> str:
     """A medicine's interaction class by its catalog label, followed by the facts the rules read (so
-    "no interaction listed" never stands beside a medicine that raises warnings)."""
+    "none listed" never stands beside a medicine that raises warnings). "None listed" names the source
+    checked and when, and is never "safe" (reference A.4)."""
     facts = rule_facts(drug)
     label = labels.get(drug.action, drug.action)
     if not facts:
+        if drug.none_listed:
+            return none_listed_text(drug)
         return label
     warnings = f"see the warnings: {', '.join(facts)}"
     return warnings if drug.action in ("", "none") else f"{label}; {warnings}"
+
+
+def none_listed_text(drug: DrugFacts) -> str:
+    """'none listed in UK SmPC, reviewed 7 Dec 2026'."""
+    checked = [s for s in drug.sources if s.label]
+    if not checked:
+        return "none listed"
+    source = checked[0]
+    when = f", reviewed {source.reviewed_on.day} {source.reviewed_on:%b %Y}" if source.reviewed_on else ""
+    return f"none listed in {source.label}{when}"

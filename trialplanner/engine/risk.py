@@ -14,6 +14,7 @@ from trialplanner.engine.errors import EngineInputError
 from trialplanner.engine.medicines import (
     ActiveIngredient,
     MedicineReading,
+    ReviewState,
     active_ingredients,
     read_medicine,
     window_days,
@@ -23,6 +24,7 @@ from trialplanner.engine.types import (
     Alcohol,
     Assessment,
     Card,
+    DoseLimit,
     DrugFacts,
     Effects,
     IndicationFacts,
@@ -294,12 +296,77 @@ def check_duplicate_tricyclic(ctx: _Context) -> None:
 
 
 def check_not_checked(ctx: _Context) -> None:
-    """Every entered line the catalog could not match stays visible and needs a decision."""
-    unchecked = [r for r in ctx.readings if not r.checked]
+    """Every entered line nothing could match stays visible and needs a decision."""
+    unchecked = [r for r in ctx.readings if r.state is ReviewState.NOT_RECOGNISED]
     if unchecked:
         listed = "; ".join(r.not_checked_label() for r in unchecked)
         detail = f"Not checked: {listed}. {ctx.rules.rule('medicine-not-checked').detail}"
         ctx.add("medicine-not-checked", subjects=[r.not_checked_label() for r in unchecked], detail=detail)
+
+
+def check_not_reviewed(ctx: _Context) -> None:
+    """Real medicines whose facts nobody here has reviewed: named, never called safe (A.4)."""
+    unreviewed = [r for r in ctx.readings if r.state is ReviewState.RECOGNISED]
+    if unreviewed:
+        ctx.add("medicine-not-reviewed", subjects=[r.not_reviewed_label() for r in unreviewed])
+
+
+# --- doses of other medicines (reference A.4) ------------------------------------------
+
+DOSE_EFFECTS = {
+    "methadone-high-dose": Effects(monitoring=(BASELINE_ECG, REPEAT_ECG)),
+    "ssri-qt-dose": Effects(monitoring=(BASELINE_ECG, ELECTROLYTES, REPEAT_ECG)),
+}
+
+
+def _mg(value: Decimal) -> str:
+    return f"{value.normalize():,f} mg"
+
+
+def _applicable_limit(ctx: _Context, limit: DoseLimit) -> tuple[Decimal, str, bool]:
+    """The lowest limit that applies to this patient, with why, and whether the limit itself is too much."""
+    options = [(limit.max_mg_a_day, "", limit.inclusive)]
+    if limit.older_age is not None and limit.older_max_mg_a_day is not None and ctx.profile.age >= limit.older_age:
+        options.append((limit.older_max_mg_a_day, f" at age {limit.older_age} or over", False))
+    if limit.liver_max_mg_a_day is not None and ctx.has_condition_for("liver-impairment"):
+        options.append((limit.liver_max_mg_a_day, " with liver impairment", False))
+    return min(options, key=lambda o: o[0])
+
+
+def check_dose_limits(ctx: _Context) -> None:
+    """A medicine's daily dose read from its line above the limit A.4 sets; an unreadable dose says so."""
+    not_read: list[str] = []
+    for reading in ctx.readings:
+        if reading.stopped_on is not None:
+            continue
+        for drug in reading.ingredients:
+            for limit in ctx.rules.dose_limits_for(drug.slug):
+                ceiling, why, inclusive = _applicable_limit(ctx, limit)
+                daily = reading.daily_mg_of(drug)
+                at_least = reading.daily_mg_of(drug, at_least=True)
+                if at_least is None:
+                    if reading.entered not in not_read:
+                        not_read.append(reading.entered)
+                    continue
+                over = at_least >= ceiling if inclusive else at_least > ceiling
+                if not over:
+                    continue
+                dose = (
+                    f"{_mg(at_least)} a day" if daily is not None else f"{_mg(at_least)} a dose (at least that a day)"
+                )
+                words = f"{_mg(ceiling)} a day or more" if inclusive else f"above {_mg(ceiling)} a day"
+                rule = ctx.rules.rule(limit.rule_code)
+                detail = (
+                    f"{drug.name}: read as {dose} from “{reading.entered}”; a warning at {words}{why}. {rule.detail}"
+                )
+                ctx.add(
+                    limit.rule_code,
+                    DOSE_EFFECTS.get(limit.rule_code),
+                    subjects=[f"{drug.name} {dose}"],
+                    detail=detail,
+                )
+    if not_read:
+        ctx.add("dose-not-read", subjects=not_read)
 
 
 # --- interactions -------------------------------------------------------------------
@@ -540,6 +607,8 @@ CHECKS = (
     check_amitriptyline_on_list,
     check_duplicate_tricyclic,
     check_not_checked,
+    check_not_reviewed,
+    check_dose_limits,
     check_qt_drugs,
     check_seizure_threshold,
     check_serotonergic,
@@ -576,7 +645,8 @@ def _summarise(ctx: _Context) -> Assessment:
     items = anticholinergic_items(ctx)
     return Assessment(
         cards=cards,
-        unrecognised_medications=tuple(r.entered for r in ctx.readings if not r.checked),
+        unrecognised_medications=tuple(r.entered for r in ctx.readings if r.state is ReviewState.NOT_RECOGNISED),
+        unreviewed_medications=tuple(r.entered for r in ctx.readings if r.state is ReviewState.RECOGNISED),
         recognised_medications=tuple(
             (r.entered, ", ".join(d.name for d in r.ingredients)) for r in ctx.readings if r.ingredients
         ),

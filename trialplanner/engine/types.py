@@ -1,7 +1,7 @@
 """Value types of the engine: frozen dataclasses, Decimal mg, plain dates."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -73,6 +73,7 @@ class SourceRef:
     label: str
     identifier: str = ""
     url: str = ""
+    reviewed_on: date | None = None  # when the rows citing it were last checked against it
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,17 @@ class DrugFacts:
     lowers_blood_pressure: bool = False
     thyroid_hormone: bool = False
     sources: tuple[SourceRef, ...] = ()
+    reviewed_class: str = ""  # the catalog class whose facts these are, for a member with no row of its own
 
     @property
     def is_combination(self) -> bool:
         return bool(self.ingredients)
+
+    @property
+    def none_listed(self) -> bool:
+        """Reviewed, and its sources list no interaction that changes the plan: shown as "none listed"."""
+        facts = (*DRUG_FACT_FLAGS, *DRUG_FACT_CHOICES, "anticholinergic_score")
+        return self.action == "none" and not any(getattr(self, f) for f in facts)
 
 
 # The facts the rules read, by kind: every one has a rule that fires from it (tests/engine).
@@ -153,6 +161,27 @@ def normalise_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class DoseLimit:
+    """A daily dose above which a medicine taken with amitriptyline needs a warning (reference A.4)."""
+
+    drug_slug: str
+    rule_code: str
+    max_mg_a_day: Decimal
+    inclusive: bool = False  # the base limit itself is already too much ("400 mg a day or more")
+    older_age: int | None = None  # from this age (inclusive) the older limit applies; "over 75" is 76
+    older_max_mg_a_day: Decimal | None = None
+    liver_max_mg_a_day: Decimal | None = None  # with liver impairment recorded
+
+
+# name -> the open dictionary's generic name for it, or None (the catalog app injects a database lookup)
+Recognise = Callable[[str], str | None]
+
+
+def _recognise_nothing(name: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
 class ConditionFacts:
     slug: str
     name: str
@@ -169,6 +198,12 @@ class RuleBook:
     drugs: tuple[DrugFacts, ...]
     conditions: Mapping[str, ConditionFacts]
     amitriptyline_acb: int
+    dose_limits: tuple[DoseLimit, ...] = ()
+    # Names the curated catalog recognises without reviewing them (gaps in the open dictionary): name -> generic.
+    recognised_names: Mapping[str, str] = field(default_factory=dict)
+    # The open dictionary's generic name of each catalogued medicine: generic -> catalog row (brands via it).
+    by_generic: Mapping[str, DrugFacts] = field(default_factory=dict)
+    recognise: Recognise = field(default=_recognise_nothing, compare=False)
     _drug_index: Mapping[str, DrugFacts] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -177,6 +212,14 @@ class RuleBook:
             for name in (drug.name, drug.slug, *drug.aliases):
                 index.setdefault(normalise_name(name), drug)
         object.__setattr__(self, "_drug_index", index)
+
+    def generic_name(self, name: str) -> str | None:
+        """The generic name of a real medicine the catalog does not review: curated names, then the dictionary."""
+        key = normalise_name(name)
+        return self.recognised_names.get(key) or self.recognise(key)
+
+    def dose_limits_for(self, slug: str) -> tuple[DoseLimit, ...]:
+        return tuple(limit for limit in self.dose_limits if limit.drug_slug == slug)
 
     def rule(self, code: str) -> RuleText:
         try:
@@ -252,6 +295,7 @@ class Medication:
     stopped_on: date | None = None
     confirmed_as: str = ""
     this_course: bool = False
+    daily_mg: Decimal | None = None  # the clinician's correction of the daily dose read from the line
 
 
 @dataclass(frozen=True)
@@ -318,7 +362,7 @@ class Card:
 @dataclass(frozen=True)
 class Assessment:
     cards: tuple[Card, ...]
-    unrecognised_medications: tuple[str, ...]
+    unrecognised_medications: tuple[str, ...]  # not recognised: matched nothing
     recognised_medications: tuple[tuple[str, str], ...]  # (name as entered, catalog name)
     medicines: tuple["MedicineReading", ...]
     anticholinergic_total: int
@@ -332,6 +376,7 @@ class Assessment:
     baseline_checks: tuple[str, ...]
     monitoring: tuple[str, ...]
     supply_limit_mg: Decimal | None = None
+    unreviewed_medications: tuple[str, ...] = ()  # recognised, not reviewed: real medicines nobody here checked
 
     @property
     def blocked(self) -> bool:

@@ -73,6 +73,8 @@ class MappedMedicine:
     started_on: date | None = None
     stopped_on: date | None = None
     status: str = ""
+    state: str = ""  # reviewed / recognised, not reviewed / not recognised (reference A.4), as the engine reads it
+    read_as: str = ""  # what the engine reads the name as
     note: str = ""
 
 
@@ -276,10 +278,13 @@ class _Catalog:
 
     def medicine_by_name(self, text):
         """The catalog row the line reads as, read as the risk form reads it ("Bisoprolol 5mg od")."""
-        reading = read_medicine(self.rules, Medication(text[:120]))  # a medicine name, not a letter
+        reading = self.reading(text)
         if reading.drug is None or not reading.checked:
             return None
         return self.by_slug.get(reading.drug.slug)
+
+    def reading(self, text):
+        return read_medicine(self.rules, Medication(text[:120]))  # a medicine name, not a letter
 
 
 class _Mapper:
@@ -435,7 +440,11 @@ class _Mapper:
         # Keep the clinician's wording when it already names the same catalog entry; else the catalog name,
         # which is what the engine matches on. Unmatched text stays as written (a "not checked" medicine).
         name = text if (by_name is not None and by_name == drug) or drug is None else drug.name
-        medicine = MappedMedicine(text, _label(concept), drug, name[:120], status=status)
+        reading = self.catalog.reading(name)
+        read_as = ", ".join([*(d.name for d in reading.ingredients), *reading.unreviewed])
+        medicine = MappedMedicine(
+            text, _label(concept), drug, name[:120], status=status, state=reading.state.value, read_as=read_as
+        )
         if status in MEDICINE_SKIP:
             medicine.note = f"{kind} is {status}: not entered"
             preview.skipped_medicines.append(medicine)

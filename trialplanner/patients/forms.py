@@ -312,6 +312,16 @@ class MedicationForm(HardenedFormMixin, forms.Form):
         help_text="Only for a name the catalog did not recognise: the catalog medicine you confirm it is.",
         widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
     )
+    daily_mg = forms.DecimalField(
+        required=False,
+        label="Daily dose (mg)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("99999"),
+        max_digits=7,
+        decimal_places=2,
+        help_text="Only to correct the daily dose read from the line (mg of its first ingredient).",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
     this_course = forms.BooleanField(
         required=False,
         label="This course",
@@ -334,7 +344,7 @@ class MedicationForm(HardenedFormMixin, forms.Form):
             field.widget.attrs["class"] = "form-control"
         self.fields["this_course"].widget.attrs["class"] = "form-check-input"
         self.reading = self._reading()
-        if self.reading is not None and not self.reading.checked:
+        if self.reading is not None:
             self.fields["name"].widget.attrs["aria-describedby"] = self.reading_id
 
     @property
@@ -346,7 +356,16 @@ class MedicationForm(HardenedFormMixin, forms.Form):
         name = (self["name"].value() or "").strip()
         if self.rules is None or not name:
             return None
-        return read_medicine(self.rules, Medication(name, confirmed_as=(self["confirmed_as"].value() or "").strip()))
+        confirmed = (self["confirmed_as"].value() or "").strip()
+        return read_medicine(self.rules, Medication(name, confirmed_as=confirmed, daily_mg=self._daily_mg()))
+
+    def _daily_mg(self):
+        """The corrected daily dose as typed, when it is a usable number (the field's own errors say otherwise)."""
+        try:
+            value = self.fields["daily_mg"].clean(self["daily_mg"].value())
+        except forms.ValidationError:
+            return None
+        return value
 
     def full_clean(self):
         super().full_clean()
@@ -356,7 +375,7 @@ class MedicationForm(HardenedFormMixin, forms.Form):
                 attrs["class"] = "form-control is-invalid"
                 attrs["aria-invalid"] = "true"
                 described = [f"{self[name].id_for_label}-error"]
-                if name == "name" and self.reading is not None and not self.reading.checked:
+                if name == "name" and self.reading is not None:
                     described.append(self.reading_id)
                 attrs["aria-describedby"] = " ".join(described)
 

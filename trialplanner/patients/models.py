@@ -216,10 +216,21 @@ class MedicationEntry(models.Model):
     )
     started_on = models.DateField(null=True, blank=True)
     stopped_on = models.DateField(null=True, blank=True, help_text="Last dose, for recently stopped medicines.")
+    daily_mg = models.DecimalField(
+        "daily dose (mg)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The clinician's correction of the daily dose read from the line (mg of its first ingredient).",
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_mg__isnull=True) | Q(daily_mg__gt=0), name="medication_daily_mg_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(started_on__isnull=True) | Q(stopped_on__isnull=True) | Q(stopped_on__gte=F("started_on")),
                 name="medication_stop_after_start",

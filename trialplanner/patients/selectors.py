@@ -64,6 +64,7 @@ def medication_facts(entry) -> engine.Medication:
         entry.stopped_on,
         confirmed_as=getattr(entry, "confirmed_as", ""),
         this_course=getattr(entry, "this_course", False),
+        daily_mg=getattr(entry, "daily_mg", None),
     )
 
 

@@ -46,7 +46,9 @@ def patient_update(*, patient, user, **fields) -> Patient:
 
 def _matched_drug(rules, slugs, entry):
     """The catalog row a line reads as (its own row for a combination), or None when not checked."""
-    reading = read_medicine(rules, Medication(entry["name"], confirmed_as=entry.get("confirmed_as", "")))
+    reading = read_medicine(
+        rules, Medication(entry["name"], confirmed_as=entry.get("confirmed_as", ""))
+    )  # no dose needed
     return slugs.get(reading.drug.slug) if reading.drug is not None and reading.checked else None
 
 
@@ -58,6 +60,7 @@ def medication_row(entry):
         "this_course": entry.this_course,
         "started_on": entry.started_on,
         "stopped_on": entry.stopped_on,
+        "daily_mg": entry.daily_mg,
     }
 
 
@@ -80,6 +83,7 @@ def risk_profile_create(*, patient, user, fields, conditions, medications) -> Ri
             this_course=bool(entry.get("this_course", False)),
             started_on=entry.get("started_on"),
             stopped_on=entry.get("stopped_on"),
+            daily_mg=entry.get("daily_mg"),
         )
         for entry in medications
     )

@@ -263,7 +263,7 @@ def _measured(request, start_date, ignored):
     return sodium, pressures, on_file
 
 
-MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course"}
+MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course", "daily_mg"}
 
 
 def _medications(raw, ignored):
@@ -281,11 +281,16 @@ def _medications(raw, ignored):
             this_course = item.get("this_course", False)
             if not isinstance(this_course, bool):
                 raise RequestError(f"medications[{i}].this_course", "must be true or false")
+            daily = item.get("daily_mg")
+            daily_mg = None if daily is None else _decimal(f"medications[{i}].daily_mg", daily)
+            if daily_mg is not None and not 0 < daily_mg < 100_000:
+                raise RequestError(f"medications[{i}].daily_mg", "must be a daily dose in mg above 0")
             yield engine.Medication(
                 _text(f"medications[{i}].name", item["name"].strip()),
                 _date(f"medications[{i}].stopped_on", stopped) if stopped else None,
                 confirmed_as=confirmed.strip(),
                 this_course=this_course,
+                daily_mg=daily_mg,
             )
         else:
             raise RequestError(f"medications[{i}]", "must be a line of text or an object with a name")

@@ -123,6 +123,7 @@ def draft_json(assessment: engine.Assessment | None, draft: engine.PlanDraft | N
         "supply_limit_mg": _json(draft.supply_limit_mg) if draft else None,
         "anticholinergic_total": assessment.anticholinergic_total if assessment else None,
         "unrecognised_medications": list(assessment.unrecognised_medications) if assessment else [],
+        "unreviewed_medications": list(assessment.unreviewed_medications) if assessment else [],
         "medications": [medicine_json(r) for r in assessment.medicines] if assessment else [],
     }
 
@@ -140,6 +141,7 @@ def medicine_json(reading) -> dict:
         "name": reading.name,
         "dose_text": reading.dose_text,
         "status": reading.status.value,
+        "state": reading.state.value,
         "checked": reading.checked,
         "product": reading.drug.name if reading.drug is not None and reading.drug.is_combination else None,
         "matches": [
@@ -152,9 +154,23 @@ def medicine_json(reading) -> dict:
             for d in reading.ingredients
         ],
         "not_recognised": list(reading.unmatched_parts),
+        "not_reviewed": list(reading.unreviewed),
+        "dose": dose_json(reading),
         "suggestions": list(reading.suggestions),
         "stopped_on": reading.stopped_on.isoformat() if reading.stopped_on else None,
         "this_course": reading.this_course,
+    }
+
+
+def dose_json(reading) -> dict:
+    """The dose as read from the line: what a rule reads, and the words shown beside the line."""
+    dose = reading.dose
+    daily = dose.daily_mg if dose is not None else None
+    return {
+        "read_as": reading.dose_read(),
+        "daily_mg": None if daily is None else _json(daily),
+        "as_needed": bool(dose and dose.as_needed),
+        "corrected": bool(dose and dose.corrected),
     }
 
 
