@@ -42,6 +42,8 @@ def test_it_creates_a_patient_and_shows_the_cards(page, live_catalog, browser_us
     expect(page.locator('article[data-code="cyp2d6-reduced"]')).to_be_visible()
     assert csp_errors == []
     codes = cards.evaluate_all("els => els.map(e => e.dataset.code)")
-    assert codes.index("angle-closure-glaucoma") < codes.index("baseline-ecg")
+    # A stacked risk first (76, female, tramadol with amitriptyline: a QT tally of 8), warnings before information.
+    assert codes[0] == "qt-tally-raised" and "baseline-ecg" not in codes  # the ECG card folds under the tally
+    assert codes.index("serotonergic-drug") < codes.index("angle-closure-glaucoma") < codes.index("seizure-threshold")
     expect(page.get_by_text("warnings need a recorded reason")).to_be_visible()
     screenshot("cards")

@@ -257,8 +257,10 @@ PLANNING_WARNINGS = ~Q(code__startswith="visit-") & Q(indicator="warning")
 
 @pytest.mark.django_db
 def test_it_offers_preset_reasons_for_every_planning_warning(catalog):
-    bare = m.Rule.objects.filter(PLANNING_WARNINGS, reason_presets__isnull=True)
+    bare = m.Rule.objects.filter(PLANNING_WARNINGS, needs_specialist_advice=False, reason_presets__isnull=True)
     assert not bare.exists(), list(bare.values_list("code", flat=True))
+    # High QT risk accepts only recorded specialist advice (who, when): no preset stands in for it.
+    assert not m.Rule.objects.get(code="qt-tally-high").reason_presets.exists()
     not_checked = m.Rule.objects.get(code="medicine-not-checked").reason_presets.values_list("text", flat=True)
     assert "Reviewed the medicine: no interaction expected" in not_checked
 

@@ -59,7 +59,8 @@ def rulebook_from(data, dictionary=None):
         r["code"]: RuleText(
             code=r["code"], title=r["title"], indicator=Indicator(r["indicator"]), action=Action(r["action"]),
             summary=r["summary"], detail=r["detail"], effect=r["effect"], sources=refs(r),
-            order=r.get("display_order", 0),
+            order=r.get("display_order", 0), concern=r.get("concern", ""), stacked=r.get("stacked", False),
+            needs_specialist_advice=r.get("needs_specialist_advice", False),
         )
         for r in data["rules"]
     }  # fmt: skip
@@ -110,7 +111,13 @@ def rulebook_from(data, dictionary=None):
         if name.strip()
     }
     dictionary = {normalise_name(k): v for k, v in (dictionary or {}).items()}
-    conditions = {c["slug"]: ConditionFacts(c["slug"], c["name"], c["group"], c["rule"]) for c in data["conditions"]}
+    conditions = {
+        c["slug"]: ConditionFacts(
+            c["slug"], c["name"], c["group"], c["rule"], qt_tally_points=c.get("qt_tally_points", 0),
+            qt_risk_condition=c.get("qt_risk_condition", False), frail_shaping=c.get("frail_shaping", False),
+        )
+        for c in data["conditions"]
+    }  # fmt: skip
     amitriptyline = next(d for d in data["drugs"] if d["slug"] == "amitriptyline")
     return RuleBook(
         rules=rules,

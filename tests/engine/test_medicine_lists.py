@@ -44,13 +44,14 @@ def assess(meds=(), conditions=(), **profile):
 
 
 def card(result, code):
-    found = [c for c in result.cards if c.code == code]
-    assert len(found) == 1, f"{len(found)} {code} cards in {[c.code for c in result.cards]}"
+    """The card of this rule, shown or folded under a stacked card."""
+    found = [c for c in result.all_cards if c.code == code]
+    assert len(found) == 1, f"{len(found)} {code} cards in {[c.code for c in result.all_cards]}"
     return found[0]
 
 
 def codes(result):
-    return {c.code for c in result.cards}
+    return {c.code for c in result.all_cards}
 
 
 # --- three states --------------------------------------------------------------------------------

@@ -36,17 +36,17 @@ def assess(meds=(), conditions=(), indication="peripheral-neuropathic-pain", **p
 
 
 def cards(result, code):
-    return [c for c in result.cards if c.code == code]
+    return [c for c in result.all_cards if c.code == code]
 
 
 def card(result, code):
     found = cards(result, code)
-    assert len(found) == 1, f"{len(found)} {code} cards in {[c.code for c in result.cards]}"
+    assert len(found) == 1, f"{len(found)} {code} cards in {[c.code for c in result.all_cards]}"
     return found[0]
 
 
 def codes(result):
-    return {c.code for c in result.cards}
+    return {c.code for c in result.all_cards}
 
 
 # --- reading a line ------------------------------------------------------------------------------
@@ -375,6 +375,8 @@ FACT_CASES = {
     "sympathomimetic": (True, "sympathomimetic", {}),
     "lowers_blood_pressure": (True, "blood-pressure-drugs", {}),
     "thyroid_hormone": (True, "thyroid-hormone", {}),
+    "loop_diuretic": (True, "qt-tally-raised", {"age": 70, "meds": ["citalopram"]}),
+    "lowers_sodium": (True, "sodium-stacked", {"age": 70}),
     "serotonergic:yes": ("yes", "serotonergic-drug", {}),
     "serotonergic:low": ("low", "serotonergic-low", {}),
     "cyp2d6_inhibition:strong": ("strong", "cyp2d6-reduced", {}),

@@ -24,11 +24,12 @@ def assess(rulebook, indications):
 
 
 def codes(assessment, indicator=None):
-    return {c.code for c in assessment.cards if indicator is None or c.indicator == indicator}
+    """Codes of the cards shown or folded under a stacked card."""
+    return {c.code for c in assessment.all_cards if indicator is None or c.indicator == indicator}
 
 
 def card(assessment, code):
-    found = [c for c in assessment.cards if c.code == code]
+    found = [c for c in assessment.all_cards if c.code == code]
     assert found, f"no {code} card in {codes(assessment)}"
     return found[0]
 
@@ -370,8 +371,8 @@ def test_it_gives_one_baseline_ecg_card_for_qt_history_conditions(assess):
 
 def test_it_sorts_cards_critical_warning_info_and_fits_a_summary(assess):
     result = assess(age=70, conditions=["recent-mi", "diabetes"], meds=["sertraline"], breastfeeding=True)
-    ranks = [c.indicator.rank for c in result.cards]
-    assert ranks == sorted(ranks)
+    groups = [c.group for c in result.cards]
+    assert groups == sorted(groups)
     assert result.cards[0].indicator == Indicator.CRITICAL
     for c in result.cards:
         assert len(c.summary) <= 140 and c.sources and c.source == c.sources[0]

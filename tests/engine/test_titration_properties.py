@@ -48,6 +48,8 @@ profiles = st.builds(
     cyp2d6=st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2d6"])),
     cyp2c19=st.one_of(st.none(), st.sampled_from(PHENOTYPES_BY_GENE["cyp2c19"])),
     qtc_ms=st.one_of(st.none(), st.integers(300, 500)),
+    potassium=st.one_of(st.none(), st.sampled_from([Decimal("3.1"), Decimal("3.5"), Decimal("4.2")])),
+    sodium=st.one_of(st.none(), st.integers(126, 145)),
 )
 
 
@@ -145,3 +147,30 @@ def test_it_always_refuses_targets_off_the_grid(slug, target):
         assert exc.field == "target_mg"
     else:
         raise AssertionError(f"{target} mg was accepted as a target")
+
+
+@fast
+@given(plan_inputs())
+def test_every_dated_check_a_card_asks_for_is_booked_and_guards_the_next_rise(inputs):
+    """Reference A.4: a check asked for within N days is a follow-up within N days; no rise comes before
+    it, and the first rise on or after it waits for the result (the handout says so)."""
+    draft, protocol = build(*inputs)
+    assessment = assess_risk(inputs[0], inputs[1], protocol, RULES, inputs[3])
+    rises = [s for i, s in enumerate(draft.steps) if i and s.dose_mg > draft.steps[i - 1].dose_mg]
+    for check in assessment.checks:
+        if check.within_days is None:
+            continue
+        window = (
+            draft.start_date + timedelta(days=check.after_days),
+            draft.start_date + timedelta(days=check.within_days),
+        )
+        booked = [f for f in draft.followups if check.key in f.assess and window[0] <= f.due <= window[1]]
+        assert booked, (check, draft.followups)
+        assert all(rise.start >= booked[0].due for rise in rises)
+        after = [rise for rise in rises if rise.start >= booked[0].due]
+        if after:
+            assert check.key in after[0].awaits
+    if assessment.review_each_rise:
+        for rise in rises:
+            assert "rise-review" in rise.awaits
+            assert any(f.due == rise.start and "rise-review" in f.assess for f in draft.followups)

@@ -129,7 +129,10 @@ QT_DRUG = "qt-drug"
 
 @pytest.fixture
 def qt_draft(young_patient, indication, clinician, with_profile):
-    """A draft on citalopram: the QT-drug warning, whose presets include specialist advice."""
+    """A draft for a 35-year-old man on citalopram: the QT-drug warning, whose presets include specialist
+    advice (a QT tally of 6: no stacked card folds it)."""
+    young_patient.sex = young_patient.Sex.MALE
+    young_patient.save()
     with_profile(young_patient, medications=["citalopram"])
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
     assert QT_DRUG in [c.code for c in selectors.current_assessment(plan).warning_cards]

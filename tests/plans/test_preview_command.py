@@ -46,7 +46,7 @@ def test_it_prints_the_plan(tmp_path):
     assert [s["dose_mg"] for s in result["steps"]] == ["10", "20", "30"]
     assert result["steps"][0] == {
         "start": "2026-12-01", "end": "2026-12-07", "dose_mg": "10",
-        "tablets": [{"strength_mg": "10", "count": 1}], "liquid_ml": None,
+        "tablets": [{"strength_mg": "10", "count": 1}], "liquid_ml": None, "awaits": [],
     }  # fmt: skip
     assert result["followups"][0]["kind"] == "first-review"
     assert result["unrecognised_medications"] == []
@@ -248,10 +248,11 @@ def test_it_reads_patient_fields_written_at_the_top_level(tmp_path):
 
 def test_it_applies_a_low_sodium_as_on_a_risk_profile(tmp_path):
     critical = run(tmp_path, request(sodium_mmol_l=122))
-    assert critical["blocked"] is True and "visit-sodium-critical" in [c["code"] for c in critical["cards"]]
+    assert critical["blocked"] is True and "baseline-sodium-critical" in [c["code"] for c in critical["cards"]]
     low = run(tmp_path, request(sodium=128))
-    assert "visit-sodium-low" in [c["code"] for c in low["cards"]]
+    assert "baseline-sodium-low" in [c["code"] for c in low["cards"]]
     assert [s["dose_mg"] for s in low["steps"]] == ["10"]
+    assert any("sodium-recheck" in f["assess"] and f["due"] <= "2026-12-08" for f in low["followups"])
 
 
 def test_it_holds_the_start_dose_on_orthostatic_hypotension(tmp_path):

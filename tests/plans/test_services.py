@@ -175,7 +175,7 @@ def test_it_matches_the_preview_to_the_saved_plan(young_patient, indication, cli
     preview = services.draft_json(assessment, draft)
     saved_steps = [
         {"start": s.start_date.isoformat(), "end": s.end_date.isoformat(), "dose_mg": f"{s.dose_mg.normalize():f}",
-         "tablets": s.tablets, "liquid_ml": None}
+         "tablets": s.tablets, "liquid_ml": None, "awaits": s.awaits}
         for s in plan.steps.all()
     ]  # fmt: skip
     assert preview["steps"] == saved_steps

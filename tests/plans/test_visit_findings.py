@@ -257,11 +257,14 @@ def test_it_lets_sodium_on_the_profile_reach_the_engine(young_patient, indicatio
     with_profile(young_patient, sodium=124, bloods_date=START)
     with pytest.raises(PlanBlocked) as exc:
         services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
-    assert [c.code for c in exc.value.cards] == ["visit-sodium-critical"]
+    assert [c.code for c in exc.value.cards] == ["baseline-sodium-critical"]
     with_profile(young_patient, sodium=128, bloods_date=START)
     plan = services.plan_create(patient=young_patient, indication=indication, user=clinician, start_date=START)
-    assert "visit-sodium-low" in [c["code"] for c in plan.cards]
+    assert "baseline-sodium-low" in [c["code"] for c in plan.cards]
     assert [s.dose_mg for s in plan.steps.all()] == [10]  # held at the start dose until reviewed
+    # The card says "recheck within a week": the plan holds a dated recheck within a week (reference A.4).
+    recheck = [f for f in plan.followups.all() if "sodium-recheck" in f.assess]
+    assert recheck and (recheck[0].due_date - START).days <= 7
 
 
 def test_it_holds_the_start_for_orthostatic_hypotension_on_the_profile(

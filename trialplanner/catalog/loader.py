@@ -352,12 +352,25 @@ class _Loader:
             self.require(where, row, "code", "title", "indicator", "action", "summary", "detail", "effect")
             values = {name: row[name] for name in ["title", "indicator", "action", "summary", "detail", "effect"]}
             values["display_order"] = row.get("display_order", 0)
+            values["concern"] = row.get("concern", "")
+            values["stacked"] = bool(row.get("stacked", False))
+            values["needs_specialist_advice"] = bool(row.get("needs_specialist_advice", False))
+            if values["needs_specialist_advice"] and row["indicator"] != "warning":
+                raise CatalogError(f"{where}: only a warning can need specialist advice as its reason")
             values.update(self.cited(row))
             rules[row["code"]] = self.save(
                 "rules", m.Rule, {"code": row["code"]}, values, where, self.source_objects(where, row)
             )
         self.note_missing("rules", m.Rule.objects.exclude(code__in=rules))
         return rules
+
+    def preset_rules(self, where, row, rules):
+        """warning_rules for a preset reason: never on a warning that accepts only specialist advice."""
+        found = self.warning_rules(where, row, rules)
+        advice_only = [r.code for r in found if r.needs_specialist_advice]
+        if advice_only:
+            raise CatalogError(f"{where}: {', '.join(advice_only)} accepts only recorded specialist advice, no preset")
+        return found
 
     def warning_rules(self, where, row, rules):
         """The rows' `rules`: known codes of warning rules (only a warning is acknowledged with a reason)."""
@@ -381,7 +394,7 @@ class _Loader:
         for i, row in enumerate(self.rows("reason_presets")):
             where = f"reason_presets[{row.get('key', i)}]"
             self.require(where, row, "key", "text", "rules")
-            wanted = self.warning_rules(where, row, rules)
+            wanted = self.preset_rules(where, row, rules)
             needs_details = row.get("needs_details", False)
             if not isinstance(needs_details, bool):
                 raise CatalogError(f"{where}: needs_details must be true or false, not {needs_details!r}")
@@ -478,6 +491,9 @@ class _Loader:
                 "help_text": row.get("help_text", ""),
                 "rule": rules[row["rule"]],
                 "display_order": row.get("display_order", 0),
+                "qt_tally_points": row.get("qt_tally_points", 0),
+                "qt_risk_condition": bool(row.get("qt_risk_condition", False)),
+                "frail_shaping": bool(row.get("frail_shaping", False)),
                 **self.codes(row, "snomed_code"),
                 **self.cited(row),
             }

@@ -379,7 +379,19 @@ class Rule(CitedModel):
     summary = models.CharField(max_length=140)
     detail = models.TextField()
     effect = models.TextField(help_text="What the plan does when this rule fires.")
-    display_order = models.PositiveSmallIntegerField(default=0)
+    display_order = models.PositiveSmallIntegerField(
+        default=0, help_text="Order among cards of the same level: the more dangerous first."
+    )
+    concern = models.SlugField(
+        max_length=30, blank=True, help_text="Cards of one concern fold under that concern's stacked card."
+    )
+    stacked = models.BooleanField(
+        default=False, help_text="Adds up several risk factors; shown after critical cards, before warnings."
+    )
+    needs_specialist_advice = models.BooleanField(
+        default=False,
+        help_text="A warning whose only accepted reason is recorded specialist advice (who gave it and when).",
+    )
 
     class Meta:
         ordering = ["display_order", "code"]
@@ -388,6 +400,10 @@ class Rule(CitedModel):
                 condition=Q(indicator__in=["critical", "warning", "info"]), name="rule_indicator_choice"
             ),
             models.CheckConstraint(condition=Q(action__in=["avoid", "adjust", "monitor"]), name="rule_action_choice"),
+            models.CheckConstraint(
+                condition=Q(needs_specialist_advice=False) | Q(indicator="warning"),
+                name="rule_specialist_advice_on_warning",
+            ),
         ]
 
     def __str__(self):
@@ -473,6 +489,15 @@ class Condition(CitedModel):
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="conditions")
     display_order = models.PositiveSmallIntegerField(default=0)
     snomed_code = sctid_field("SNOMED CT code", "SNOMED CT concept for this condition")
+    qt_tally_points = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(10)], help_text="Points on the QT tally (Tisdale 2013 items)."
+    )
+    qt_risk_condition = models.BooleanField(
+        default=False, help_text="Makes a conditional-risk QT drug count on the QT tally (CredibleMeds)."
+    )
+    frail_shaping = models.BooleanField(
+        default=False, help_text="Shapes the plan as for frailty: lower default target, a review before each rise."
+    )
 
     class Meta:
         ordering = ["group", "display_order", "name"]
@@ -546,6 +571,10 @@ class DrugFactFields(CitedModel):
     sympathomimetic = models.BooleanField(default=False)
     lowers_blood_pressure = models.BooleanField(default=False)
     thyroid_hormone = models.BooleanField(default=False, help_text="Thyroid hormone therapy: arrhythmia risk.")
+    loop_diuretic = models.BooleanField(default=False, help_text="A loop diuretic: an item of the QT tally.")
+    lowers_sodium = models.BooleanField(
+        default=False, help_text="A cause of hyponatraemia/SIADH (Beers 2023): stacked sodium risk at 65 or over."
+    )
 
     class Meta:
         abstract = True

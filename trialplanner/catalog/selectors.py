@@ -39,6 +39,13 @@ def check_validity() -> dict[str, int]:
     return dict(m.MonitoringItem.objects.filter(validity_days__isnull=False).values_list("slug", "validity_days"))
 
 
+def monitoring_names() -> dict[str, str]:
+    """Monitoring slug -> its name (read once per request)."""
+    return once_per_request(
+        "catalog-monitoring-names", lambda: dict(m.MonitoringItem.objects.values_list("slug", "name"))
+    )
+
+
 def rules():
     return m.Rule.objects.prefetch_related(SOURCES, "conditions")
 
@@ -153,6 +160,9 @@ def _rulebook() -> engine.RuleBook:
             effect=r.effect,
             sources=_refs(r),
             order=r.display_order,
+            concern=r.concern,
+            stacked=r.stacked,
+            needs_specialist_advice=r.needs_specialist_advice,
         )
         for r in m.Rule.objects.prefetch_related(SOURCES)
     }
@@ -183,7 +193,15 @@ def _rulebook() -> engine.RuleBook:
     )
     recognised = {normalise_name(name): row.medicine for row in m.MedicineName.objects.all() for name in row.name_list}
     conditions = {
-        c.slug: ConditionFacts(slug=c.slug, name=c.name, group=c.group, rule_code=c.rule.code)
+        c.slug: ConditionFacts(
+            slug=c.slug,
+            name=c.name,
+            group=c.group,
+            rule_code=c.rule.code,
+            qt_tally_points=c.qt_tally_points,
+            qt_risk_condition=c.qt_risk_condition,
+            frail_shaping=c.frail_shaping,
+        )
         for c in m.Condition.objects.select_related("rule")
     }
     amitriptyline = m.Drug.objects.get(slug="amitriptyline")

@@ -66,6 +66,9 @@ class Step:
     dose_mg: Decimal
     dispense: Dispense
     kind: StepKind
+    # Checks whose result the clinic confirms before the patient takes this step (catalog monitoring slugs):
+    # the handout says not to take it until then (reference A.4).
+    awaits: tuple[str, ...] = ()
 
     @property
     def nights(self) -> int:
@@ -95,6 +98,8 @@ class FollowUpKind(StrEnum):
     PERIODIC = "periodic"
     TAPER_REVIEW = "taper-review"
     RECHECK = "recheck"  # booked by a visit finding (reference A.3)
+    CHECK = "check"  # a dated check a risk card asks for (reference A.4)
+    RISE_REVIEW = "rise-review"  # a review (phone or visit) before a rise, for frail patients (A.4)
 
 
 @dataclass(frozen=True)

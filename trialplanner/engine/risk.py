@@ -6,7 +6,8 @@ this module decides only when each catalog rule fires and what it does to the pl
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 from trialplanner.engine.daterange import check_date
@@ -24,6 +25,7 @@ from trialplanner.engine.types import (
     Alcohol,
     Assessment,
     Card,
+    DatedCheck,
     DoseLimit,
     DrugFacts,
     Effects,
@@ -43,6 +45,10 @@ REPEAT_ECG = "repeat-ecg-at-target"
 ELECTROLYTES = "potassium-magnesium"
 SODIUM = "sodium"
 LYING_STANDING_BP = "lying-standing-bp"
+ECG_BEFORE_HIGHER_DOSE = "ecg-before-higher-dose"
+SODIUM_AFTER_START = "sodium-after-start"
+SODIUM_AT_TARGET = "sodium-at-target"
+SODIUM_RECHECK = "sodium-recheck"
 GLUCOSE = "blood-glucose"
 MOOD = "mood-and-suicidality"
 BASELINE_KEYS = (BASELINE_ECG, ELECTROLYTES, SODIUM, LYING_STANDING_BP)
@@ -65,6 +71,7 @@ class _Context:
         self.cards: list[Card] = []
         self.readings: list[MedicineReading] = []  # every entered line, matched or not
         self.active: list[ActiveIngredient] = []  # catalogued ingredients still acting on the planned start date
+        self.over_dose_limit: set[str] = set()  # slugs of medicines read above a dose limit (A.4)
 
     def add(
         self,
@@ -89,6 +96,9 @@ class _Context:
                 effects=effects,
                 subjects=tuple(subjects),
                 order=rule.order,
+                concern=rule.concern,
+                stacked=rule.stacked,
+                needs_specialist_advice=rule.needs_specialist_advice,
             )
         )
 
@@ -198,6 +208,15 @@ def check_conditions(ctx: _Context) -> None:
         ctx.add(code, CONDITION_EFFECTS.get(code, _no_effects)(ctx), subjects=names)
 
 
+def _frail_shaping(ctx: _Context) -> Effects:
+    """Frailty-falls; for frailty or dementia also a lower default target and a review before each rise (A.4)."""
+    effects = _cautious_start(StartDose.FRAIL)(ctx)
+    shaped = ctx.profile.frail or any(ctx.rules.conditions[slug].frail_shaping for slug in ctx.profile.conditions)
+    if not shaped:
+        return effects
+    return replace(effects, target_cap_mg=ctx.rules.param("frail_default_target_mg"), review_each_rise=True)
+
+
 # Rules whose conditions are joined with other triggers in their own check.
 JOINED_ELSEWHERE = {"electrolytes", "low-potassium-magnesium", "baseline-ecg"}
 
@@ -220,7 +239,7 @@ CONDITION_EFFECTS: dict[str, Callable[[_Context], Effects]] = {
         early_first_review=True,
         monitoring=(BASELINE_ECG,),
     ),
-    "frailty-falls": _cautious_start(StartDose.FRAIL),
+    "frailty-falls": _frail_shaping,
     "liver-impairment": _cautious_start(StartDose.OLDER),
     "bipolar": lambda ctx: Effects(monitoring=(MOOD,)),
     "diabetes": lambda ctx: Effects(monitoring=(GLUCOSE,)),
@@ -334,8 +353,12 @@ def _applicable_limit(ctx: _Context, limit: DoseLimit) -> tuple[Decimal, str, bo
 
 
 def check_dose_limits(ctx: _Context) -> None:
-    """A medicine's daily dose read from its line above the limit A.4 sets; an unreadable dose says so."""
+    """A medicine's daily dose read from its line above the limit A.4 sets; an unreadable dose says so.
+
+    One card per rule, naming every medicine over its limit (citalopram and escitalopram share one).
+    """
     not_read: list[str] = []
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)  # rule code -> (subject, detail)
     for reading in ctx.readings:
         if reading.stopped_on is not None:
             continue
@@ -351,20 +374,20 @@ def check_dose_limits(ctx: _Context) -> None:
                 over = at_least >= ceiling if inclusive else at_least > ceiling
                 if not over:
                     continue
+                ctx.over_dose_limit.add(drug.slug)
                 dose = (
                     f"{_mg(at_least)} a day" if daily is not None else f"{_mg(at_least)} a dose (at least that a day)"
                 )
                 words = f"{_mg(ceiling)} a day or more" if inclusive else f"above {_mg(ceiling)} a day"
-                rule = ctx.rules.rule(limit.rule_code)
-                detail = (
-                    f"{drug.name}: read as {dose} from “{reading.entered}”; a warning at {words}{why}. {rule.detail}"
+                found[limit.rule_code].append(
+                    (
+                        f"{drug.name} {dose}",
+                        f"{drug.name}: read as {dose} from “{reading.entered}”; a warning at {words}{why}.",
+                    )
                 )
-                ctx.add(
-                    limit.rule_code,
-                    DOSE_EFFECTS.get(limit.rule_code),
-                    subjects=[f"{drug.name} {dose}"],
-                    detail=detail,
-                )
+    for code, hits in found.items():
+        detail = " ".join(text for _, text in hits) + f" {ctx.rules.rule(code).detail}"
+        ctx.add(code, DOSE_EFFECTS.get(code), subjects=[subject for subject, _ in hits], detail=detail)
     if not_read:
         ctx.add("dose-not-read", subjects=not_read)
 
@@ -599,6 +622,179 @@ def check_baseline_ecg(ctx: _Context) -> None:
         ctx.add("baseline-ecg", Effects(monitoring=(BASELINE_ECG, REPEAT_ECG)), subjects=reasons)
 
 
+# --- stacked risks (reference A.4) ---------------------------------------------------
+
+
+def _recent(on: date, measured: date | None, valid_days: int) -> bool:
+    return measured is not None and abs((on - measured).days) <= valid_days
+
+
+def _tally_points(ctx: _Context, item: str) -> int:
+    return ctx.rules.int_param(f"qt_tally_points_{item}")
+
+
+def _qt_drugs_counted(ctx: _Context) -> tuple[list[str], list[str], list[str]]:
+    """(QT drugs besides amitriptyline that count, conditional ones that do not, known-risk ones)."""
+    conditions_recorded = bool(low_electrolytes(ctx)) or any(
+        ctx.rules.conditions[slug].qt_risk_condition for slug in ctx.profile.conditions
+    )
+    qtc = ctx.profile.qtc_ms
+    conditions_recorded = conditions_recorded or (qtc is not None and qtc > _qtc_warning_threshold(ctx))
+    counted: list[str] = []
+    not_counted: list[str] = []
+    for name, drug in ctx.drugs_where(lambda d: bool(d.qt_risk) and not d.is_amitriptyline):
+        if drug.qt_risk != "conditional" or conditions_recorded or drug.slug in ctx.over_dose_limit:
+            counted.append(name)
+        else:
+            not_counted.append(name)
+    known = _names(ctx.drugs_where(lambda d: d.qt_risk == "known" and not d.is_amitriptyline))
+    return counted, not_counted, known
+
+
+def qt_tally(ctx: _Context) -> tuple[int, list[str], list[str], list[str]]:
+    """The QT tally on the Tisdale items an outpatient record holds: (score, items that scored, items
+    not known, notes). An item with no recent result is "not known", never 0; a result that scores
+    counts whatever its date (the cautious reading)."""
+    profile, rules = ctx.profile, ctx.rules
+    scored: list[tuple[str, int]] = []
+    unknown: list[str] = []
+    if profile.age >= rules.int_param("qt_tally_age_years"):
+        scored.append((f"age {profile.age}", _tally_points(ctx, "age")))
+    if profile.sex == Sex.FEMALE:
+        scored.append(("female", _tally_points(ctx, "female")))
+    loops = _names(ctx.drugs_where(lambda d: d.loop_diuretic))
+    if loops:
+        scored.append((f"loop diuretic ({', '.join(loops)})", _tally_points(ctx, "loop_diuretic")))
+    potassium_days = rules.int_param("qt_tally_potassium_valid_days")
+    ticked_low = [
+        ctx.rules.conditions[slug].name
+        for slug in sorted(profile.conditions)
+        if ctx.rules.conditions[slug].rule_code == "low-potassium-magnesium"
+    ]
+    if profile.potassium is not None and profile.potassium <= rules.param("qt_tally_potassium_max_mmol_l"):
+        scored.append((f"potassium {profile.potassium} mmol/L", _tally_points(ctx, "potassium")))
+    elif ticked_low:
+        scored.append((f"{ticked_low[0].lower()} (ticked)", _tally_points(ctx, "potassium")))
+    elif profile.potassium is None or not _recent(ctx.on, profile.bloods_on, potassium_days):
+        unknown.append(f"potassium (no dated result in the last {potassium_days} days)")
+    ecg_days = rules.int_param("qt_tally_ecg_valid_days")
+    if profile.qtc_ms is not None and profile.qtc_ms >= rules.int_param("qt_tally_qtc_ms"):
+        scored.append((f"QTc {profile.qtc_ms} ms", _tally_points(ctx, "qtc")))
+    elif profile.qtc_ms is None or not _recent(ctx.on, profile.ecg_on, ecg_days):
+        unknown.append(f"QTc (no dated ECG in the last {ecg_days} days)")
+    for slug in sorted(profile.conditions):
+        condition = rules.conditions[slug]
+        if condition.qt_tally_points:
+            scored.append((condition.name.lower(), condition.qt_tally_points))
+    scored.append(("amitriptyline, a QT-prolonging drug", _tally_points(ctx, "one_qt_drug")))
+    counted, not_counted, _ = _qt_drugs_counted(ctx)
+    if counted:
+        scored.append((f"a second QT-prolonging drug ({', '.join(counted)})", _tally_points(ctx, "two_qt_drugs")))
+    notes = [f"{name}: conditional QT risk, not counted (none of its conditions is recorded)" for name in not_counted]
+    score = sum(points for _, points in scored)
+    return score, [f"{label} +{points}" for label, points in scored], unknown, notes
+
+
+def _short_courses(ctx: _Context) -> list[str]:
+    """QT drugs whose planned last dose falls within the short-course window of the start: start after them."""
+    limit = ctx.rules.int_param("qt_short_course_days")
+    found = []
+    for active in ctx.active:
+        drug = active.drug
+        if not drug.qt_risk or drug.is_amitriptyline or active.stopped_on is None or active.clear_from is None:
+            continue
+        if ctx.on <= active.stopped_on <= ctx.on + timedelta(days=limit):
+            found.append(
+                f"{active.label} is planned to end on {active.stopped_on.isoformat()}: consider starting amitriptyline "
+                f"after it ends, from {active.clear_from.isoformat()}."
+            )
+    return found
+
+
+def check_qt_tally(ctx: _Context) -> None:
+    """Stacked QT risk (A.4): 7-10 raised, 11 or more (or two known-risk QT drugs besides amitriptyline) high."""
+    score, scored, unknown, notes = qt_tally(ctx)
+    _, _, known = _qt_drugs_counted(ctx)
+    high = score >= ctx.rules.int_param("qt_tally_high_min") or len(known) >= ctx.rules.int_param(
+        "qt_tally_high_known_drugs"
+    )
+    if not high and score < ctx.rules.int_param("qt_tally_raised_min"):
+        return
+    code = "qt-tally-high" if high else "qt-tally-raised"
+    parts = [f"QT tally {score}: {'; '.join(scored)}."]
+    if unknown:
+        parts.append(f"Not known (not counted as 0; the score may be higher): {'; '.join(unknown)}.")
+    if len(known) >= ctx.rules.int_param("qt_tally_high_known_drugs"):
+        parts.append(f"Two or more known-risk QT drugs besides amitriptyline: {', '.join(known)}.")
+    parts += notes
+    parts += _short_courses(ctx)
+    parts.append(ctx.rules.rule(code).detail)
+    effects = Effects(
+        min_days_per_step=ctx.cautious_days(),
+        early_first_review=True,
+        monitoring=(BASELINE_ECG, ELECTROLYTES, REPEAT_ECG),
+        checks=(
+            DatedCheck(REPEAT_ECG, at_target=True),
+            DatedCheck(ECG_BEFORE_HIGHER_DOSE, before_dose_above_mg=ctx.rules.param("qt_tally_ecg_above_mg")),
+        ),
+    )
+    subjects = [f"score {score}", *scored, *(f"{item}: not known" for item in unknown)]
+    ctx.add(code, effects, subjects=subjects, detail=" ".join(parts))
+
+
+def check_sodium(ctx: _Context) -> None:
+    """A low sodium on file (A.3's levels before the start), and stacked sodium risk at 65 or over (A.4)."""
+    sodium = ctx.profile.sodium
+    if sodium is not None:
+        if sodium < ctx.rules.int_param("sodium_critical_mmol"):
+            ctx.add("baseline-sodium-critical", subjects=[f"sodium {sodium} mmol/L"])
+        elif sodium < ctx.rules.int_param("sodium_low_mmol"):
+            recheck = DatedCheck(SODIUM_RECHECK, within_days=ctx.rules.int_param("sodium_recheck_days"))
+            ctx.add(
+                "baseline-sodium-low",
+                Effects(hold_at_start=True, early_first_review=True, checks=(recheck,)),
+                subjects=[f"sodium {sodium} mmol/L"],
+            )
+    if not ctx.is_older():
+        return
+    lowering = _names(ctx.drugs_where(lambda d: d.lowers_sodium and not d.is_amitriptyline))
+    if lowering:
+        checks = (
+            DatedCheck(
+                SODIUM_AFTER_START,
+                after_days=ctx.rules.int_param("sodium_check_after_start_min_days"),
+                within_days=ctx.rules.int_param("sodium_check_after_start_max_days"),
+            ),
+            DatedCheck(SODIUM_AT_TARGET, at_target=True),
+        )
+        ctx.add(
+            "sodium-stacked",
+            Effects(monitoring=(SODIUM,), checks=checks),
+            subjects=[f"age {ctx.profile.age}", *lowering],
+        )
+
+
+def fold(cards: Sequence[Card]) -> list[Card]:
+    """Cards about one concern fold under that concern's stacked card: one card, one reason (A.4).
+
+    Critical cards never fold: each blocks on its own."""
+    stacked = {card.concern: card for card in cards if card.stacked and card.concern}
+    folded: dict[str, list[Card]] = defaultdict(list)
+    kept: list[Card] = []
+    for card in cards:
+        host = stacked.get(card.concern)
+        if host is not None and card is not host and not card.stacked and card.indicator is not Indicator.CRITICAL:
+            folded[card.concern].append(card)
+        else:
+            kept.append(card)
+    return [
+        replace(card, folded=tuple(sorted(folded[card.concern], key=lambda c: c.sort_key)))
+        if card in stacked.values()
+        else card
+        for card in kept
+    ]
+
+
 CHECKS = (
     check_age,
     check_conditions,
@@ -624,12 +820,14 @@ CHECKS = (
     check_self_harm,
     check_indication,
     check_baseline_ecg,
+    check_sodium,
+    check_qt_tally,  # last: it reads the dose limits and every QT factor found above
 )
 
 
 def _summarise(ctx: _Context) -> Assessment:
-    cards = tuple(sorted(ctx.cards, key=lambda c: c.sort_key))
-    effects = [c.effects for c in cards]
+    cards = tuple(sorted(fold(ctx.cards), key=lambda c: c.sort_key))
+    effects = [c.effects for card in cards for c in card.with_folded()]
     starts = [e.start for e in effects]
     days = [e.min_days_per_step for e in effects if e.min_days_per_step]
     limits = [e.supply_limit_days for e in effects if e.supply_limit_days]
@@ -638,10 +836,13 @@ def _summarise(ctx: _Context) -> Assessment:
     if any(c.indicator is Indicator.CRITICAL and c.effects.earliest_start is None for c in cards):
         earliest = []  # a block with no end date: no start date is safe yet
     monitoring: list[str] = []
+    checks: list[DatedCheck] = []
     for e in effects:
         for key in e.monitoring:
             if key not in monitoring:
                 monitoring.append(key)
+        checks += [check for check in e.checks if check not in checks]
+    caps = [e.target_cap_mg for e in effects if e.target_cap_mg is not None]
     items = anticholinergic_items(ctx)
     return Assessment(
         cards=cards,
@@ -662,4 +863,7 @@ def _summarise(ctx: _Context) -> Assessment:
         supply_limit_mg=min(mg_limits) if mg_limits else None,
         baseline_checks=tuple(k for k in monitoring if k in BASELINE_KEYS),
         monitoring=tuple(monitoring),
+        checks=tuple(checks),
+        target_cap_mg=min(caps) if caps else None,
+        review_each_rise=any(e.review_each_rise for e in effects),
     )

@@ -27,7 +27,7 @@ from trialplanner.engine.plan_types import (
     StrengthFacts,
     TabletCount,
 )
-from trialplanner.engine.types import Assessment, Card, Effects, ProtocolFacts, RuleBook, StartDose
+from trialplanner.engine.types import Assessment, Card, DatedCheck, Effects, ProtocolFacts, RuleBook, StartDose
 
 # Follow-up contents, as catalog monitoring slugs.
 BASELINE_OUTCOME = "baseline-outcome-score"
@@ -39,6 +39,7 @@ PERIODIC_REVIEW = "periodic-review"
 LYING_STANDING_BP_REVIEW = "lying-standing-bp-review"
 SODIUM_DOSE_CHANGE = "sodium-dose-change"
 REPEAT_ECG_BEFORE_RISE = "repeat-ecg-before-rise"
+RISE_REVIEW = "rise-review"
 REVIEW_KEYS = (OUTCOME, SIDE_EFFECTS, RED_FLAGS, ADHERENCE)
 # What a risk finding adds to every review during titration.
 REVIEW_EXTRAS = {
@@ -191,6 +192,16 @@ def _build(
             adjustments.append(Adjustment("start", text, because))
 
     target = protocol.default_target_mg if options.target_mg is None else Decimal(options.target_mg)
+    if options.target_mg is None and options.from_mg is None and assessment.target_cap_mg is not None:
+        capped = _capped_target(protocol, assessment.target_cap_mg, start_mg)
+        if capped < target:
+            because = _because(assessment, lambda e: e.target_cap_mg is not None)
+            text = (
+                f"Planned target {mg(capped)} instead of {mg(protocol.default_target_mg)} (frail or dementia); "
+                f"the clinician may choose up to {mg(protocol.ceiling_mg)}."
+            )
+            adjustments.append(Adjustment("target-cap", text, because))
+            target = capped
     if target > protocol.ceiling_mg:
         raise EngineInputError("target_mg", f"must not be above the ceiling of {mg(protocol.ceiling_mg)}")
     if target < start_mg:
@@ -198,7 +209,7 @@ def _build(
     if options.from_mg is None and options.target_mg is not None and target not in dose_grid(protocol):
         allowed = ", ".join(f"{d.normalize():f}" for d in dose_grid(protocol) if start_mg <= d)
         raise EngineInputError("target_mg", f"must be a dose on the protocol's grid: {allowed} mg")
-    if target != protocol.default_target_mg and not options.hold:
+    if target != protocol.default_target_mg and not options.hold and options.target_mg is not None:
         text = f"Planned target {mg(target)}, chosen by the clinician (usual target {mg(protocol.default_target_mg)})."
         adjustments.append(Adjustment("target", text))
 
@@ -229,7 +240,16 @@ def _build(
         text += "."
         adjustments.append(Adjustment("supply-limit", text, because))
 
-    target_date = start_date + timedelta(days=days * (len(doses) - 1))
+    windows = _window_checks(assessment.checks, start_date)
+    first_rise = start_date + timedelta(days=days)
+    if len(doses) > 1 and windows and max(due for _, due in windows) > first_rise:
+        first_rise = max(due for _, due in windows)
+        keys = ", ".join(dict.fromkeys(check.key for check, _ in windows))
+        because = _because(assessment, lambda e: any(c.within_days is not None for c in e.checks))
+        adjustments.append(
+            Adjustment("rise-waits", f"First rise on {first_rise.isoformat()}, after the check ({keys}).", because)
+        )
+    target_date = start_date if len(doses) == 1 else first_rise + timedelta(days=days * (len(doses) - 2))
     response_date = max(
         (course_start or start_date) + timedelta(days=protocol.response_judgement_days),
         target_date + timedelta(days=days),
@@ -240,7 +260,7 @@ def _build(
         response_date = max(response_date, start_date + timedelta(days=first_review_days))
     end_date = max(add_months(start_date, MONTHS_IN_FIRST_YEAR) - timedelta(days=1), response_date)
     held = options.hold or (assessment.hold_at_start and target > start_mg)
-    steps = _steps(doses, start_date, days, end_date, options, rules, hold=held)
+    steps = _steps(doses, start_date, days, end_date, options, rules, hold=held, first_rise=first_rise)
     # A QTc hold books the repeat ECG at the first review: no rise until it is below the threshold.
     first_extra: tuple[str, ...] = ()
     if assessment.hold_at_start and risk.REPEAT_ECG in assessment.monitoring:
@@ -262,6 +282,7 @@ def _build(
         first_extra,
         review_change=not (judged and options.hold is False and not first_extra),
     )
+    steps, followups = _dated_checks(assessment, steps, followups, windows, target_date)
     return PlanDraft(
         start_date=start_date,
         end_date=end_date,
@@ -324,11 +345,15 @@ def _steps(
     options: PlanOptions,
     rules: RuleBook,
     hold: bool = False,
+    first_rise: date | None = None,
 ) -> tuple[Step, ...]:
+    """One step per dose; the first rise on `first_rise` (no sooner than a step's days), the rest `days` apart."""
+    rise = first_rise or start_date + timedelta(days=days)
+    starts = [start_date] + [rise + timedelta(days=days * i) for i in range(len(doses) - 1)]
     steps: list[Step] = []
     for number, dose in enumerate(doses, start=1):
-        first = start_date + timedelta(days=days * (number - 1))
-        last = end_date if number == len(doses) else first + timedelta(days=days - 1)
+        first = starts[number - 1]
+        last = end_date if number == len(doses) else starts[number] - timedelta(days=1)
         if hold:
             kind = StepKind.HOLD
         elif number == len(doses):
@@ -338,6 +363,67 @@ def _steps(
         step_dispense = dispense(dose, options.strengths, options.tablet_strength_mg, liquid_below(rules))
         steps.append(Step(number, first, last, dose, step_dispense, kind))
     return tuple(steps)
+
+
+def _capped_target(protocol: ProtocolFacts, cap: Decimal, start_mg: Decimal) -> Decimal:
+    """The highest dose on the protocol's grid at or below both the usual target and the cap (never below the start)."""
+    limit = min(protocol.default_target_mg, cap)
+    return max([d for d in dose_grid(protocol) if d <= limit] + [start_mg])
+
+
+def _window_checks(checks: Iterable[DatedCheck], start_date: date) -> list[tuple[DatedCheck, date]]:
+    """Checks due a number of days after the start, with the day each is booked: the first day of the
+    window when it opens later (2-4 weeks: day 14), else its last day (within a week: day 7)."""
+    return [
+        (check, start_date + timedelta(days=check.after_days or check.within_days))
+        for check in checks
+        if check.within_days is not None
+    ]
+
+
+def _rises(steps: Sequence[Step]) -> list[Step]:
+    """The steps that raise the dose (the first step counts as one: it starts the drug)."""
+    return [s for i, s in enumerate(steps) if s.dose_mg > 0 and (i == 0 or s.dose_mg > steps[i - 1].dose_mg)]
+
+
+def _dated_checks(
+    assessment: Assessment,
+    steps: tuple[Step, ...],
+    followups: tuple[FollowUp, ...],
+    windows: Sequence[tuple[DatedCheck, date]],
+    target_date: date,
+) -> tuple[tuple[Step, ...], tuple[FollowUp, ...]]:
+    """Book every check the cards ask for (reference A.4) and mark the step each one guards.
+
+    A check due N days after the start, or before the first dose above a level, or a review before each
+    rise (frail), is a dated follow-up; the first rise on or after it waits for the clinic to confirm the
+    result. Checks at the target join the visit on the target date. (Baseline checks are the baseline visit
+    on the start date: the clinic sees the patient before the first night.)
+    """
+    visits = list(followups)
+    guards: list[tuple[date, str]] = [(due, check.key) for check, due in windows]
+    visits += [FollowUp(due, FollowUpKind.CHECK, (check.key,)) for check, due in windows]
+    rises = _rises(steps)
+    for check in assessment.checks:
+        if check.before_dose_above_mg is not None:
+            above = next((s for s in rises if s.dose_mg > check.before_dose_above_mg), None)
+            if above is not None:
+                visits.append(FollowUp(above.start, FollowUpKind.CHECK, (check.key,)))
+                guards.append((above.start, check.key))
+        elif check.at_target and len(steps) > 1 and steps[-1].kind is StepKind.TARGET:
+            visits.append(FollowUp(target_date, FollowUpKind.AT_TARGET, (check.key,)))
+    if assessment.review_each_rise:
+        for rise in rises[1:]:
+            visits.append(FollowUp(rise.start, FollowUpKind.RISE_REVIEW, (RISE_REVIEW,)))
+            guards.append((rise.start, RISE_REVIEW))
+    awaits: dict[int, list[str]] = {}
+    for due, key in sorted(guards):
+        guarded = next((s for s in rises if s.start >= due), None)
+        if guarded is not None and key not in awaits.setdefault(guarded.number, []):
+            awaits[guarded.number].append(key)
+    if awaits:
+        steps = tuple(replace(s, awaits=tuple(awaits.get(s.number, ()))) for s in steps)
+    return steps, _merge_same_day(visits)
 
 
 def _review_keys(assessment: Assessment, *extra: str | None) -> tuple[str, ...]:
@@ -395,6 +481,8 @@ MERGE_PRECEDENCE = (
     FollowUpKind.AT_TARGET,
     FollowUpKind.FIRST_REVIEW,
     FollowUpKind.RECHECK,
+    FollowUpKind.CHECK,
+    FollowUpKind.RISE_REVIEW,
     FollowUpKind.TAPER_REVIEW,
     FollowUpKind.PERIODIC,
 )

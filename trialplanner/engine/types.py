@@ -1,7 +1,9 @@
 """Value types of the engine: frozen dataclasses, Decimal mg, plain dates."""
 
+import hashlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -89,6 +91,9 @@ class RuleText:
     effect: str
     sources: tuple[SourceRef, ...]
     order: int = 0
+    concern: str = ""  # cards of one concern fold under that concern's stacked card
+    stacked: bool = False  # adds up several risk factors (reference A.4); shown after critical cards
+    needs_specialist_advice: bool = False  # the only accepted reason is recorded specialist advice
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ class DrugFacts:
     sympathomimetic: bool = False
     lowers_blood_pressure: bool = False
     thyroid_hormone: bool = False
+    loop_diuretic: bool = False  # a QT tally item (Tisdale 2013)
+    lowers_sodium: bool = False  # a cause of hyponatraemia/SIADH in Beers 2023 (stacked sodium risk)
     sources: tuple[SourceRef, ...] = ()
     reviewed_class: str = ""  # the catalog class whose facts these are, for a member with no row of its own
 
@@ -149,6 +156,8 @@ DRUG_FACT_FLAGS = (
     "sympathomimetic",
     "lowers_blood_pressure",
     "thyroid_hormone",
+    "loop_diuretic",
+    "lowers_sodium",
 )
 DRUG_FACT_CHOICES = ("serotonergic", "cyp2d6_inhibition", "raises_levels", "qt_risk")
 DRUG_FACT_NUMBERS = ("anticholinergic_score", "washout_days", "persistence_days")
@@ -187,6 +196,9 @@ class ConditionFacts:
     name: str
     group: str
     rule_code: str
+    qt_tally_points: int = 0  # points on the QT tally (Tisdale 2013): recent MI 2, heart failure 3
+    qt_risk_condition: bool = False  # makes a conditional-risk QT drug count on the tally (CredibleMeds)
+    frail_shaping: bool = False  # shapes the plan as for frailty (reference A.4): dementia
 
 
 @dataclass(frozen=True)
@@ -319,6 +331,26 @@ class PatientProfile:
     weight_kg: Decimal | None = None
     potassium: Decimal | None = None  # mmol/L, latest measured
     magnesium: Decimal | None = None  # mmol/L, latest measured
+    sodium: int | None = None  # mmol/L, latest measured
+    ecg_on: date | None = None  # when the QTc was measured (None: not dated)
+    bloods_on: date | None = None  # when potassium, magnesium and sodium were measured (None: not dated)
+
+
+@dataclass(frozen=True)
+class DatedCheck:
+    """A check a card asks for at a set time (reference A.4, "dated checks follow their cards").
+
+    The plan books a dated follow-up for it, schedules no rise before that follow-up, and the
+    handout tells the patient not to take the next rise until the clinic confirms the result.
+    Exactly one timing is set: days after the start (`after_days` to `within_days`), before the
+    first step above `before_dose_above_mg`, or at the planned target (`at_target`).
+    """
+
+    key: str  # catalog monitoring slug
+    within_days: int | None = None
+    after_days: int = 0
+    before_dose_above_mg: Decimal | None = None
+    at_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,6 +365,23 @@ class Effects:
     supply_limit_days: int | None = None
     supply_limit_mg: Decimal | None = None
     earliest_start: date | None = None
+    checks: tuple[DatedCheck, ...] = ()
+    target_cap_mg: Decimal | None = None  # the default planned target goes no higher (frail or dementia)
+    review_each_rise: bool = False  # a review (phone or visit) before every rise
+
+
+def card_key(code: str, subjects: Iterable[str]) -> str:
+    """A card's stable identity: its rule code and what it is about (docs/plan-request.md).
+
+    The same rule about the same subjects, in any order, is the same finding, wherever and
+    whenever it was assessed: `<code>~<first 12 hex digits of SHA-256 of the sorted subjects as JSON>`.
+    """
+    digest = hashlib.sha256(json.dumps(sorted(subjects), ensure_ascii=False).encode()).hexdigest()[:12]
+    return f"{code}~{digest}"
+
+
+# Card groups in the order shown: critical, then stacked risks, then warnings, then information.
+CRITICAL_GROUP, STACKED_GROUP, WARNING_GROUP, INFO_GROUP = range(4)
 
 
 @dataclass(frozen=True)
@@ -349,14 +398,35 @@ class Card:
     effects: Effects = field(default_factory=Effects)
     subjects: tuple[str, ...] = ()
     order: int = 0
+    concern: str = ""
+    stacked: bool = False
+    needs_specialist_advice: bool = False
+    folded: tuple["Card", ...] = ()  # the single-factor cards this stacked card summarises (one reason for all)
 
     @property
     def source(self) -> SourceRef | None:
         return self.sources[0] if self.sources else None
 
     @property
+    def key(self) -> str:
+        return card_key(self.code, self.subjects)
+
+    @property
+    def group(self) -> int:
+        if self.indicator is Indicator.CRITICAL:
+            return CRITICAL_GROUP
+        if self.stacked:
+            return STACKED_GROUP
+        return WARNING_GROUP if self.indicator is Indicator.WARNING else INFO_GROUP
+
+    @property
     def sort_key(self) -> tuple[int, int, str, tuple[str, ...]]:
-        return (self.indicator.rank, self.order, self.code, self.subjects)
+        """Critical first, then stacked risks, then warnings by the catalog's order (danger), then information."""
+        return (self.group, self.order, self.code, self.subjects)
+
+    def with_folded(self) -> tuple["Card", ...]:
+        """This card and every card folded under it."""
+        return (self, *self.folded)
 
 
 @dataclass(frozen=True)
@@ -377,6 +447,9 @@ class Assessment:
     monitoring: tuple[str, ...]
     supply_limit_mg: Decimal | None = None
     unreviewed_medications: tuple[str, ...] = ()  # recognised, not reviewed: real medicines nobody here checked
+    checks: tuple[DatedCheck, ...] = ()
+    target_cap_mg: Decimal | None = None
+    review_each_rise: bool = False
 
     @property
     def blocked(self) -> bool:
@@ -393,3 +466,8 @@ class Assessment:
     @property
     def info_cards(self) -> tuple[Card, ...]:
         return tuple(c for c in self.cards if c.indicator is Indicator.INFO)
+
+    @property
+    def all_cards(self) -> tuple[Card, ...]:
+        """Every card, with the cards folded under a stacked card after it."""
+        return tuple(c for card in self.cards for c in card.with_folded())

@@ -38,6 +38,8 @@ APPOINTMENT_PURPOSES = {
     FollowUp.Kind.PERIODIC: gettext_lazy("Regular check-up"),
     FollowUp.Kind.TAPER_REVIEW: gettext_lazy("Check after stopping"),
     FollowUp.Kind.RECHECK: gettext_lazy("Extra check after your last visit"),
+    FollowUp.Kind.CHECK: gettext_lazy("A check before your dose goes up (blood test or heart tracing)"),
+    FollowUp.Kind.RISE_REVIEW: gettext_lazy("A check with the clinic before your dose goes up"),
 }
 # Why a course was stopped at once (reference A.3 critical findings), in the patient's words: what was
 # found, what to watch for now, and the check booked. Keyed by the finding's card code.
@@ -76,11 +78,26 @@ STOP_NOW_FINDINGS = {
         "check": gettext_lazy("You need an urgent check today."),
     },
 }
+# What a step waits for (reference A.4: dated checks follow their cards), in the patient's words.
+# Keyed by the catalog monitoring slug the engine puts on the step.
+AWAITED_CHECKS = {
+    "baseline-ecg": gettext_lazy("your heart tracing (ECG)"),
+    "repeat-ecg-at-target": gettext_lazy("your heart tracing (ECG)"),
+    "repeat-ecg-before-rise": gettext_lazy("your heart tracing (ECG)"),
+    "ecg-before-higher-dose": gettext_lazy("your heart tracing (ECG)"),
+    "potassium-magnesium": gettext_lazy("your blood test"),
+    "sodium": gettext_lazy("your blood test"),
+    "sodium-after-start": gettext_lazy("your blood test"),
+    "sodium-recheck": gettext_lazy("your blood test"),
+    "lying-standing-bp": gettext_lazy("your blood pressure check"),
+    "rise-review": gettext_lazy("a check with the clinic (by phone or a visit)"),
+}
 PAPERS = {"a4": "A4", "letter": "Letter"}
 WEEK = 7
 # Weeks at the final dose listed one by one (each with its tick box) before the single
-# "until your review" row: a layout choice that keeps a standard plan to two sheets.
-SETTLED_WEEKS = 1
+# "until your review" row: a layout choice that keeps a standard plan to two sheets (none since the
+# tablet change at the target is printed in its row, reference A.4; the diary keeps the weekly record).
+SETTLED_WEEKS = 0
 
 
 def _num(value) -> str:
@@ -137,9 +154,55 @@ def step_directions(step) -> str:
     ) % {"what": what, "dose": _num(step.dose_mg), "nights": step.nights}
 
 
+def _awaits_note(step, first) -> str:
+    """Reference A.4: the patient does not take a step that waits for a check until the clinic confirms."""
+    what = list(dict.fromkeys(str(AWAITED_CHECKS.get(key, _("a check"))) for key in step.awaits))
+    if not what:
+        return ""
+    checks = _(" and ").join(what)
+    if first:
+        return _("Do not start until the clinic has %(checks)s and tells you to go ahead.") % {"checks": checks}
+    return _("Do not take this higher dose until the clinic has %(checks)s and tells you to go ahead.") % {
+        "checks": checks
+    }
+
+
+def stopped_strengths(before, step) -> list[str]:
+    """Reference A.4: the tablet strengths the step before used that this step no longer uses ([] if none)."""
+    if before is None or step.kind == "stop" or not (step.tablets or step.liquid_ml is not None):
+        return []
+    new = {t["strength_mg"] for t in step.tablets}
+    return [_num(t["strength_mg"]) for t in before.tablets if t["strength_mg"] not in new]
+
+
+def step_notes(steps) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """What the first week of each step says beyond its dose: the checks it waits for (a note under the
+    week) and the tablets to stop using when the strength changes (added to "take each night")."""
+    notes: dict[int, list[str]] = {}
+    changes: dict[int, str] = {}
+    before = None
+    for index, step in enumerate(steps):
+        note = _awaits_note(step, index == 0)
+        if note:
+            notes[step.number] = [note]
+        gone = stopped_strengths(before, step)
+        if gone:
+            strengths = _(" and ").join(_("%(mg)s mg") % {"mg": mg} for mg in gone)
+            changes[step.number] = _("(new tablets: stop your %(strengths)s ones)") % {"strengths": strengths}
+        if step.kind != "stop":
+            before = step
+    return notes, changes
+
+
+def tablets_change(steps) -> bool:
+    """Whether the patient changes tablet strength during the plan (the handout says to return the old ones)."""
+    return any(stopped_strengths(before, step) for before, step in zip(steps, steps[1:], strict=False))
+
+
 def weekly_rows(plan, steps):
     """One row per week while the dose changes and for the first weeks at the final dose, then one
-    row for 'keep going until your review'."""
+    row for 'keep going until your review'. The first row of a step carries its notes."""
+    notes, changes = step_notes(steps)
     rows = []
     horizon = plan.response_date
     dosing = [step for step in steps if step.kind != "stop"]
@@ -184,8 +247,13 @@ def weekly_rows(plan, steps):
                 }
             )
             day = end + timedelta(days=1)
+    first_rows = {step.start_date: step.number for step in steps}
     for number, row in enumerate(rows, start=1):
         row["week"] = number
+        step_number = first_rows.pop(row["start"], None)
+        row["notes"] = notes.get(step_number, [])
+        if step_number in changes:
+            row["how"] = f"{row['how']} {changes[step_number]}"
     return rows
 
 
@@ -205,6 +273,7 @@ def fingerprint(plan, steps, followups) -> str:
                 _num(s.dose_mg),
                 s.tablets,
                 None if s.liquid_ml is None else _num(s.liquid_ml),
+                *([s.awaits] if s.awaits else []),  # what a step waits for is part of what the patient is told
             ]
             for s in steps
         ],  # fmt: skip
@@ -234,7 +303,9 @@ def handout_context(plan, *, language, large, paper, today):
         if f.effective_date >= today
     ]  # fmt: skip
     clinician = plan.clinician
-    acknowledged = plan.acknowledgements.values_list("card_code", flat=True)
+    acknowledged = set(plan.acknowledgements.values_list("card_code", flat=True))
+    # A reason given for a stacked card covers the cards folded under it: their advice is printed too.
+    acknowledged |= {f["code"] for card in plan.cards if card["code"] in acknowledged for f in card.get("folded", [])}
     return {
         "plan": plan,
         "patient": plan.patient,
@@ -248,10 +319,13 @@ def handout_context(plan, *, language, large, paper, today):
         "appointments": upcoming,
         # What to watch for and do, for each warning the plan went ahead despite (catalog text).
         "watch_for": [block.text(language) for block in catalog_selectors.watch_for(acknowledged)],
+        # The bed-sharing advice is for a patient who is breastfeeding (reference A.2), not for everyone.
+        "breastfeeding": any(card["code"] == "breastfeeding" for card in plan.cards),
         "is_taper": plan.kind == plan.Kind.TAPER,
         "is_stop_now": plan.kind == plan.Kind.STOP_NOW,
         "stop_findings": _stop_findings(plan) if plan.kind == plan.Kind.STOP_NOW else [],
         "uses_liquid": any(step.liquid_ml is not None for step in steps),
+        "tablets_change": tablets_change([s for s in steps if s.kind != "stop"]),
         "first_dose": steps[0] if steps else None,
         "language": language,
         "large": large,

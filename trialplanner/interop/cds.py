@@ -161,6 +161,9 @@ def _engine_profile(preview, on: date) -> engine.PatientProfile:
         qtc_ms=fields.get("qtc_ms"),
         potassium=fields.get("potassium"),
         magnesium=fields.get("magnesium"),
+        sodium=fields.get("sodium"),
+        ecg_on=fields.get("ecg_date"),
+        bloods_on=fields.get("bloods_date"),
     )
 
 
@@ -174,6 +177,10 @@ def _source(card, base_url):
 
 def _detail(card) -> str:
     lines = [card.detail]
+    if card.folded:  # the single-factor cards a stacked card summarises: one card, one override reason
+        lines.append("")
+        lines.append("**Covers:**")
+        lines += [f"- {f.title}" + (f" ({', '.join(f.subjects)})" if f.subjects else "") for f in card.folded]
     if card.sources:
         lines.append("")
         lines.append(

@@ -54,6 +54,9 @@ def engine_profile(patient, profile: RiskProfile | None, on: date) -> engine.Pat
         weight_kg=profile.weight_kg,
         potassium=profile.potassium,
         magnesium=profile.magnesium,
+        sodium=profile.sodium,
+        ecg_on=profile.ecg_date,
+        bloods_on=profile.bloods_date,
     )
 
 
@@ -95,12 +98,12 @@ def checks_on_file(profile: RiskProfile | None) -> dict[str, date]:
 
 
 def profile_findings(patient, profile: RiskProfile | None) -> tuple[engine.Finding, ...]:
-    """Reference A.3 applied to the sodium and lying/standing blood pressure on the profile."""
+    """Reference A.3 applied to the lying/standing blood pressure on the profile (a low sodium on file
+    is the engine's own rule, with its dated recheck)."""
     if profile is None:
         return ()
     measured = engine.VisitFindings(
         sex=Sex(patient.sex),
-        sodium=profile.sodium,
         bp_lying_systolic=profile.bp_lying_systolic,
         bp_lying_diastolic=profile.bp_lying_diastolic,
         bp_standing_systolic=profile.bp_standing_systolic,

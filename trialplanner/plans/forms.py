@@ -22,6 +22,7 @@ from trialplanner.patients.forms import (
 )
 from trialplanner.plans import dates
 from trialplanner.plans.models import FollowUp, Plan, Visit
+from trialplanner.plans.services.lifecycle import CardReason
 
 # The largest value of the lock_version column (a 32-bit integer on PostgreSQL).
 LOCK_VERSION_MAX = 2**31 - 1
@@ -68,6 +69,10 @@ def _label(value, protocol):
     return label
 
 
+# The engine's default target: the protocol's, or lower for frailty or dementia (reference A.4).
+DEFAULT_TARGET_LABEL = "Default for this patient"
+
+
 class PlanForm(HardenedFormMixin, forms.Form):
     error_messages = {
         "past_start": f"The start date cannot be more than {dates.PLAN_START_PAST_DAYS} days in the past.",
@@ -79,7 +84,10 @@ class PlanForm(HardenedFormMixin, forms.Form):
     target_mg = forms.TypedChoiceField(
         label="Planned target (mg at night)",
         coerce=Decimal,
-        help_text="Titration stops here; the patient stops rising earlier if a lower dose helps.",
+        required=False,
+        empty_value=None,
+        help_text="Titration stops here; the patient stops rising earlier if a lower dose helps. The default is "
+        "the usual target, lower for a frail patient or one with dementia.",
     )
     tablet_strength_mg = forms.TypedChoiceField(
         label="Tablet strength",
@@ -110,8 +118,8 @@ class PlanForm(HardenedFormMixin, forms.Form):
                 "visit. Response is judged against it.",
             )
         self.today = today
-        self.fields["target_mg"].choices = target_choices(protocol)
-        self.fields["target_mg"].initial = f"{protocol.default_target_mg.normalize():f}"
+        self.fields["target_mg"].choices = [("", DEFAULT_TARGET_LABEL), *target_choices(protocol)]
+        self.fields["target_mg"].initial = ""
         tablets = Strength.objects.filter(is_active=True, form=Strength.Form.TABLET, drug__slug="amitriptyline")
         self.fields["tablet_strength_mg"].choices = [
             (f"{s.amount_mg.normalize():f}", f"{s.amount_mg.normalize():f} mg tablets") for s in tablets
@@ -216,18 +224,25 @@ class ActivateForm(HardenedFormMixin, forms.Form):
         "reason_missing": "Choose a reason or write one: record why the plan goes ahead despite this warning.",
         "own_words_missing": "Write the reason, or choose one of the reasons above.",
         "details_missing": "The reason chosen asks for details: write them here.",
+        "advice_by_missing": "Record who gave the specialist advice: this warning accepts no other reason.",
+        "advice_on_missing": "Record the date the specialist advice was given.",
+        "advice_on_future": "The advice date cannot be in the future.",
     }
     own_words_label = "Another reason (write it below)"
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=LOCK_VERSION_MAX)
 
-    def __init__(self, *args, warnings, **kwargs):
+    def __init__(self, *args, warnings, today=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.warnings = warnings
+        self.today = today
         presets = catalog_selectors.reason_presets([card.code for card in warnings])
         self.preset_texts = {}
         self.presets_needing_details = {}
         for card in warnings:
+            if card.needs_specialist_advice:
+                self._advice_fields(card)
+                continue
             options = presets.get(card.code, [])
             self.preset_texts[card.code] = {preset.key: preset.text for preset in options}
             self.presets_needing_details[card.code] = {preset.key for preset in options if preset.needs_details}
@@ -247,17 +262,40 @@ class ActivateForm(HardenedFormMixin, forms.Form):
                 help_text="Added after the reason chosen above." if options else "",
             )
 
+    def _advice_fields(self, card):
+        """A card that accepts only recorded specialist advice: who gave it, when, and what was advised."""
+        self.fields[f"advice_by_{card.code}"] = forms.CharField(
+            label="Specialist advice from",
+            required=False,
+            max_length=200,
+            help_text="Name and role, e.g. Dr A Patel, cardiology.",
+        )
+        self.fields[f"advice_on_{card.code}"] = forms.DateField(
+            label="Advice given on", required=False, widget=DateInput()
+        )
+        self.fields[f"reason_{card.code}"] = forms.CharField(
+            label="What was advised (optional)",
+            required=False,
+            max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
+
+    def _names(self, card):
+        if card.needs_specialist_advice:
+            return (f"advice_by_{card.code}", f"advice_on_{card.code}", f"reason_{card.code}")
+        return (f"preset_{card.code}", f"reason_{card.code}")
+
     def card_fields(self):
         """(card, its reason fields) in card order, so each card's reason sits under it."""
-        return [
-            (card, [self[name] for name in (f"preset_{card.code}", f"reason_{card.code}") if name in self.fields])
-            for card in self.warnings
-        ]
+        return [(card, [self[name] for name in self._names(card) if name in self.fields]) for card in self.warnings]
 
     def clean(self):
         cleaned = super().clean()
         self._reasons = {}
         for card in self.warnings:
+            if card.needs_specialist_advice:
+                self._clean_advice(card, cleaned)
+                continue
             preset_name, text_name = f"preset_{card.code}", f"reason_{card.code}"
             if preset_name in self.errors or text_name in self.errors:
                 continue
@@ -267,21 +305,36 @@ class ActivateForm(HardenedFormMixin, forms.Form):
             if chosen and not words and preset in self.presets_needing_details[card.code]:
                 self._error(text_name, "details_missing")
             elif chosen and words:
-                self._reasons[card.code] = f"{chosen.rstrip('.')}. {words}"
+                self._reasons[card.code] = CardReason(f"{chosen.rstrip('.')}. {words}")
             elif chosen or words:
-                self._reasons[card.code] = chosen or words
+                self._reasons[card.code] = CardReason(chosen or words)
             elif preset == OWN_WORDS:
                 self._error(text_name, "own_words_missing")
             else:
                 self._error(preset_name if preset_name in self.fields else text_name, "reason_missing")
         return cleaned
 
+    def _clean_advice(self, card, cleaned):
+        by_name, on_name, text_name = self._names(card)
+        if any(name in self.errors for name in (by_name, on_name, text_name)):
+            return
+        advice_by = (cleaned.get(by_name) or "").strip()
+        advice_on = cleaned.get(on_name)
+        if not advice_by:
+            self._error(by_name, "advice_by_missing")
+        if advice_on is None:
+            self._error(on_name, "advice_on_missing")
+        elif self.today is not None and advice_on > self.today:
+            self._error(on_name, "advice_on_future")
+        if advice_by and advice_on is not None and on_name not in self.errors:
+            self._reasons[card.code] = CardReason((cleaned.get(text_name) or "").strip(), advice_by, advice_on)
+
     def _error(self, field, code):
         self.add_error(field, forms.ValidationError(self.error_messages[code], code=code))
 
     def reasons(self):
-        """Card code -> the reason as recorded: the preset chosen, the words typed, or both."""
-        return {card.code: self._reasons.get(card.code, "") for card in self.warnings}
+        """Card code -> its CardReason: the preset chosen, the words typed, or both; or the specialist advice."""
+        return {card.code: self._reasons.get(card.code, CardReason()) for card in self.warnings}
 
 
 YES_NO = [("no", "No"), ("yes", "Yes")]

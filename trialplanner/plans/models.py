@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from trialplanner.catalog.models import MG
+from trialplanner.engine.types import card_key
 
 
 class Plan(models.Model):
@@ -159,6 +160,11 @@ class Step(models.Model):
     tablets = models.JSONField(default=list, help_text='[{"strength_mg": "10", "count": 2}] per night')
     liquid_ml = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     liquid_label = models.CharField(max_length=60, blank=True)
+    awaits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Catalog monitoring slugs whose result the clinic confirms before the patient takes this step.",
+    )
 
     class Meta:
         ordering = ["plan", "number"]
@@ -211,6 +217,8 @@ class FollowUp(models.Model):
         PERIODIC = "periodic", "Periodic review"
         TAPER_REVIEW = "taper-review", "Review after stopping"
         RECHECK = "recheck", "Recheck after a visit finding"
+        CHECK = "check", "Check asked for by a risk card"
+        RISE_REVIEW = "rise-review", "Review before a rise (phone or visit)"
 
     class Status(models.TextChoices):
         DUE = "due", "Due"
@@ -275,6 +283,8 @@ class FollowUp(models.Model):
                         "periodic",
                         "taper-review",
                         "recheck",
+                        "check",
+                        "rise-review",
                     ]
                 ),
                 name="followup_kind_choice",
@@ -437,12 +447,21 @@ class Acknowledgement(models.Model):
         help_text="What the finding was about (medicines, conditions, values), as the card named them.",
     )
     reason = models.TextField()
+    # For a card whose only accepted reason is specialist advice (high QT risk): who gave it and when.
+    advice_by = models.CharField("Specialist advice from", max_length=200, blank=True)
+    advice_on = models.DateField("Advice given on", null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     acknowledged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["plan", "card_code"]
-        constraints = [models.UniqueConstraint(fields=["plan", "card_code"], name="ack_unique_card_per_plan")]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "card_code"], name="ack_unique_card_per_plan"),
+            models.CheckConstraint(
+                condition=Q(advice_by="", advice_on__isnull=True) | (~Q(advice_by="") & Q(advice_on__isnull=False)),
+                name="ack_advice_by_and_on_together",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.card_code}: {self.reason[:40]}"
@@ -453,6 +472,6 @@ class Acknowledgement(models.Model):
         return finding_key(self.card_code, self.subjects)
 
 
-def finding_key(code, subjects) -> tuple[str, tuple[str, ...]]:
-    """A warning is the same finding only for the same card code and the same subjects."""
-    return code, tuple(sorted(subjects))
+def finding_key(code, subjects) -> str:
+    """A warning is the same finding only for the same card code and the same subjects (the engine's card key)."""
+    return card_key(code, subjects)

@@ -229,8 +229,12 @@ def parse(text: str):
         options["target_mg"] = _decimal("options.target_mg", raw_options["target_mg"])
     if raw_options.get("strength_mg") is not None:
         options["tablet_strength_mg"] = _decimal("options.strength_mg", raw_options["strength_mg"])
-    measured = _measured(request, start_date, ignored)
-    return indication, start_date, engine.PatientProfile(**fields), options, measured, (ignored, readings)
+    sodium, pressures, on_file, dated = _measured(request, start_date, ignored)
+    fields["sodium"] = sodium
+    # A result supplied without its date counts as taken on the start date (docs/plan-request.md).
+    fields["ecg_on"] = dated["ecg_date"] if qtc is not None else None
+    fields["bloods_on"] = dated["bloods_date"]
+    return indication, start_date, engine.PatientProfile(**fields), options, (pressures, on_file), (ignored, readings)
 
 
 def _measured(request, start_date, ignored):
@@ -260,7 +264,7 @@ def _measured(request, start_date, ignored):
         on_file[SODIUM] = dated["bloods_date"]
     if all(v is not None for v in pressures.values()):
         on_file[LYING_STANDING_BP] = start_date
-    return sodium, pressures, on_file
+    return sodium, pressures, on_file, dated
 
 
 MEDICATION_KEYS = {"name", "stopped_on", "confirmed_as", "this_course", "daily_mg"}
@@ -308,7 +312,7 @@ ENGINE_FIELD_NAMES = {
 
 def preview(text: str) -> dict:
     """Build the plan described by a JSON request and return the response as a dict."""
-    indication, start_date, profile, options, (sodium, pressures, on_file), (ignored, readings) = parse(text)
+    indication, start_date, profile, options, (pressures, on_file), (ignored, readings) = parse(text)
     rules = catalog.rulebook()
     try:
         assessment = engine.assess_risk(
@@ -318,8 +322,8 @@ def preview(text: str) -> dict:
             rules,
             start_date,
         )
-        # Reference A.3 applied to the sodium and blood pressure supplied, as on a risk profile.
-        measured = engine.VisitFindings(sex=profile.sex, sodium=sodium, **pressures)
+        # Reference A.3 applied to the blood pressure supplied, as on a risk profile.
+        measured = engine.VisitFindings(sex=profile.sex, **pressures)
         assessment = with_profile_findings(assessment, engine.assess_findings(measured, rules))
         assessment = without_checks_on_file(assessment, on_file, catalog.check_validity(), start_date)
         draft = None

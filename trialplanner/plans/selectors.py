@@ -97,8 +97,9 @@ def plans_for_patient(patient):
     return patient.plans.select_related("indication").order_by("-created_at", "-version")
 
 
-def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label, per_supply):
+def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label, per_supply, awaits=()):
     nights = (end - start).days + 1
+    names = catalog.monitoring_names() if awaits else {}
     nights_each = dosetext.nights_per_supply(dose_mg, *per_supply)
     return {
         "number": number,
@@ -110,6 +111,8 @@ def _row(number, kind, start, end, dose_mg, tablets, liquid_ml, liquid_label, pe
         "per_night": dosetext.per_night_text(tablets, liquid_ml, liquid_label),
         "supply": dosetext.supply_per_interval_text(tablets, liquid_ml, nights, nights_each),
         "directions": dosetext.step_directions(tablets, liquid_ml, liquid_label, dose_mg, nights, stop=kind == "stop"),
+        # Checks the clinic confirms before the patient takes this step (reference A.4).
+        "awaits": list(dict.fromkeys(names.get(key, key) for key in awaits)),
     }
 
 
@@ -127,7 +130,8 @@ def dose_rows_from_steps(steps, per_supply=(DEFAULT_INTERVAL_DAYS, None, None)):
     """Rows of the shared dose table from saved steps; `per_supply` from supply_terms()."""
     return [
         _row(s.number, s.kind, s.start_date, s.end_date, s.dose_mg,
-             [(Decimal(t["strength_mg"]), t["count"]) for t in s.tablets], s.liquid_ml, s.liquid_label, per_supply)
+             [(Decimal(t["strength_mg"]), t["count"]) for t in s.tablets], s.liquid_ml, s.liquid_label, per_supply,
+             s.awaits)
         for s in steps
     ]  # fmt: skip
 
@@ -138,7 +142,7 @@ def dose_rows_from_draft(draft, interval_days=DEFAULT_INTERVAL_DAYS):
     return [
         _row(s.number, s.kind.value, s.start, s.end, s.dose_mg,
              [(t.strength_mg, t.count) for t in s.tablets], s.liquid_ml,
-             s.dispense.liquid_strength.label if s.dispense.liquid_strength else "", per_supply)
+             s.dispense.liquid_strength.label if s.dispense.liquid_strength else "", per_supply, s.awaits)
         for s in draft.steps
     ]  # fmt: skip
 

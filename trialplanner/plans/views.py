@@ -77,7 +77,7 @@ def _options(form, fallback):
 def _preview(patient, indication, form, shown, *, report):
     """Findings and a draft for the form's options; an option the engine refuses gets its message on
     its field, and the preview falls back to the last one shown. The findings are always shown."""
-    defaults = {name: form.fields[name].initial for name in PREVIEW_FIELDS}
+    defaults = {name: form.fields[name].initial if form.fields[name].initial != "" else None for name in PREVIEW_FIELDS}
     fallback = _options(shown, defaults) if shown is not None else defaults
     attempts = [_options(form, fallback) if form.is_bound else defaults, fallback, defaults]
     for number, options in enumerate(attempts):
@@ -129,7 +129,7 @@ def _render_plan(request, plan, forms, status=200):
         else:
             ctx["assessment"] = assessment
             ctx["activate_form"] = forms.get("activate") or ActivateForm(
-                initial={"lock_version": plan.lock_version}, warnings=assessment.warning_cards
+                initial={"lock_version": plan.lock_version}, warnings=assessment.warning_cards, today=today
             )
     if plan.is_open:
         ctx["error_form"] = forms.get("error") or ReasonForm(initial={"lock_version": plan.lock_version})
@@ -148,7 +148,7 @@ def plan_activate(request, plan_uuid):
     except EngineError as exc:
         messages.error(request, f"The risk check could not run: {exc}")
         return redirect(plan)
-    form = ActivateForm(request.POST, warnings=warnings)
+    form = ActivateForm(request.POST, warnings=warnings, today=clinic_today(plan.patient.clinic))
     if form.is_valid():
         try:
             services.plan_activate(

@@ -43,6 +43,7 @@ from trialplanner.plans.services.followups import (
 )
 from trialplanner.plans.services.lifecycle import (
     REVISE_REFUSED,
+    CardReason,
     plan_activate,
     plan_create,
     plan_mark_entered_in_error,
@@ -67,6 +68,7 @@ __all__ = [
     "OPEN_FOLLOWUP",
     "PROFILE_VALUES",
     "REVISE_REFUSED",
+    "CardReason",
     "SNOOZE_DAYS",
     "URINARY_RETENTION_CONDITION",
     "AcknowledgementRequired",

@@ -74,7 +74,9 @@ def _json(value):
 
 
 def card_json(card: engine.Card) -> dict:
+    """A card as saved on a plan and returned by the API; `key` is its stable identity (docs/plan-request.md)."""
     return {
+        "key": card.key,
         "code": card.code,
         "indicator": card.indicator.value,
         "title": card.title,
@@ -84,6 +86,10 @@ def card_json(card: engine.Card) -> dict:
         "subjects": list(card.subjects),
         "source": {"label": card.source.label, "identifier": card.source.identifier} if card.source else None,
         "sources": [{"key": s.key, "label": s.label, "identifier": s.identifier} for s in card.sources],
+        "concern": card.concern,
+        "stacked": card.stacked,
+        "needs_specialist_advice": card.needs_specialist_advice,
+        "folded": [card_json(c) for c in card.folded],
     }
 
 
@@ -98,6 +104,7 @@ def step_json(step: engine.Step) -> dict:
         "dose_mg": _json(step.dose_mg),
         "tablets": [{"strength_mg": _json(t.strength_mg), "count": t.count} for t in step.tablets],
         "liquid_ml": None if step.liquid_ml is None else _json(step.liquid_ml),
+        "awaits": list(step.awaits),
     }
 
 

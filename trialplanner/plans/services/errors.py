@@ -22,7 +22,14 @@ class StaleDraft(PlanError):
 class AcknowledgementRequired(PlanError):
     def __init__(self, cards):
         self.cards = tuple(cards)
-        super().__init__("Record a reason for each warning before activating: " + ", ".join(c.title for c in cards))
+        advice = [c.title for c in self.cards if c.needs_specialist_advice]
+        others = [c.title for c in self.cards if not c.needs_specialist_advice]
+        parts = []
+        if others:
+            parts.append("Record a reason for each warning before activating: " + ", ".join(others) + ".")
+        if advice:
+            parts.append("Record who gave specialist advice and when: " + ", ".join(advice) + ".")
+        super().__init__(" ".join(parts))
 
 
 class DecisionRefused(PlanError):

@@ -1,5 +1,8 @@
 """Plan lifecycle: create, activate, revise, stop with a taper, mark entered in error. Each is one transaction."""
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,10 +45,33 @@ def plan_create(*, patient, indication, user, start_date, target_mg=None, tablet
     )
 
 
+@dataclass(frozen=True)
+class CardReason:
+    """Why a plan goes ahead despite one warning card: the words, and for a card that accepts only
+    specialist advice (high QT risk), who gave the advice and when."""
+
+    text: str = ""
+    advice_by: str = ""
+    advice_on: date | None = None
+
+    def answers(self, card) -> bool:
+        if card.needs_specialist_advice:
+            return bool(self.advice_by.strip()) and self.advice_on is not None
+        return bool(self.text.strip())
+
+    def recorded(self, card) -> str:
+        if not card.needs_specialist_advice:
+            return self.text.strip()
+        assert self.advice_on is not None  # answers() was checked first
+        said = f"Specialist advice from {self.advice_by.strip()} on {self.advice_on.isoformat()}"
+        return f"{said}: {self.text.strip()}" if self.text.strip() else f"{said}."
+
+
 @transaction.atomic
-def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
-    """Activate a draft: refused while a critical card stands, a warning lacks a reason, or the version
-    it was built from is no longer the current one."""
+def plan_activate(*, plan, user, lock_version, reasons: dict[str, CardReason]) -> Plan:
+    """Activate a draft: refused while a critical card stands, a warning lacks a reason (or, for a card
+    that accepts only specialist advice, who gave it and when), or the version it was built from is no
+    longer the current one. `reasons` maps each warning card's code to its reason."""
     _lock_patient(plan.patient_id)
     _lock(plan, lock_version)
     if plan.status != Plan.Status.DRAFT:
@@ -57,7 +83,11 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
     assessment = selectors.assess_course(plan.patient, profile, plan.indication, plan.start_date, series=plan.series)
     if assessment.blocked:
         raise engine.PlanBlocked(assessment.critical_cards)
-    missing = [c for c in assessment.warning_cards if not (reasons.get(c.code) or "").strip()]
+    given = {
+        code: reason if isinstance(reason, CardReason) else CardReason(str(reason or ""))
+        for code, reason in reasons.items()
+    }
+    missing = [c for c in assessment.warning_cards if not given.get(c.code, CardReason()).answers(c)]
     if missing:
         raise AcknowledgementRequired(missing)
     Acknowledgement.objects.bulk_create(
@@ -66,7 +96,9 @@ def plan_activate(*, plan, user, lock_version, reasons) -> Plan:
             card_code=c.code,
             card_summary=c.summary,
             subjects=list(c.subjects),
-            reason=reasons[c.code].strip(),
+            reason=given[c.code].recorded(c),
+            advice_by=given[c.code].advice_by.strip() if c.needs_specialist_advice else "",
+            advice_on=given[c.code].advice_on if c.needs_specialist_advice else None,
             acknowledged_by=user,
         )
         for c in assessment.warning_cards

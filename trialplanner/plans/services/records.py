@@ -77,6 +77,7 @@ def _save(*, patient, indication, user, draft, assessment, profile, options, kin
             tablets=[{"strength_mg": _json(t.strength_mg), "count": t.count} for t in s.tablets],
             liquid_ml=s.liquid_ml,
             liquid_label=s.dispense.liquid_strength.label if s.dispense.liquid_strength else "",
+            awaits=list(s.awaits),
         )
         for s in draft.steps
     )

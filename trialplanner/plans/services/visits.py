@@ -315,6 +315,8 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
                 card_summary=a.card_summary,
                 subjects=a.subjects,
                 reason=a.reason,
+                advice_by=a.advice_by,
+                advice_on=a.advice_on,
                 acknowledged_by=a.acknowledged_by,
             )
             for a in (acknowledged.get(finding_key(c.code, c.subjects)) for c in assessment.warning_cards)

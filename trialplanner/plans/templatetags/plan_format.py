@@ -19,8 +19,10 @@ def card_titles(codes, cards):
     """An adjustment's `because` card codes -> the cards' titles, as clinicians read them (codes stay in JSON)."""
     titles = {}
     for card in cards or ():
-        code, title = (card["code"], card["title"]) if isinstance(card, dict) else (card.code, card.title)
-        titles.setdefault(code, title)
+        folded = card.get("folded", []) if isinstance(card, dict) else card.folded
+        for one in (card, *folded):  # a card folded under a stacked one still shapes the plan
+            code, title = (one["code"], one["title"]) if isinstance(one, dict) else (one.code, one.title)
+            titles.setdefault(code, title)
     rules = None
     shown = []
     for code in codes:
