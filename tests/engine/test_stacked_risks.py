@@ -139,9 +139,18 @@ def test_heart_failure_scores_three(assess):
 
 
 def test_a_short_course_of_a_qt_drug_suggests_starting_after_it(assess):
-    course = Medication("clarithromycin 500 mg bd", stopped_on=ON + timedelta(days=6))
+    course = Medication(
+        "clarithromycin 500 mg bd", stopped_on=ON + timedelta(days=6), started_on=ON - timedelta(days=1)
+    )
     card = tally(assess([course, "citalopram 20 mg"], age=70, **known(potassium=D("4.2"))))
-    assert card is not None and "planned to end on 2026-12-07" in card.detail and "after it ends" in card.detail
+    assert card is not None and "short course ending on 2026-12-07" in card.detail and "after it ends" in card.detail
+    # A long course being stopped soon is not a short course; nor is one whose first dose is not known.
+    long = Medication(
+        "clarithromycin 500 mg bd", stopped_on=ON + timedelta(days=6), started_on=ON - timedelta(days=700)
+    )
+    for line in (long, Medication("clarithromycin 500 mg bd", stopped_on=ON + timedelta(days=6))):
+        card = tally(assess([line, "citalopram 20 mg"], age=70, **known(potassium=D("4.2"))))
+        assert "short course" not in card.detail
 
 
 def test_the_tally_says_it_is_a_checklist_not_a_prediction(assess):
@@ -255,3 +264,51 @@ def test_two_medicines_over_one_dose_limit_share_one_card(assess):
     result = assess(["citalopram 60 mg", "escitalopram 30 mg"], age=40, sex=Sex.MALE)
     found = [c for c in result.all_cards if c.code == "ssri-qt-dose"]
     assert len(found) == 1 and len(found[0].subjects) == 2
+
+
+# --- found in review: severity, reasons, checks, identity -------------------------------------------------
+
+
+def test_a_low_sodium_warning_never_hides_under_the_stacked_sodium_information(assess):
+    result = assess(["sertraline 50 mg"], age=72, sex=Sex.MALE, sodium=127, bloods_on=RECENT)
+    assert "baseline-sodium-low" in {c.code for c in result.warning_cards}
+    stacked = next(c for c in result.cards if c.code == "sodium-stacked")
+    assert stacked.folded == ()
+
+
+def test_a_hold_books_what_it_waits_for_and_names_its_cause(plan):
+    _, low_k = plan(age=45, sex=Sex.MALE, potassium=D("3.2"), bloods_on=RECENT)
+    first = next(f for f in low_k.followups if f.kind is FollowUpKind.FIRST_REVIEW)
+    assert "potassium-magnesium" in first.assess and "repeat-ecg-before-rise" in first.assess
+    _, low_na = plan(age=45, sex=Sex.MALE, sodium=127, bloods_on=RECENT)
+    first = next(f for f in low_na.followups if f.kind is FollowUpKind.FIRST_REVIEW)
+    assert "repeat-ecg-before-rise" not in first.assess  # a sodium hold waits for sodium, not an ECG
+    _, folded = plan(
+        meds=["citalopram 20 mg", "ondansetron"], age=75, sex=Sex.MALE, qtc_ms=480, **known(potassium=D("4.0"))
+    )
+    hold = next(a for a in folded.adjustments if a.code == "hold")
+    assert "qtc-prolonged" in hold.because  # the card is folded under the tally, and still named
+
+
+def test_choosing_above_the_frail_default_is_noted(plan):
+    _, draft = plan(age=84, frail=True, target=D(50))
+    assert any(a.code == "target" and "frail or dementia default of 20 mg" in a.text for a in draft.adjustments)
+
+
+def test_a_sodium_that_cannot_be_a_measured_level_is_an_input_error(assess):
+    from trialplanner.engine import EngineInputError
+
+    for value in (0, 99, 1350):
+        with pytest.raises(EngineInputError) as exc:
+            assess(sodium=value)
+        assert exc.value.field == "sodium"
+
+
+def test_a_birthday_or_a_new_level_keeps_the_identity_of_the_same_finding(assess):
+    def keys(**kwargs):
+        return {c.code: c.key for c in assess(["furosemide", "citalopram 20 mg"], **known(), **kwargs).all_cards}
+
+    before, after = keys(age=70, potassium=D("3.3")), keys(age=71, potassium=D("3.2"))
+    assert before["qt-tally-high"] == after["qt-tally-high"]
+    assert before["older-age"] == after["older-age"]
+    assert keys(age=70, potassium=D("4.1"))["qt-tally-raised"] != before["qt-tally-high"]

@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 
 from tests.plans.conftest import START
-from trialplanner.plans import services
-from trialplanner.plans.models import Acknowledgement, finding_key
+from trialplanner.engine.types import card_key
+from trialplanner.patients import selectors as patient_selectors
+from trialplanner.plans import selectors, services
+from trialplanner.plans.models import Acknowledgement
 
 pytestmark = pytest.mark.django_db
 VISIT_DAY = START + timedelta(days=15)
@@ -75,6 +77,20 @@ def test_it_asks_again_when_the_subjects_change(on_sertraline, clinician, young_
 
 
 def test_it_compares_subjects_in_any_order():
-    assert finding_key("serotonergic-drug", ["b", "a"]) == finding_key("serotonergic-drug", ("a", "b"))
-    assert finding_key("serotonergic-drug", ["a"]) != finding_key("serotonergic-drug", ["a", "b"])
-    assert finding_key("serotonergic-drug", ["a"]) != finding_key("qt-drug", ["a"])
+    assert card_key("serotonergic-drug", ["b", "a"]) == card_key("serotonergic-drug", ("a", "b"))
+    assert card_key("serotonergic-drug", ["a"]) != card_key("serotonergic-drug", ["a", "b"])
+    assert card_key("serotonergic-drug", ["a"]) != card_key("qt-drug", ["a"])
+
+
+def test_a_reason_follows_the_finding_past_a_birthday(patient, indication, clinician, with_profile):
+    """The older-age card's identity is "age 65 or over", not the age shown: a year on it is the same finding."""
+    with_profile(patient)
+    plan = services.plan_create(patient=patient, indication=indication, user=clinician, start_date=START)
+    reasons = {c.code: services.CardReason("Discussed.") for c in selectors.current_assessment(plan).warning_cards}
+    services.plan_activate(plan=plan, user=clinician, lock_version=plan.lock_version, reasons=reasons)
+    saved = Acknowledgement.objects.get(plan=plan, card_code="older-age")
+    profile = patient_selectors.current_profile(patient)
+    later = patient_selectors.assess(patient, profile, indication, START + timedelta(days=366))
+    card = next(c for c in later.warning_cards if c.code == "older-age")
+    assert card.subjects != tuple(saved.subjects)  # the age shown moved on
+    assert card.key == saved.card_key == saved.finding

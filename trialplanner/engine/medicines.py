@@ -112,6 +112,7 @@ class MedicineReading:
     unmatched_parts: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     stopped_on: date | None = None
+    started_on: date | None = None
     this_course: bool = False
     unreviewed: tuple[str, ...] = ()  # generic names of the real medicines in it nobody here reviewed
     dose: DoseReading | None = None
@@ -304,6 +305,7 @@ def read_medicine(rules: RuleBook, medication: Medication) -> MedicineReading:
         "name": line.name,
         "dose_text": line.dose_text,
         "stopped_on": medication.stopped_on,
+        "started_on": medication.started_on,
         "this_course": medication.this_course,
         "dose": read_dose(line.name, line.dose_text, medication.daily_mg),
     }

@@ -4,6 +4,7 @@ Every threshold, washout and drug property is read from the RuleBook (the catalo
 this module decides only when each catalog rule fires and what it does to the plan.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -80,6 +81,7 @@ class _Context:
         subjects: Iterable[str] = (),
         detail: str | None = None,
         indicator: Indicator | None = None,
+        identity: Iterable[str] = (),
     ) -> None:
         rule = self.rules.rule(code)
         effects = effects or NO_EFFECTS
@@ -99,6 +101,7 @@ class _Context:
                 concern=rule.concern,
                 stacked=rule.stacked,
                 needs_specialist_advice=rule.needs_specialist_advice,
+                identity=tuple(identity),
             )
         )
 
@@ -162,6 +165,8 @@ def _validate(profile: PatientProfile, rules: RuleBook) -> None:
         value = getattr(profile, name)
         if value is not None and not 0 < value < 20:
             raise EngineInputError(name, "must be a measured level in mmol/L")
+    if profile.sodium is not None and not 100 <= profile.sodium <= 200:
+        raise EngineInputError("sodium", "must be a measured level from 100 to 200 mmol/L")
 
 
 def _read_medications(ctx: _Context) -> None:
@@ -189,6 +194,7 @@ def check_age(ctx: _Context) -> None:
                 monitoring=(LYING_STANDING_BP, SODIUM),
             ),
             subjects=[f"age {age}"],
+            identity=[f"age {ctx.rules.int_param('older_age_years')} or over"],
         )
 
 
@@ -651,7 +657,7 @@ def _qt_drugs_counted(ctx: _Context) -> tuple[list[str], list[str], list[str]]:
     return counted, not_counted, known
 
 
-def qt_tally(ctx: _Context) -> tuple[int, list[str], list[str], list[str]]:
+def qt_tally(ctx: _Context) -> tuple[int, list[str], list[str], list[str], list[str]]:
     """The QT tally on the Tisdale items an outpatient record holds: (score, items that scored, items
     not known, notes). An item with no recent result is "not known", never 0; a result that scores
     counts whatever its date (the cautious reading)."""
@@ -692,28 +698,33 @@ def qt_tally(ctx: _Context) -> tuple[int, list[str], list[str], list[str]]:
         scored.append((f"a second QT-prolonging drug ({', '.join(counted)})", _tally_points(ctx, "two_qt_drugs")))
     notes = [f"{name}: conditional QT risk, not counted (none of its conditions is recorded)" for name in not_counted]
     score = sum(points for _, points in scored)
-    return score, [f"{label} +{points}" for label, points in scored], unknown, notes
+    # The identity names each item without its value (an age, a level): a birthday is not a new finding.
+    kinds = [re.sub(r"^(age|potassium|QTc) [0-9.]+.*$", r"\1", label) for label, _ in scored]
+    return score, [f"{label} +{points}" for label, points in scored], unknown, notes, kinds
 
 
 def _short_courses(ctx: _Context) -> list[str]:
-    """QT drugs whose planned last dose falls within the short-course window of the start: start after them."""
+    """QT drugs taken as a short course (14 days or less, from a known first to a planned last dose)
+    that ends after the planned start: suggest starting after it (A.4)."""
     limit = ctx.rules.int_param("qt_short_course_days")
     found = []
-    for active in ctx.active:
-        drug = active.drug
-        if not drug.qt_risk or drug.is_amitriptyline or active.stopped_on is None or active.clear_from is None:
+    for reading in ctx.readings:
+        started, stopped = reading.started_on, reading.stopped_on
+        if started is None or stopped is None or stopped < ctx.on or (stopped - started).days + 1 > limit:
             continue
-        if ctx.on <= active.stopped_on <= ctx.on + timedelta(days=limit):
-            found.append(
-                f"{active.label} is planned to end on {active.stopped_on.isoformat()}: consider starting amitriptyline "
-                f"after it ends, from {active.clear_from.isoformat()}."
-            )
+        for drug in reading.ingredients:
+            if drug.qt_risk and not drug.is_amitriptyline:
+                clear = stopped + timedelta(days=window_days(drug))
+                found.append(
+                    f"{drug.name} is a short course ending on {stopped.isoformat()}: consider starting amitriptyline "
+                    f"after it ends, from {clear.isoformat()}."
+                )
     return found
 
 
 def check_qt_tally(ctx: _Context) -> None:
     """Stacked QT risk (A.4): 7-10 raised, 11 or more (or two known-risk QT drugs besides amitriptyline) high."""
-    score, scored, unknown, notes = qt_tally(ctx)
+    score, scored, unknown, notes, kinds = qt_tally(ctx)
     _, _, known = _qt_drugs_counted(ctx)
     high = score >= ctx.rules.int_param("qt_tally_high_min") or len(known) >= ctx.rules.int_param(
         "qt_tally_high_known_drugs"
@@ -739,7 +750,7 @@ def check_qt_tally(ctx: _Context) -> None:
         ),
     )
     subjects = [f"score {score}", *scored, *(f"{item}: not known" for item in unknown)]
-    ctx.add(code, effects, subjects=subjects, detail=" ".join(parts))
+    ctx.add(code, effects, subjects=subjects, detail=" ".join(parts), identity=[*kinds, *unknown])
 
 
 def check_sodium(ctx: _Context) -> None:
@@ -777,13 +788,15 @@ def check_sodium(ctx: _Context) -> None:
 def fold(cards: Sequence[Card]) -> list[Card]:
     """Cards about one concern fold under that concern's stacked card: one card, one reason (A.4).
 
-    Critical cards never fold: each blocks on its own."""
+    Only cards no more severe than the stacked card fold: critical cards never do (each blocks on its
+    own), nor a warning under an information card."""
     stacked = {card.concern: card for card in cards if card.stacked and card.concern}
     folded: dict[str, list[Card]] = defaultdict(list)
     kept: list[Card] = []
     for card in cards:
         host = stacked.get(card.concern)
-        if host is not None and card is not host and not card.stacked and card.indicator is not Indicator.CRITICAL:
+        # A card folds only under a host at least as severe: a warning never hides under information.
+        if host is not None and card is not host and not card.stacked and card.indicator.rank >= host.indicator.rank:
             folded[card.concern].append(card)
         else:
             kept.append(card)

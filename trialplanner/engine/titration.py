@@ -209,7 +209,22 @@ def _build(
     if options.from_mg is None and options.target_mg is not None and target not in dose_grid(protocol):
         allowed = ", ".join(f"{d.normalize():f}" for d in dose_grid(protocol) if start_mg <= d)
         raise EngineInputError("target_mg", f"must be a dose on the protocol's grid: {allowed} mg")
-    if target != protocol.default_target_mg and not options.hold and options.target_mg is not None:
+    capped_default = (
+        _capped_target(protocol, assessment.target_cap_mg, start_mg) if assessment.target_cap_mg is not None else None
+    )
+    if (
+        options.from_mg is None
+        and options.target_mg is not None
+        and capped_default is not None
+        and target > capped_default
+    ):
+        because = _because(assessment, lambda e: e.target_cap_mg is not None)
+        text = (
+            f"Planned target {mg(target)}, chosen by the clinician above the frail or dementia default "
+            f"of {mg(capped_default)}."
+        )
+        adjustments.append(Adjustment("target", text, because))
+    elif target != protocol.default_target_mg and not options.hold and options.target_mg is not None:
         text = f"Planned target {mg(target)}, chosen by the clinician (usual target {mg(protocol.default_target_mg)})."
         adjustments.append(Adjustment("target", text))
 
@@ -262,9 +277,14 @@ def _build(
     held = options.hold or (assessment.hold_at_start and target > start_mg)
     steps = _steps(doses, start_date, days, end_date, options, rules, hold=held, first_rise=first_rise)
     # A QTc hold books the repeat ECG at the first review: no rise until it is below the threshold.
+    # A hold books what it waits for at the first review: a repeat ECG after a QTc or electrolyte hold (no
+    # rise until it is below the threshold), potassium and magnesium again after a low result.
     first_extra: tuple[str, ...] = ()
-    if assessment.hold_at_start and risk.REPEAT_ECG in assessment.monitoring:
+    holding = [c.effects for c in assessment.all_cards if c.effects.hold_at_start]
+    if any(risk.REPEAT_ECG in e.monitoring for e in holding):
         first_extra += (REPEAT_ECG_BEFORE_RISE,)
+    if any(risk.ELECTROLYTES in e.monitoring for e in holding):
+        first_extra += (risk.ELECTROLYTES,)
     if options.from_mg is not None:
         # Re-planned at a visit: checks still outstanding join the next review instead of a
         # same-day baseline visit the clinician has just held.
@@ -303,7 +323,8 @@ def _build(
 
 
 def _because(assessment: Assessment, predicate: Callable[[Effects], object]) -> tuple[str, ...]:
-    return tuple(card.code for card in assessment.cards if predicate(card.effects))
+    """The codes of the cards, shown or folded under a stacked card, whose effects the predicate accepts."""
+    return tuple(card.code for card in assessment.all_cards if predicate(card.effects))
 
 
 def _days_per_step(

@@ -306,6 +306,7 @@ class Medication:
     name: str
     stopped_on: date | None = None
     confirmed_as: str = ""
+    started_on: date | None = None  # when known: a course of 14 days or less is a short course (A.4)
     this_course: bool = False
     daily_mg: Decimal | None = None  # the clinician's correction of the daily dose read from the line
 
@@ -402,6 +403,9 @@ class Card:
     stacked: bool = False
     needs_specialist_advice: bool = False
     folded: tuple["Card", ...] = ()  # the single-factor cards this stacked card summarises (one reason for all)
+    # What the finding is about, without values that change on their own (an age, a score): the card's
+    # identity when it differs from the subjects shown. Empty: the subjects are the identity.
+    identity: tuple[str, ...] = ()
 
     @property
     def source(self) -> SourceRef | None:
@@ -409,7 +413,7 @@ class Card:
 
     @property
     def key(self) -> str:
-        return card_key(self.code, self.subjects)
+        return card_key(self.code, self.identity or self.subjects)
 
     @property
     def group(self) -> int:

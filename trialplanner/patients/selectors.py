@@ -66,6 +66,7 @@ def medication_facts(entry) -> engine.Medication:
         entry.name,
         entry.stopped_on,
         confirmed_as=getattr(entry, "confirmed_as", ""),
+        started_on=getattr(entry, "started_on", None),
         this_course=getattr(entry, "this_course", False),
         daily_mg=getattr(entry, "daily_mg", None),
     )

@@ -440,6 +440,9 @@ class Acknowledgement(models.Model):
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="acknowledgements")
     card_code = models.SlugField(max_length=60)
+    card_key = models.CharField(
+        max_length=80, blank=True, help_text="The card's stable identity (engine Card.key): which rule, about what."
+    )
     card_summary = models.CharField(max_length=140)
     subjects = models.JSONField(
         default=list,
@@ -467,11 +470,7 @@ class Acknowledgement(models.Model):
         return f"{self.card_code}: {self.reason[:40]}"
 
     @property
-    def finding(self):
-        """The finding this reason answers: the card code and its subjects, in any order."""
-        return finding_key(self.card_code, self.subjects)
-
-
-def finding_key(code, subjects) -> str:
-    """A warning is the same finding only for the same card code and the same subjects (the engine's card key)."""
-    return card_key(code, subjects)
+    def finding(self) -> str:
+        """The finding this reason answers: the card's key (its rule and what it is about, docs/plan-request.md);
+        for a reason recorded before keys were stored, the key of its code and subjects."""
+        return self.card_key or card_key(self.card_code, self.subjects)

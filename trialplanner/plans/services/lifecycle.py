@@ -94,6 +94,7 @@ def plan_activate(*, plan, user, lock_version, reasons: dict[str, CardReason]) -
         Acknowledgement(
             plan=plan,
             card_code=c.code,
+            card_key=c.key,
             card_summary=c.summary,
             subjects=list(c.subjects),
             reason=given[c.code].recorded(c),

@@ -13,7 +13,7 @@ from trialplanner.outcomes import services as outcomes
 from trialplanner.patients import selectors as patient_selectors
 from trialplanner.patients.services import medication_row, risk_profile_create
 from trialplanner.plans import selectors
-from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit, finding_key
+from trialplanner.plans.models import Acknowledgement, FollowUp, Plan, Visit
 from trialplanner.plans.selectors import baseline_score, dose_on
 from trialplanner.plans.services.engine_io import card_json, measure_facts, plan_options
 from trialplanner.plans.services.errors import DecisionRefused
@@ -277,7 +277,7 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
     # warning waits as a draft and the current version stays active; a safer decision (hold,
     # step down, stop) takes effect at once whatever warnings stand (reference A.3).
     acknowledged = _latest_acknowledgements(plan.series)
-    unacknowledged = [c for c in assessment.warning_cards if finding_key(c.code, c.subjects) not in acknowledged]
+    unacknowledged = [c for c in assessment.warning_cards if c.key not in acknowledged]
     rises = any(step.dose_mg > current_mg for step in draft.steps)
     activate_now = decision in engine.titration.SAFER_DECISIONS or not rises or not unacknowledged
     if activate_now:
@@ -311,22 +311,23 @@ def _replan(plan, user, decision, current_mg, visit_date, findings=(), answered=
         Acknowledgement.objects.bulk_create(
             Acknowledgement(
                 plan=new_plan,
-                card_code=a.card_code,
-                card_summary=a.card_summary,
-                subjects=a.subjects,
+                card_code=c.code,
+                card_key=c.key,
+                card_summary=c.summary,
+                subjects=list(c.subjects),  # the finding as it reads now (a new age, a new level)
                 reason=a.reason,
                 advice_by=a.advice_by,
                 advice_on=a.advice_on,
                 acknowledged_by=a.acknowledged_by,
             )
-            for a in (acknowledged.get(finding_key(c.code, c.subjects)) for c in assessment.warning_cards)
+            for c, a in ((c, acknowledged.get(c.key)) for c in assessment.warning_cards)
             if a is not None
         )
     return new_plan
 
 
 def _latest_acknowledgements(series) -> dict:
-    """The latest reason per finding (card code and subjects) given anywhere in the series."""
+    """The latest reason per finding (the card's key) given anywhere in the series."""
     latest = {}
     for ack in Acknowledgement.objects.filter(plan__series=series).order_by("acknowledged_at", "id"):
         latest[ack.finding] = ack
